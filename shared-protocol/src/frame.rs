@@ -1,0 +1,222 @@
+//! Frames: `{"v":1,"type":…,"data":…}` with `seq` where it applies, and their decoding.
+//!
+//! Decoding is two-step so every failure has a typed reason: first the envelope (JSON
+//! object, version, a known `type`), then the message's `data`.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::Seq;
+use crate::messages::{ClientMsg, ErrorBody, ErrorCode, ServerMsg};
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the frame is not a JSON object with a string `type`: {0}")]
+    Malformed(String),
+    #[error("protocol version {0} is not supported (this server speaks version 1)")]
+    UnsupportedVersion(u64),
+    #[error("`{0}` is not a message type")]
+    UnknownType(String),
+    #[error("`data` of `{kind}` is not valid: {detail}")]
+    InvalidData { kind: String, detail: String },
+}
+
+impl DecodeError {
+    /// The `error` frame code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::Malformed(_) => ErrorCode::MalformedFrame,
+            DecodeError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+            DecodeError::InvalidData { .. } => ErrorCode::InvalidData,
+        }
+    }
+
+    /// The `error` body to answer this failure with.
+    pub fn to_error_body(&self) -> ErrorBody {
+        let mut message = self.to_string();
+        truncate_on_char_boundary(&mut message, 300);
+        ErrorBody {
+            code: self.code(),
+            message,
+        }
+    }
+}
+
+fn truncate_on_char_boundary(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, M> {
+    v: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<Seq>,
+    #[serde(flatten)]
+    msg: &'a M,
+}
+
+/// A frame the server sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFrame {
+    /// Set on frames caused by the log (its position) and on snapshots (the position
+    /// they reflect).
+    pub seq: Option<Seq>,
+    pub msg: ServerMsg,
+}
+
+impl ServerFrame {
+    pub fn new(msg: ServerMsg) -> Self {
+        ServerFrame { seq: None, msg }
+    }
+
+    pub fn at(seq: Seq, msg: ServerMsg) -> Self {
+        ServerFrame {
+            seq: Some(seq),
+            msg,
+        }
+    }
+
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::new(ServerMsg::Error(ErrorBody {
+            code,
+            message: message.into(),
+        }))
+    }
+
+    pub fn to_json(&self) -> String {
+        encode(self.seq, &self.msg)
+    }
+
+    pub fn decode(text: &str) -> Result<ServerFrame, DecodeError> {
+        let (seq, msg) = decode_with(text, &ServerMsg::TYPES)?;
+        Ok(ServerFrame { seq, msg })
+    }
+}
+
+/// A frame a client sends (clients never send `seq`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFrame {
+    pub msg: ClientMsg,
+}
+
+impl ClientFrame {
+    pub fn new(msg: ClientMsg) -> Self {
+        ClientFrame { msg }
+    }
+
+    pub fn to_json(&self) -> String {
+        encode(None, &self.msg)
+    }
+
+    pub fn decode(text: &str) -> Result<ClientFrame, DecodeError> {
+        let (_seq, msg) = decode_with(text, &ClientMsg::TYPES)?;
+        Ok(ClientFrame { msg })
+    }
+}
+
+fn encode<M: Serialize>(seq: Option<Seq>, msg: &M) -> String {
+    let envelope = Envelope {
+        v: PROTOCOL_VERSION,
+        seq,
+        msg,
+    };
+    // Serialising these plain data types cannot fail: no maps with non-string keys, no
+    // custom serialisers that error.
+    serde_json::to_string(&envelope).unwrap_or_else(|_| String::from("{}"))
+}
+
+fn decode_with<M: DeserializeOwned>(
+    text: &str,
+    known: &[&str],
+) -> Result<(Option<Seq>, M), DecodeError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let Value::Object(mut obj) = value else {
+        return Err(DecodeError::Malformed("expected a JSON object".into()));
+    };
+    match obj.remove("v") {
+        Some(Value::Number(n)) if n.as_u64() == Some(PROTOCOL_VERSION) => {}
+        Some(Value::Number(n)) => {
+            return Err(DecodeError::UnsupportedVersion(n.as_u64().unwrap_or(0)))
+        }
+        Some(_) => return Err(DecodeError::Malformed("`v` must be a number".into())),
+        None => return Err(DecodeError::Malformed("missing `v`".into())),
+    }
+    let kind = match obj.remove("type") {
+        Some(Value::String(kind)) => kind,
+        Some(_) => return Err(DecodeError::Malformed("`type` must be a string".into())),
+        None => return Err(DecodeError::Malformed("missing `type`".into())),
+    };
+    if !known.contains(&kind.as_str()) {
+        let mut shown = kind;
+        truncate_on_char_boundary(&mut shown, 64);
+        return Err(DecodeError::UnknownType(shown));
+    }
+    let seq = match obj.remove("seq") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+        Some(_) => {
+            return Err(DecodeError::Malformed(
+                "`seq` must be a non-negative integer".into(),
+            ))
+        }
+    };
+    let mut tagged = Map::new();
+    if let Some(data) = obj.remove("data") {
+        tagged.insert("data".into(), data);
+    }
+    tagged.insert("type".into(), Value::String(kind.clone()));
+    let msg = M::deserialize(Value::Object(tagged)).map_err(|e| DecodeError::InvalidData {
+        kind,
+        detail: e.to_string(),
+    })?;
+    Ok((seq, msg))
+}
+
+/// A message type name paired with its frame, as stored in the event log: the log keeps
+/// `type` and `data` apart so the frame can be rebuilt with its `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: Value,
+}
+
+impl LoggedEvent {
+    /// Splits a `task:*` message into its type and data for storage.
+    pub fn from_msg(msg: &ServerMsg) -> LoggedEvent {
+        let mut value = serde_json::to_value(msg).unwrap_or(Value::Null);
+        let data = value
+            .as_object_mut()
+            .and_then(|o| o.remove("data"))
+            .unwrap_or(Value::Null);
+        LoggedEvent {
+            kind: msg.type_name().to_owned(),
+            data,
+        }
+    }
+
+    /// Rebuilds the message from storage.
+    pub fn to_msg(&self) -> Result<ServerMsg, DecodeError> {
+        let mut tagged = Map::new();
+        tagged.insert("type".into(), Value::String(self.kind.clone()));
+        tagged.insert("data".into(), self.data.clone());
+        ServerMsg::deserialize(Value::Object(tagged)).map_err(|e| DecodeError::InvalidData {
+            kind: self.kind.clone(),
+            detail: e.to_string(),
+        })
+    }
+}

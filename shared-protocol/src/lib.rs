@@ -1,0 +1,15 @@
+//! The wire protocol between taskwire's server and its browsers.
+//!
+//! One enum per direction ([`ClientMsg`], [`ServerMsg`]) is the only definition of a
+//! message; frames are `{"v":1,"type":…,"data":…}` plus `seq` on every frame that comes
+//! from the event log and on snapshots. [`reducer`] applies server messages to client
+//! state and is what the browser runs.
+
+pub mod domain;
+pub mod frame;
+pub mod messages;
+pub mod reducer;
+
+pub use domain::*;
+pub use frame::{ClientFrame, DecodeError, LoggedEvent, ServerFrame, PROTOCOL_VERSION};
+pub use messages::*;

@@ -1,0 +1,182 @@
+//! Pure reducers: apply server frames to the client's state.
+//!
+//! Both views remember the `seq` they reflect and ignore a frame whose `seq` they have
+//! already applied, so a replay that overlaps what a client already has changes nothing.
+//! A snapshot (`*:state`) replaces the view: the server sends one when it cannot replay.
+
+use std::collections::BTreeMap;
+
+use crate::domain::*;
+use crate::frame::ServerFrame;
+use crate::messages::*;
+
+/// The dashboard: every visible task's row and the counts per status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardView {
+    /// The newest `seq` this view reflects; a client rejoins with it as `since`.
+    pub seq: Seq,
+    rows: BTreeMap<TaskId, TaskSummary>,
+    pub counts: StatusCounts,
+    /// `dashboard:task_count_changed` shares its `seq` with the row update it follows,
+    /// so counts keep their own high-water mark.
+    counts_seq: Seq,
+}
+
+impl DashboardView {
+    pub fn from_state(seq: Seq, state: DashboardState) -> Self {
+        DashboardView {
+            seq,
+            rows: state.tasks.into_iter().map(|t| (t.id, t)).collect(),
+            counts: state.counts,
+            counts_seq: seq,
+        }
+    }
+
+    /// Applies one frame; returns whether the view changed.
+    pub fn apply(&mut self, frame: &ServerFrame) -> bool {
+        let seq = frame.seq;
+        match (&frame.msg, seq) {
+            (ServerMsg::DashboardState(state), Some(seq)) => {
+                *self = DashboardView::from_state(seq, state.clone());
+                true
+            }
+            (ServerMsg::TaskListUpdated(update), Some(seq)) => self.upsert(seq, &update.task),
+            (ServerMsg::TaskCountChanged(change), Some(seq)) => {
+                if seq <= self.counts_seq {
+                    return false;
+                }
+                self.counts_seq = seq;
+                self.counts = change.counts.clone();
+                true
+            }
+            (msg, Some(seq)) => match msg.event_meta() {
+                Some(meta) => self.upsert(seq, &meta.task),
+                None => false,
+            },
+            (_, None) => false,
+        }
+    }
+
+    fn upsert(&mut self, seq: Seq, row: &TaskSummary) -> bool {
+        // The dashboard stream is one ordered sequence: anything at or below `self.seq`
+        // was applied already or is reflected in the snapshot.
+        if seq <= self.seq {
+            return false;
+        }
+        self.seq = seq;
+        let mut row = row.clone();
+        row.last_seq = row.last_seq.max(seq);
+        self.rows.insert(row.id, row);
+        true
+    }
+
+    pub fn row(&self, id: TaskId) -> Option<&TaskSummary> {
+        self.rows.get(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Rows, most recently updated first.
+    pub fn rows_by_update(&self) -> Vec<TaskSummary> {
+        let mut rows: Vec<TaskSummary> = self.rows.values().cloned().collect();
+        rows.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then(b.last_seq.cmp(&a.last_seq))
+                .then(b.id.cmp(&a.id))
+        });
+        rows
+    }
+}
+
+/// One task's page: its detail, timeline and viewers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskView {
+    /// The newest `seq` this view reflects.
+    pub seq: Seq,
+    pub task: TaskDetail,
+    pub timeline: Vec<TimelineEntry>,
+    pub viewers: Vec<String>,
+}
+
+impl TaskView {
+    pub fn from_state(seq: Seq, state: TaskState) -> Self {
+        TaskView {
+            seq,
+            task: state.task,
+            timeline: state.timeline,
+            viewers: Vec::new(),
+        }
+    }
+
+    pub fn id(&self) -> TaskId {
+        self.task.summary.id
+    }
+
+    /// Applies one frame; returns whether the view changed. Frames about other tasks
+    /// are ignored.
+    pub fn apply(&mut self, frame: &ServerFrame) -> bool {
+        match (&frame.msg, frame.seq) {
+            (ServerMsg::TaskState(state), Some(seq)) if state.task.summary.id == self.id() => {
+                let viewers = std::mem::take(&mut self.viewers);
+                *self = TaskView::from_state(seq, state.clone());
+                self.viewers = viewers;
+                true
+            }
+            (ServerMsg::TaskViewers(v), _) if v.task_id == self.id() => {
+                if self.viewers == v.viewers {
+                    return false;
+                }
+                self.viewers = v.viewers.clone();
+                true
+            }
+            (msg, Some(seq)) => {
+                let Some(meta) = msg.event_meta() else {
+                    return false;
+                };
+                if meta.task_id != self.id() || seq <= self.seq {
+                    return false;
+                }
+                self.apply_event(seq, msg, meta);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn apply_event(&mut self, seq: Seq, msg: &ServerMsg, meta: &EventMeta) {
+        self.seq = seq;
+        let task = &mut self.task;
+        task.summary = meta.task.clone();
+        match msg {
+            ServerMsg::TaskCreated(e) => task.description = e.description.clone(),
+            ServerMsg::ClarificationNeeded(e) => {
+                task.questions = e.questions.clone();
+                task.answers.clear();
+            }
+            ServerMsg::TaskClarified(e) => task.answers = e.answers.clone(),
+            ServerMsg::TaskDispatched(e) => {
+                task.issue_number = e.issue_number;
+                task.issue_url = e.issue_url.clone();
+                task.github_branch = e.github_branch.clone();
+            }
+            ServerMsg::PrOpened(e) => {
+                task.pr_number = e.pr_number.or(task.pr_number);
+                task.pr_url = e.pr_url.clone().or(task.pr_url.take());
+                task.pr_title = e.pr_title.clone().or(task.pr_title.take());
+            }
+            ServerMsg::PrMerged(e) => task.merge_commit_sha = e.merge_commit_sha.clone(),
+            ServerMsg::TaskFailed(e) => task.error_message = Some(e.reason.clone()),
+            _ => {}
+        }
+        if let Some(entry) = msg.timeline_entry(seq) {
+            self.timeline.push(entry);
+        }
+    }
+}

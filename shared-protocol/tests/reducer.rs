@@ -1,0 +1,244 @@
+//! The client's reducers, natively: ordering, duplicates, snapshots.
+
+use proptest::prelude::*;
+use shared_protocol::reducer::{DashboardView, TaskView};
+use shared_protocol::*;
+
+fn row(id: i64, status: TaskStatus, seq: Seq) -> TaskSummary {
+    TaskSummary {
+        id: TaskId(id),
+        title: format!("Task {id}"),
+        status,
+        creator: UserRef {
+            id: UserId(1),
+            name: "Ada".into(),
+        },
+        created_at: 1_000,
+        updated_at: 1_000 + seq as i64,
+        last_seq: seq,
+    }
+}
+
+fn meta(id: i64, status: TaskStatus, seq: Seq) -> EventMeta {
+    EventMeta {
+        task_id: TaskId(id),
+        at: 1_000 + seq as i64,
+        actor: None,
+        task: row(id, status, seq),
+    }
+}
+
+fn list_updated(id: i64, status: TaskStatus, seq: Seq) -> ServerFrame {
+    ServerFrame::at(
+        seq,
+        ServerMsg::TaskListUpdated(TaskListUpdated {
+            task: row(id, status, seq),
+        }),
+    )
+}
+
+fn detail(id: i64, status: TaskStatus, seq: Seq) -> TaskDetail {
+    TaskDetail {
+        summary: row(id, status, seq),
+        description: "d".into(),
+        questions: vec![],
+        answers: vec![],
+        issue_number: None,
+        issue_url: None,
+        github_branch: None,
+        pr_number: None,
+        pr_url: None,
+        pr_title: None,
+        merge_commit_sha: None,
+        error_message: None,
+    }
+}
+
+#[test]
+fn dashboard_applies_rows_in_order_and_ignores_repeats() {
+    let mut view = DashboardView::from_state(
+        2,
+        DashboardState {
+            tasks: vec![row(1, TaskStatus::Received, 1)],
+            counts: StatusCounts::of(&[row(1, TaskStatus::Received, 1)]),
+        },
+    );
+    assert!(view.apply(&list_updated(2, TaskStatus::Received, 3)));
+    assert!(view.apply(&list_updated(1, TaskStatus::Analyzing, 4)));
+    assert!(!view.apply(&list_updated(1, TaskStatus::Received, 3)));
+    assert!(!view.apply(&list_updated(1, TaskStatus::Analyzing, 4)));
+    assert_eq!(view.seq, 4);
+    assert_eq!(view.len(), 2);
+    assert_eq!(
+        view.row(TaskId(1)).map(|r| r.status),
+        Some(TaskStatus::Analyzing)
+    );
+    let order: Vec<i64> = view.rows_by_update().iter().map(|r| r.id.0).collect();
+    assert_eq!(order, vec![1, 2], "most recently updated first");
+}
+
+#[test]
+fn an_event_already_in_the_snapshot_is_ignored() {
+    let mut view = DashboardView::from_state(
+        10,
+        DashboardState {
+            tasks: vec![row(1, TaskStatus::Coding, 10)],
+            counts: StatusCounts::default(),
+        },
+    );
+    assert!(!view.apply(&list_updated(1, TaskStatus::Dispatched, 9)));
+    assert!(!view.apply(&list_updated(5, TaskStatus::Received, 8)));
+    assert_eq!(view.len(), 1);
+}
+
+#[test]
+fn counts_share_the_seq_of_their_row_update() {
+    let mut view = DashboardView::default();
+    let mut counts = StatusCounts::default();
+    counts.shift(None, TaskStatus::Received);
+    assert!(view.apply(&list_updated(1, TaskStatus::Received, 1)));
+    assert!(view.apply(&ServerFrame::at(
+        1,
+        ServerMsg::TaskCountChanged(TaskCountChanged {
+            counts: counts.clone()
+        })
+    )));
+    assert_eq!(view.counts.get(TaskStatus::Received), 1);
+    let mut stale = StatusCounts::default();
+    stale.shift(None, TaskStatus::Failed);
+    assert!(!view.apply(&ServerFrame::at(
+        1,
+        ServerMsg::TaskCountChanged(TaskCountChanged { counts: stale })
+    )));
+    assert_eq!(view.counts, counts);
+}
+
+#[test]
+fn a_snapshot_replaces_the_dashboard() {
+    let mut view = DashboardView::default();
+    view.apply(&list_updated(1, TaskStatus::Received, 1));
+    view.apply(&ServerFrame::at(
+        5,
+        ServerMsg::DashboardState(DashboardState {
+            tasks: vec![row(2, TaskStatus::Merged, 5)],
+            counts: StatusCounts::default(),
+        }),
+    ));
+    assert_eq!(view.seq, 5);
+    assert!(view.row(TaskId(1)).is_none());
+    assert!(view.row(TaskId(2)).is_some());
+}
+
+#[test]
+fn task_view_follows_events_and_builds_its_timeline() {
+    let mut view = TaskView::from_state(
+        1,
+        TaskState {
+            task: detail(7, TaskStatus::Received, 1),
+            timeline: vec![],
+        },
+    );
+    let frames = [
+        ServerFrame::at(
+            2,
+            ServerMsg::ClarificationNeeded(ClarificationNeeded {
+                meta: meta(7, TaskStatus::NeedsClarification, 2),
+                questions: vec!["Which page?".into()],
+                analyser: "rules".into(),
+            }),
+        ),
+        ServerFrame::at(
+            3,
+            ServerMsg::TaskClarified(TaskClarified {
+                meta: meta(7, TaskStatus::Clarified, 3),
+                answers: vec!["Checkout".into()],
+            }),
+        ),
+        ServerFrame::at(
+            4,
+            ServerMsg::TaskDispatched(TaskDispatched {
+                meta: meta(7, TaskStatus::Dispatched, 4),
+                issue_number: Some(12),
+                issue_url: Some("https://example.test/issues/12".into()),
+                github_branch: Some("task-7".into()),
+            }),
+        ),
+    ];
+    for frame in &frames {
+        assert!(view.apply(frame));
+    }
+    assert!(!view.apply(&frames[1]), "a repeat changes nothing");
+    let other_task = ServerFrame::at(
+        5,
+        ServerMsg::TaskCoding(TaskCoding {
+            meta: meta(8, TaskStatus::Coding, 5),
+            note: None,
+        }),
+    );
+    assert!(!view.apply(&other_task));
+    assert_eq!(view.seq, 4);
+    assert_eq!(view.task.summary.status, TaskStatus::Dispatched);
+    assert_eq!(view.task.questions, vec!["Which page?".to_string()]);
+    assert_eq!(view.task.answers, vec!["Checkout".to_string()]);
+    assert_eq!(view.task.issue_number, Some(12));
+    let kinds: Vec<&str> = view.timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["task:clarification_needed", "task:clarified", "task:dispatched"]
+    );
+}
+
+#[test]
+fn viewers_replace_each_other() {
+    let mut view = TaskView::from_state(
+        1,
+        TaskState {
+            task: detail(7, TaskStatus::Received, 1),
+            timeline: vec![],
+        },
+    );
+    let frame = ServerFrame::new(ServerMsg::TaskViewers(TaskViewers {
+        task_id: TaskId(7),
+        viewers: vec!["Ada".into()],
+    }));
+    assert!(view.apply(&frame));
+    assert!(!view.apply(&frame));
+    assert_eq!(view.viewers, vec!["Ada".to_string()]);
+}
+
+/// A stream of dashboard frames for tasks 1..=4 with strictly increasing seqs.
+fn stream(statuses: &[(i64, TaskStatus)]) -> Vec<ServerFrame> {
+    statuses
+        .iter()
+        .enumerate()
+        .map(|(i, (id, status))| list_updated(*id, *status, i as Seq + 1))
+        .collect()
+}
+
+proptest! {
+    /// However a stream is cut by reconnects, a client that rejoins with `since` and is
+    /// sent an overlapping replay ends where a client that saw the stream once ends.
+    #[test]
+    fn overlapping_replays_end_in_the_same_state(
+        events in prop::collection::vec((1i64..5, prop::sample::select(TaskStatus::ALL.to_vec())), 1..40),
+        cuts in prop::collection::vec((0usize..40, 0usize..10), 0..6),
+    ) {
+        let frames = stream(&events);
+        let mut once = DashboardView::default();
+        for f in &frames { once.apply(f); }
+
+        let mut replayed = DashboardView::default();
+        let mut delivered = Vec::new();
+        let mut pos = 0;
+        for (cut, overlap) in cuts {
+            let cut = cut.min(frames.len());
+            if cut <= pos { continue; }
+            delivered.extend_from_slice(&frames[pos..cut]);
+            // reconnect: the server replays from a point at or before what the client has
+            pos = cut.saturating_sub(overlap);
+        }
+        delivered.extend_from_slice(&frames[pos..]);
+        for f in &delivered { replayed.apply(f); }
+        prop_assert_eq!(replayed, once);
+    }
+}
