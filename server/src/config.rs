@@ -1,0 +1,220 @@
+//! Typed settings, read once at start-up from the environment and passed in.
+//!
+//! Nothing deeper in the code reads environment variables; tests build a [`Settings`]
+//! with [`Settings::for_data_dir`] and override whatever they need.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use leptos::config::{Env, LeptosOptions};
+
+/// A value that must never be printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// WebSocket connection limits and timings.
+#[derive(Debug, Clone)]
+pub struct WsSettings {
+    /// Frames a connection may have waiting to be written before it counts as too slow.
+    pub queue_capacity: usize,
+    /// Largest client text frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// How often the server pings each socket.
+    pub heartbeat: Duration,
+    /// A socket that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// Consecutive bad frames after which a connection is closed.
+    pub max_bad_frames: u32,
+    /// Task rooms one connection may have joined at once.
+    pub max_task_rooms: usize,
+}
+
+/// All settings of a server instance.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Holds the SQLite database and generated keys.
+    pub data_dir: PathBuf,
+    /// `sqlite://…`; defaults to `<data_dir>/taskwire.db`.
+    pub database_url: String,
+    /// Signs session tokens; generated into `<data_dir>/jwt.key` when absent.
+    pub jwt_secret: Option<Secret>,
+    /// How long a session token is valid.
+    pub session_ttl: Duration,
+    /// Adds `Secure` to the session cookie (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// Largest gap a join with `since` is answered with a replay rather than a snapshot.
+    pub replay_limit: u64,
+    /// How long the rules analyser "thinks", so people can see the step.
+    pub analysis_delay: Duration,
+    pub ws: WsSettings,
+    /// Where the compiled site (WASM, JS, CSS, public files) is.
+    pub leptos: LeptosOptions,
+}
+
+/// A setting had a value that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} has an invalid value: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl Settings {
+    /// Defaults for a server keeping its files in `data_dir`, listening on 127.0.0.1:3000.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Settings {
+        let data_dir = data_dir.into();
+        let addr: SocketAddr = ([127, 0, 0, 1], 3000).into();
+        Settings {
+            addr,
+            database_url: format!("sqlite://{}", data_dir.join("taskwire.db").display()),
+            data_dir,
+            jwt_secret: None,
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            secure_cookies: false,
+            replay_limit: 5_000,
+            analysis_delay: Duration::from_millis(400),
+            ws: WsSettings {
+                queue_capacity: 512,
+                max_frame_bytes: 16 * 1024,
+                heartbeat: Duration::from_secs(15),
+                idle_timeout: Duration::from_secs(45),
+                max_bad_frames: 20,
+                max_task_rooms: 32,
+            },
+            leptos: leptos_options("taskwire", "target/site", addr, Env::PROD),
+        }
+    }
+
+    /// Reads `TASKWIRE_*` and the `LEPTOS_*` variables cargo-leptos sets.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Like [`Settings::from_env`], with the variables given by `get`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let data_dir = get("TASKWIRE_DATA_DIR").unwrap_or_else(|| "data".into());
+        let mut s = Settings::for_data_dir(data_dir);
+        if let Some(addr) = get("TASKWIRE_ADDR").or_else(|| get("LEPTOS_SITE_ADDR")) {
+            s.addr = parse("TASKWIRE_ADDR", &addr)?;
+        }
+        if let Some(url) = get("TASKWIRE_DATABASE_URL") {
+            if !url.starts_with("sqlite:") {
+                return Err(ConfigError {
+                    name: "TASKWIRE_DATABASE_URL",
+                    reason: "only sqlite: URLs are supported".into(),
+                });
+            }
+            s.database_url = url;
+        }
+        s.jwt_secret = get("TASKWIRE_JWT_SECRET")
+            .filter(|v| !v.is_empty())
+            .map(Secret::new);
+        if let Some(secret) = &s.jwt_secret {
+            if secret.expose().len() < 32 {
+                return Err(ConfigError {
+                    name: "TASKWIRE_JWT_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                });
+            }
+        }
+        if let Some(v) = get("TASKWIRE_SESSION_TTL_SECS") {
+            s.session_ttl = Duration::from_secs(parse("TASKWIRE_SESSION_TTL_SECS", &v)?);
+        }
+        if let Some(v) = get("TASKWIRE_SECURE_COOKIES") {
+            s.secure_cookies = parse("TASKWIRE_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_ANALYSIS_DELAY_MS") {
+            s.analysis_delay = Duration::from_millis(parse("TASKWIRE_ANALYSIS_DELAY_MS", &v)?);
+        }
+        if let Some(v) = get("TASKWIRE_WS_QUEUE") {
+            s.ws.queue_capacity = parse("TASKWIRE_WS_QUEUE", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_WS_MAX_FRAME_BYTES") {
+            s.ws.max_frame_bytes = parse("TASKWIRE_WS_MAX_FRAME_BYTES", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_WS_HEARTBEAT_SECS") {
+            s.ws.heartbeat = Duration::from_secs(parse("TASKWIRE_WS_HEARTBEAT_SECS", &v)?);
+            s.ws.idle_timeout = s.ws.heartbeat * 3;
+        }
+        let env = match get("LEPTOS_ENV").as_deref() {
+            Some("DEV") | Some("dev") => Env::DEV,
+            _ => Env::PROD,
+        };
+        s.leptos = leptos_options(
+            &get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "taskwire".into()),
+            &get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            s.addr,
+            env,
+        );
+        Ok(s)
+    }
+}
+
+fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|e: T::Err| ConfigError {
+        name,
+        reason: e.to_string(),
+    })
+}
+
+fn leptos_options(output_name: &str, site_root: &str, addr: SocketAddr, env: Env) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(output_name)
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(env)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_keep_everything_under_the_data_dir() {
+        let s = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+        assert_eq!(s.database_url, "sqlite://data/taskwire.db");
+        assert_eq!(s.addr.to_string(), "127.0.0.1:3000");
+        assert!(s.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused_and_never_echoed() {
+        let err = Settings::from_lookup(|k| (k == "TASKWIRE_JWT_SECRET").then(|| "hunter2".into()))
+            .unwrap_err();
+        assert_eq!(err.name, "TASKWIRE_JWT_SECRET");
+        assert!(!err.to_string().contains("hunter2"));
+        assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+    }
+
+    #[test]
+    fn a_bad_number_names_its_variable() {
+        let err = Settings::from_lookup(|k| (k == "TASKWIRE_WS_QUEUE").then(|| "lots".into()))
+            .unwrap_err();
+        assert_eq!(err.name, "TASKWIRE_WS_QUEUE");
+    }
+}

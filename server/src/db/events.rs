@@ -1,0 +1,123 @@
+//! Queries on the append-only `events` log.
+
+use shared_protocol::{LoggedEvent, Seq, ServerMsg, TaskId, TimelineEntry};
+use sqlx::SqliteConnection;
+
+/// One row of the log.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: Seq,
+    pub task_id: TaskId,
+    pub msg: ServerMsg,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    task_id: i64,
+    kind: String,
+    payload: String,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = sqlx::Error;
+
+    fn try_from(r: EventRow) -> Result<Self, Self::Error> {
+        let corrupt = || sqlx::Error::Decode(format!("event {}: unreadable payload", r.seq).into());
+        let data = serde_json::from_str(&r.payload).map_err(|_| corrupt())?;
+        let msg = LoggedEvent { kind: r.kind, data }
+            .to_msg()
+            .map_err(|_| corrupt())?;
+        Ok(StoredEvent {
+            seq: r.seq as Seq,
+            task_id: TaskId(r.task_id),
+            msg,
+        })
+    }
+}
+
+/// The seq the next event gets. Only call inside a write transaction.
+pub async fn next_seq(conn: &mut SqliteConnection) -> Result<Seq, sqlx::Error> {
+    let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+        .fetch_one(conn)
+        .await?;
+    Ok(max.unwrap_or(0) as Seq + 1)
+}
+
+/// The newest seq in the log (0 when empty).
+pub async fn max_seq(conn: &mut SqliteConnection) -> Result<Seq, sqlx::Error> {
+    let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+        .fetch_one(conn)
+        .await?;
+    Ok(max.unwrap_or(0) as Seq)
+}
+
+/// Appends one event.
+pub async fn append(
+    conn: &mut SqliteConnection,
+    seq: Seq,
+    task_id: TaskId,
+    msg: &ServerMsg,
+    actor_id: Option<i64>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    let logged = LoggedEvent::from_msg(msg);
+    sqlx::query(
+        "INSERT INTO events (seq, task_id, kind, payload, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq as i64)
+    .bind(task_id.0)
+    .bind(&logged.kind)
+    .bind(logged.data.to_string())
+    .bind(actor_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Events with `after < seq <= upto`, in order, at most `limit` of them.
+pub async fn range(
+    conn: &mut SqliteConnection,
+    after: Seq,
+    upto: Seq,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT seq, task_id, kind, payload FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after as i64)
+    .bind(upto as i64)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// One task's events with `seq > after`, in order.
+pub async fn for_task(
+    conn: &mut SqliteConnection,
+    task_id: TaskId,
+    after: Seq,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT seq, task_id, kind, payload FROM events WHERE task_id = ? AND seq > ? ORDER BY seq",
+    )
+    .bind(task_id.0)
+    .bind(after as i64)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// A task's timeline, oldest first.
+pub async fn timeline(
+    conn: &mut SqliteConnection,
+    task_id: TaskId,
+) -> Result<Vec<TimelineEntry>, sqlx::Error> {
+    Ok(for_task(conn, task_id, 0)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.msg.timeline_entry(e.seq))
+        .collect())
+}

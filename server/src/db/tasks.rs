@@ -1,0 +1,179 @@
+//! Queries on `tasks`.
+
+use shared_protocol::{TaskDetail, TaskId, TaskStatus, TaskSummary, UserId, UserRef};
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// A task as stored, with its creator's display name joined in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TaskRow {
+    id: i64,
+    title: String,
+    description: String,
+    creator_id: i64,
+    creator_name: String,
+    org_id: i64,
+    private: bool,
+    status: String,
+    questions: String,
+    answers: String,
+    issue_number: Option<i64>,
+    issue_url: Option<String>,
+    github_branch: Option<String>,
+    pr_number: Option<i64>,
+    pr_url: Option<String>,
+    pr_title: Option<String>,
+    merge_commit_sha: Option<String>,
+    error_message: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    last_seq: i64,
+}
+
+/// A task with the fields only the server needs (who may see it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub detail: TaskDetail,
+    pub org_id: i64,
+    pub private: bool,
+}
+
+impl Task {
+    pub fn id(&self) -> TaskId {
+        self.detail.summary.id
+    }
+
+    pub fn status(&self) -> TaskStatus {
+        self.detail.summary.status
+    }
+}
+
+impl TryFrom<TaskRow> for Task {
+    type Error = sqlx::Error;
+
+    fn try_from(r: TaskRow) -> Result<Self, Self::Error> {
+        let corrupt = |what: &str| sqlx::Error::Decode(format!("task {}: bad {what}", r.id).into());
+        let status = TaskStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?;
+        let questions = serde_json::from_str(&r.questions).map_err(|_| corrupt("questions"))?;
+        let answers = serde_json::from_str(&r.answers).map_err(|_| corrupt("answers"))?;
+        Ok(Task {
+            detail: TaskDetail {
+                summary: TaskSummary {
+                    id: TaskId(r.id),
+                    title: r.title,
+                    status,
+                    creator: UserRef {
+                        id: UserId(r.creator_id),
+                        name: r.creator_name,
+                    },
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                    last_seq: r.last_seq as u64,
+                },
+                description: r.description,
+                questions,
+                answers,
+                issue_number: r.issue_number,
+                issue_url: r.issue_url,
+                github_branch: r.github_branch,
+                pr_number: r.pr_number,
+                pr_url: r.pr_url,
+                pr_title: r.pr_title,
+                merge_commit_sha: r.merge_commit_sha,
+                error_message: r.error_message,
+            },
+            org_id: r.org_id,
+            private: r.private,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT t.id, t.title, t.description, t.creator_id, u.display_name AS creator_name, \
+     t.org_id, t.private, t.status, t.questions, t.answers, t.issue_number, t.issue_url, \
+     t.github_branch, t.pr_number, t.pr_url, t.pr_title, t.merge_commit_sha, t.error_message, \
+     t.created_at, t.updated_at, t.last_seq \
+     FROM tasks t JOIN users u ON u.id = t.creator_id";
+
+/// Creates a task in `received`; returns its id.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    title: &str,
+    description: &str,
+    creator_id: i64,
+    org_id: i64,
+    now: i64,
+    seq: u64,
+) -> Result<TaskId, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO tasks (title, description, creator_id, org_id, status, created_at, updated_at, last_seq) \
+         VALUES (?, ?, ?, ?, 'received', ?, ?, ?)",
+    )
+    .bind(title)
+    .bind(description)
+    .bind(creator_id)
+    .bind(org_id)
+    .bind(now)
+    .bind(now)
+    .bind(seq as i64)
+    .execute(conn)
+    .await?;
+    Ok(TaskId(done.last_insert_rowid()))
+}
+
+/// Writes every mutable field of `task` back.
+pub async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(), sqlx::Error> {
+    let d = &task.detail;
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "UPDATE tasks SET status = ?, questions = ?, answers = ?, issue_number = ?, issue_url = ?, \
+         github_branch = ?, pr_number = ?, pr_url = ?, pr_title = ?, merge_commit_sha = ?, \
+         error_message = ?, updated_at = ?, last_seq = ? WHERE id = ?",
+    )
+    .bind(d.summary.status.as_str())
+    .bind(json(&d.questions))
+    .bind(json(&d.answers))
+    .bind(d.issue_number)
+    .bind(&d.issue_url)
+    .bind(&d.github_branch)
+    .bind(d.pr_number)
+    .bind(&d.pr_url)
+    .bind(&d.pr_title)
+    .bind(&d.merge_commit_sha)
+    .bind(&d.error_message)
+    .bind(d.summary.updated_at)
+    .bind(d.summary.last_seq as i64)
+    .bind(d.summary.id.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut SqliteConnection, id: TaskId) -> Result<Option<Task>, sqlx::Error> {
+    let row: Option<TaskRow> = sqlx::query_as(&format!("{SELECT} WHERE t.id = ?"))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
+    row.map(Task::try_from).transpose()
+}
+
+/// Every task, most recently updated first.
+pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Task>, sqlx::Error> {
+    let rows: Vec<TaskRow> =
+        sqlx::query_as(&format!("{SELECT} ORDER BY t.updated_at DESC, t.id DESC"))
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter().map(Task::try_from).collect()
+}
+
+/// Tasks of `org_id` that are open for work, oldest first (used to resume the pipeline
+/// after a restart).
+pub async fn ids_in_status(
+    pool: &SqlitePool,
+    status: TaskStatus,
+) -> Result<Vec<TaskId>, sqlx::Error> {
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM tasks WHERE status = ? ORDER BY id")
+        .bind(status.as_str())
+        .fetch_all(pool)
+        .await?;
+    Ok(ids.into_iter().map(|(id,)| TaskId(id)).collect())
+}

@@ -1,0 +1,81 @@
+//! Queries on `users`.
+
+use shared_protocol::{UserId, UserRef};
+use sqlx::SqlitePool;
+
+/// A stored account. The hash stays on the server: it is never serialised.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub org_id: i64,
+    pub token_version: i64,
+}
+
+impl UserRow {
+    pub fn to_ref(&self) -> UserRef {
+        UserRef {
+            id: UserId(self.id),
+            name: self.display_name.clone(),
+        }
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, username, display_name, password_hash, org_id, token_version FROM users";
+
+/// Inserts a user; `Ok(None)` when the username is taken.
+#[tracing::instrument(skip(pool, password_hash))]
+pub async fn insert(
+    pool: &SqlitePool,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(username)
+    .bind(display_name)
+    .bind(password_hash)
+    .bind(now)
+    .execute(pool)
+    .await;
+    match result {
+        Ok(done) => find_by_id(pool, done.last_insert_rowid()).await,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn find_by_username(
+    pool: &SqlitePool,
+    username: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE username = ?"))
+        .bind(username)
+        .fetch_optional(pool)
+        .await
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn find_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Invalidates every token issued to the user so far.
+#[tracing::instrument(skip(pool))]
+pub async fn bump_token_version(pool: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

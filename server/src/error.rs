@@ -1,0 +1,109 @@
+//! HTTP errors: a stable machine code and a sentence for people, as JSON.
+//!
+//! The client never sees an internal error's text; it is logged where it happens.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::tasks::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: no valid session.
+    #[error("sign in to continue")]
+    Unauthorized,
+    /// 401 with `session_expired`: the client should refresh its session.
+    #[error("the session has expired; sign in again")]
+    SessionExpired,
+    /// 401 with `bad_credentials`.
+    #[error("the username or password is not right")]
+    BadCredentials,
+    /// 404: no such thing, or one the user may not see.
+    #[error("not found")]
+    NotFound,
+    /// 409 with `username_taken`.
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// 409 with `invalid_transition`.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422 with `invalid_input`: a field is wrong.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// 500: logged, never shown.
+    #[error("internal error")]
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized | ApiError::SessionExpired | ApiError::BadCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::UsernameTaken | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::SessionExpired => "session_expired",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::NotFound => "not_found",
+            ApiError::UsernameTaken => "username_taken",
+            ApiError::Conflict(_) => "invalid_transition",
+            ApiError::Invalid { .. } => "invalid_input",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::InvalidTransition(t) => ApiError::Conflict(t.to_string()),
+            ServiceError::Invalid { field, message } => ApiError::Invalid { field, message },
+            ServiceError::Db(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = ?e, "request failed");
+        }
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let ApiError::Invalid { field, .. } = &self {
+            body["error"]["field"] = json!(field);
+        }
+        (self.status(), Json(body)).into_response()
+    }
+}

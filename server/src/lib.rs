@@ -1,0 +1,16 @@
+//! taskwire's server. `main.rs` is thin; everything is here so tests reach it.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod pages;
+pub mod pipeline;
+pub mod rooms;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod tasks;
+pub mod telemetry;
+pub mod ws;

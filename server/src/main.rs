@@ -1,0 +1,87 @@
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use server::config::Settings;
+use server::startup::Application;
+
+/// taskwire: a live dashboard for a team's task pipeline.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the product (the default).
+    Serve,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add an account. The password is read from standard input (one line).
+    Add {
+        username: String,
+        /// The name others see; defaults to the username.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    server::telemetry::init("info,sqlx=warn,tower_http=warn");
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Cmd::Serve) {
+        Cmd::Serve => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Cmd::User(UserCmd::Add {
+            username,
+            display_name,
+        }) => add_user(settings, username, display_name).await,
+    }
+}
+
+async fn add_user(
+    settings: Settings,
+    username: String,
+    display_name: Option<String>,
+) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.lines().next().unwrap_or_default().to_owned();
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let pool = server::db::connect(&settings.database_url).await?;
+    let username = username.trim().to_lowercase();
+    let display_name = display_name.unwrap_or_else(|| username.clone());
+    server::auth::validate_signup(&username, &password, &display_name)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = server::auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match server::db::users::insert(
+        &pool,
+        &username,
+        &display_name,
+        &hash,
+        server::db::now_millis(),
+    )
+    .await?
+    {
+        Some(user) => println!("added user {} (id {})", user.username, user.id),
+        None => anyhow::bail!("the username {username} is taken"),
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! A room member: the sending half of one connection's bounded outbound queue.
+
+use axum::extract::ws::Utf8Bytes;
+use shared_protocol::{ServerFrame, UserRef};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+
+/// A serialised frame, shared by every member it is sent to (cloning is a refcount bump).
+pub type SharedFrame = Utf8Bytes;
+
+/// Serialises a frame once.
+pub fn shared(frame: &ServerFrame) -> SharedFrame {
+    Utf8Bytes::from(frame.to_json())
+}
+
+/// What a room keeps of a connection.
+///
+/// Rooms never wait on a member: they `try_send` into its queue. When the queue is full
+/// the connection is too slow, and the policy is to drop it, loudly: `lagged` is
+/// cancelled, the room forgets the member, and the connection closes with
+/// `slow_consumer`. The client reconnects and resyncs from the log with `since`, so
+/// nothing is silently lost and memory stays bounded.
+#[derive(Debug, Clone)]
+pub struct MemberHandle {
+    pub conn_id: u64,
+    pub user: UserRef,
+    outbox: mpsc::Sender<SharedFrame>,
+    lagged: CancellationToken,
+}
+
+impl MemberHandle {
+    pub fn new(
+        conn_id: u64,
+        user: UserRef,
+        outbox: mpsc::Sender<SharedFrame>,
+        lagged: CancellationToken,
+    ) -> Self {
+        MemberHandle {
+            conn_id,
+            user,
+            outbox,
+            lagged,
+        }
+    }
+
+    /// How many more frames fit in the queue right now; a replay larger than this is
+    /// answered with a snapshot instead.
+    pub fn room_left(&self) -> usize {
+        self.outbox.capacity()
+    }
+
+    /// Queues a frame. `false` means the member is gone (closed or too slow) and must be
+    /// removed from the room.
+    pub fn send(&self, frame: SharedFrame) -> bool {
+        match self.outbox.try_send(frame) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(
+                    conn_id = self.conn_id,
+                    "outbound queue full; closing slow connection"
+                );
+                self.lagged.cancel();
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared_protocol::UserId;
+
+    #[test]
+    fn a_full_queue_marks_the_member_lagged_instead_of_growing() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let lagged = CancellationToken::new();
+        let m = MemberHandle::new(
+            1,
+            UserRef {
+                id: UserId(1),
+                name: "a".into(),
+            },
+            tx,
+            lagged.clone(),
+        );
+        assert!(m.send("1".into()));
+        assert!(m.send("2".into()));
+        assert!(!lagged.is_cancelled());
+        assert!(!m.send("3".into()));
+        assert!(lagged.is_cancelled());
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("1"));
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("2"));
+        assert!(
+            rx.try_recv().is_err(),
+            "the frame that did not fit was not queued"
+        );
+    }
+
+    #[test]
+    fn a_closed_connection_is_reported_gone() {
+        let (tx, rx) = mpsc::channel(2);
+        drop(rx);
+        let m = MemberHandle::new(
+            1,
+            UserRef {
+                id: UserId(1),
+                name: "a".into(),
+            },
+            tx,
+            CancellationToken::new(),
+        );
+        assert!(!m.send("1".into()));
+    }
+}

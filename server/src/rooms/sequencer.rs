@@ -1,0 +1,96 @@
+//! The sequencer: publishes committed events to rooms strictly in `seq` order.
+//!
+//! Writers only wake it (a [`Notify`] permit, so a wake-up is never lost); it then reads
+//! the log past the last seq it published. Because it reads the log rather than taking
+//! events from writers, two concurrent writers cannot make it publish 6 before 5, and a
+//! missed wake-up only delays, never loses, an event (a slow poll covers that too).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared_protocol::{Seq, ServerFrame, ServerMsg, TaskId, TaskListUpdated, TaskSummary};
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::member::{shared, SharedFrame};
+use super::Rooms;
+use crate::db::events;
+
+/// One committed event, serialised once for every room and member.
+#[derive(Debug)]
+pub struct Published {
+    pub seq: Seq,
+    pub task_id: TaskId,
+    /// The task's row after the event.
+    pub summary: TaskSummary,
+    /// The `task:*` frame, for task rooms.
+    pub task_frame: SharedFrame,
+    /// The `dashboard:task_list_updated` frame, for the dashboard room.
+    pub row_frame: SharedFrame,
+}
+
+impl Published {
+    pub fn new(seq: Seq, task_id: TaskId, msg: ServerMsg) -> Option<Published> {
+        let summary = msg.event_meta()?.task.clone();
+        let row_frame = shared(&ServerFrame::at(
+            seq,
+            ServerMsg::TaskListUpdated(TaskListUpdated {
+                task: summary.clone(),
+            }),
+        ));
+        let task_frame = shared(&ServerFrame::at(seq, msg));
+        Some(Published {
+            seq,
+            task_id,
+            summary,
+            task_frame,
+            row_frame,
+        })
+    }
+}
+
+const BATCH: u32 = 500;
+
+/// Runs until `shutdown`; `last` is the seq the rooms already reflect.
+#[tracing::instrument(skip_all, fields(start = last))]
+pub async fn run_sequencer(
+    pool: SqlitePool,
+    committed: Arc<Notify>,
+    mut last: Seq,
+    rooms: Rooms,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = committed.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.cancelled() => break,
+        }
+        loop {
+            let batch = match pool.acquire().await {
+                Ok(mut conn) => events::range(&mut conn, last, Seq::MAX >> 1, BATCH).await,
+                Err(e) => Err(e),
+            };
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the event log failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let done = batch.len() < BATCH as usize;
+            for event in batch {
+                debug_assert!(event.seq == last + 1, "the log is gap-free");
+                last = event.seq;
+                if let Some(p) = Published::new(event.seq, event.task_id, event.msg) {
+                    rooms.publish(Arc::new(p)).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! A task room: one actor per watched task, started on the first join and stopped when
+//! its last member leaves. It owns its members, so it can tell them who else is there.
+//!
+//! The room keeps no copy of the task: a join reads the task (or the missed events) and
+//! the log's newest seq in one read, and the member is then sent only events after that
+//! seq. Events the sequencer has not published yet are therefore never sent twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use shared_protocol::*;
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::member::{shared, MemberHandle};
+use super::sequencer::Published;
+use super::{RoomError, Rooms};
+use crate::db::{self, events};
+
+pub enum TaskRoomCommand {
+    Join {
+        member: MemberHandle,
+        since: Option<Seq>,
+        respond_to: oneshot::Sender<Result<(), RoomError>>,
+    },
+    Leave {
+        conn_id: u64,
+    },
+    Publish(Arc<Published>),
+}
+
+/// Cheap to clone. Sends fail once the room has stopped.
+#[derive(Clone)]
+pub struct TaskRoomHandle {
+    /// Tells this room apart from a later room for the same task.
+    pub room_id: u64,
+    inbox: mpsc::Sender<TaskRoomCommand>,
+}
+
+impl TaskRoomHandle {
+    pub(super) fn new(task_id: TaskId, room_id: u64, pool: SqlitePool, rooms: Rooms) -> Self {
+        let (inbox, rx) = mpsc::channel(256);
+        let room = TaskRoom {
+            task_id,
+            room_id,
+            pool,
+            rooms,
+            members: HashMap::new(),
+            joined_once: false,
+        };
+        tokio::spawn(run_task_room(room, rx));
+        TaskRoomHandle { room_id, inbox }
+    }
+
+    /// `Err(Stopped)` when the room stopped before answering; the caller asks the
+    /// registry for a fresh room.
+    pub async fn join(&self, member: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {
+        let (respond_to, rx) = oneshot::channel();
+        self.inbox
+            .send(TaskRoomCommand::Join {
+                member,
+                since,
+                respond_to,
+            })
+            .await
+            .map_err(|_| RoomError::Stopped)?;
+        rx.await.map_err(|_| RoomError::Stopped)?
+    }
+
+    pub async fn leave(&self, conn_id: u64) {
+        let _ = self.inbox.send(TaskRoomCommand::Leave { conn_id }).await;
+    }
+
+    pub async fn publish(&self, p: Arc<Published>) {
+        let _ = self.inbox.send(TaskRoomCommand::Publish(p)).await;
+    }
+}
+
+struct Member {
+    handle: MemberHandle,
+    sent_upto: Seq,
+}
+
+struct TaskRoom {
+    task_id: TaskId,
+    room_id: u64,
+    pool: SqlitePool,
+    /// To remove itself from the registry when it stops. Not a cycle of waiting actors:
+    /// the registry never waits on a room while holding its lock.
+    rooms: Rooms,
+    members: HashMap<u64, Member>,
+    /// A room created for a join must not stop on an event that arrives first.
+    joined_once: bool,
+}
+
+#[tracing::instrument(name = "task_room", skip_all, fields(task_id = %room.task_id))]
+async fn run_task_room(mut room: TaskRoom, mut rx: mpsc::Receiver<TaskRoomCommand>) {
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            TaskRoomCommand::Join {
+                member,
+                since,
+                respond_to,
+            } => {
+                room.joined_once = true;
+                let result = room.join(member, since).await;
+                let _ = respond_to.send(result);
+                room.announce_viewers();
+            }
+            TaskRoomCommand::Leave { conn_id } => {
+                if room.members.remove(&conn_id).is_some() {
+                    room.announce_viewers();
+                }
+            }
+            TaskRoomCommand::Publish(p) => room.publish(&p),
+        }
+        if room.joined_once && room.members.is_empty() {
+            break;
+        }
+    }
+    // Deregister first, so no new join is routed here; then refuse what is queued. A
+    // refused join (its reply dropped) is retried by the caller on a fresh room.
+    room.rooms.forget_task_room(room.task_id, room.room_id);
+    rx.close();
+    while rx.recv().await.is_some() {}
+    tracing::debug!("task room stopped");
+}
+
+impl TaskRoom {
+    fn publish(&mut self, p: &Published) {
+        let before = self.members.len();
+        self.members.retain(|_, m| {
+            if p.seq <= m.sent_upto {
+                return true;
+            }
+            m.sent_upto = p.seq;
+            m.handle.send(p.task_frame.clone())
+        });
+        if self.members.len() != before {
+            self.announce_viewers();
+        }
+    }
+
+    fn announce_viewers(&mut self) {
+        let mut names: Vec<String> = self
+            .members
+            .values()
+            .map(|m| m.handle.user.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        let frame = shared(&ServerFrame::new(ServerMsg::TaskViewers(TaskViewers {
+            task_id: self.task_id,
+            viewers: names,
+        })));
+        self.members.retain(|_, m| m.handle.send(frame.clone()));
+    }
+
+    async fn join(&mut self, handle: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(task) = db::tasks::get(&mut tx, self.task_id).await? else {
+            return Err(RoomError::NotFound);
+        };
+        let upto = events::max_seq(&mut tx).await?;
+        let mut frames = Vec::new();
+        if let Some(since) = since.filter(|s| *s <= upto) {
+            let missed = events::for_task(&mut tx, self.task_id, since).await?;
+            if missed.len() < handle.room_left() {
+                frames = missed
+                    .into_iter()
+                    .map(|e| ServerFrame::at(e.seq, e.msg))
+                    .collect();
+            }
+        }
+        if frames.is_empty() && since.is_none_or(|s| s > upto || task.detail.summary.last_seq > s) {
+            let timeline = events::timeline(&mut tx, self.task_id).await?;
+            frames.push(ServerFrame::at(
+                upto,
+                ServerMsg::TaskState(TaskState {
+                    task: task.detail,
+                    timeline,
+                }),
+            ));
+        }
+        tx.commit().await?;
+        for frame in &frames {
+            if !handle.send(shared(frame)) {
+                return Err(RoomError::Gone);
+            }
+        }
+        self.members.insert(
+            handle.conn_id,
+            Member {
+                handle,
+                sent_upto: upto,
+            },
+        );
+        Ok(())
+    }
+}

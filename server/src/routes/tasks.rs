@@ -1,0 +1,213 @@
+//! Tasks: create, list, read, answer clarification questions, report a status.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use shared_protocol::{StatusCounts, TaskId};
+
+use super::ApiJson;
+use crate::auth::CurrentUser;
+use crate::error::ApiError;
+use crate::pipeline::Job;
+use crate::state::AppState;
+use crate::tasks::{Actor, Command};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/tasks", get(list_tasks).post(create_task))
+        .route("/api/tasks/{id}", get(get_task))
+        .route("/api/tasks/{id}/answers", post(answer_clarification))
+        .route("/api/tasks/{id}/status", post(report_status))
+}
+
+/// Task ids in paths: anything that is not one is simply not found.
+fn task_id(raw: &str) -> Result<TaskId, ApiError> {
+    raw.parse::<i64>()
+        .map(TaskId)
+        .map_err(|_| ApiError::NotFound)
+}
+
+fn actor(user: &CurrentUser) -> Actor {
+    Actor::User {
+        id: user.id,
+        name: user.name.clone(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CreateTaskBody {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Creates a task and hands it to the pipeline; shared with the page's server function.
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    body: CreateTaskBody,
+) -> Result<crate::tasks::Applied, ApiError> {
+    let applied = state
+        .tasks
+        .create(
+            user.id,
+            &user.name,
+            user.org_id,
+            &body.title,
+            &body.description,
+        )
+        .await?;
+    state.pipeline.submit(Job::Analyse(applied.task.id())).await;
+    Ok(applied)
+}
+
+/// Records answers and hands the task on to dispatch; shared with the page.
+pub async fn answer(
+    state: &AppState,
+    user: &CurrentUser,
+    id: TaskId,
+    answers: Vec<String>,
+) -> Result<crate::tasks::Applied, ApiError> {
+    let applied = state
+        .tasks
+        .apply(id, actor(user), Command::Answer { answers })
+        .await?;
+    state.pipeline.submit(Job::Dispatch(id)).await;
+    Ok(applied)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+async fn create_task(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<CreateTaskBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let applied = create(&state, &user, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "task": applied.task.detail, "seq": applied.seq })),
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = _user.id))]
+async fn list_tasks(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
+    let (tasks, seq) = state.tasks.list().await?;
+    let rows: Vec<_> = tasks.into_iter().map(|t| t.detail.summary).collect();
+    let counts = StatusCounts::of(&rows);
+    Ok(axum::Json(
+        json!({ "seq": seq, "tasks": rows, "counts": counts }),
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+async fn get_task(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = task_id(&id)?;
+    let (task, timeline, seq) = state
+        .tasks
+        .get_with_timeline(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(
+        json!({ "seq": seq, "task": task.detail, "events": timeline }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AnswersBody {
+    pub answers: Vec<String>,
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+async fn answer_clarification(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AnswersBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let applied = answer(&state, &user, task_id(&id)?, body.answers).await?;
+    Ok(axum::Json(
+        json!({ "task": applied.task.detail, "seq": applied.seq }),
+    ))
+}
+
+/// A progress report from an agent or an operator.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusReport {
+    /// `coding`, `pr_open`, `merged` or `failed`; absent for a plain note.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub pr_number: Option<i64>,
+    #[serde(default)]
+    pub pr_url: Option<String>,
+    #[serde(default)]
+    pub pr_title: Option<String>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+}
+
+impl StatusReport {
+    /// The command a report asks for, or why it cannot be reported.
+    pub fn into_command(self) -> Result<Command, ApiError> {
+        let note = self.note.filter(|n| !n.trim().is_empty());
+        match self.status.as_deref() {
+            None => note
+                .map(|text| Command::AddNote { text })
+                .ok_or_else(|| ApiError::invalid("status", "give a status, a note, or both")),
+            Some("coding") => Ok(Command::StartCoding { note }),
+            Some("pr_open") => Ok(Command::OpenPr {
+                pr_number: self.pr_number,
+                pr_url: self.pr_url,
+                pr_title: self.pr_title,
+            }),
+            Some("merged") => Ok(Command::MergePr {
+                merge_commit_sha: self.merge_commit_sha,
+                merged_at: None,
+            }),
+            Some("failed") => Ok(Command::Fail {
+                reason: self
+                    .reason
+                    .or(note)
+                    .unwrap_or_else(|| "Reported as failed.".to_owned()),
+            }),
+            Some(other) => Err(ApiError::invalid(
+                "status",
+                format!(
+                    "'{}' cannot be reported; use coding, pr_open, merged or failed",
+                    other.chars().take(40).collect::<String>()
+                ),
+            )),
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+async fn report_status(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(report): ApiJson<StatusReport>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = task_id(&id)?;
+    let command = report.into_command()?;
+    let applied = state.tasks.apply(id, actor(&user), command).await?;
+    Ok(axum::Json(
+        json!({ "task": applied.task.detail, "seq": applied.seq }),
+    ))
+}

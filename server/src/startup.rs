@@ -1,0 +1,162 @@
+//! Building and running a server instance.
+
+use std::future::Future;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{load_or_create_secret, SessionKeys};
+use crate::config::Settings;
+use crate::pages::PageBackend;
+use crate::pipeline::{analyser::RulesAnalyser, PipelineHandle};
+use crate::rooms::{dashboard::DashboardHandle, sequencer::run_sequencer, Rooms};
+use crate::state::AppState;
+use crate::tasks::TaskService;
+use crate::{db, routes, ws};
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database (running migrations), loads the dashboard, starts the
+    /// sequencer and pipeline, and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let pool = db::connect(&settings.database_url).await?;
+        let secret = load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
+        let keys = SessionKeys::new(&secret, settings.session_ttl);
+
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let committed = Arc::new(Notify::new());
+        let tasks = TaskService::new(pool.clone(), committed.clone());
+
+        // The dashboard room and the sequencer start from the same consistent read, so
+        // the first event the sequencer publishes is the first the room has not seen.
+        let (all, seq) = tasks.list().await.context("loading tasks")?;
+        let rows = all.into_iter().map(|t| t.detail.summary).collect();
+        let dashboard = DashboardHandle::new(pool.clone(), rows, seq, settings.replay_limit);
+        let rooms = Rooms::new(pool.clone(), dashboard);
+        tracker.spawn(run_sequencer(
+            pool.clone(),
+            committed,
+            seq,
+            rooms.clone(),
+            shutdown.clone(),
+        ));
+
+        let pipeline = PipelineHandle::start(
+            tasks.clone(),
+            Arc::new(RulesAnalyser),
+            settings.analysis_delay,
+            tracker.clone(),
+            shutdown.clone(),
+        );
+        pipeline
+            .resume(&tasks)
+            .await
+            .context("resuming the pipeline")?;
+
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("binding {}", settings.addr))?;
+        let state = AppState {
+            settings: Arc::new(settings),
+            pool,
+            keys,
+            tasks,
+            pipeline,
+            rooms,
+            connections: Arc::new(AtomicUsize::new(0)),
+            shutdown,
+            tracker,
+        };
+        let router = build_router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` resolves, then closes every socket with a close frame and
+    /// waits (briefly) for background work to finish.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+        } = self;
+        tracing::info!(addr = %listener.local_addr()?, "listening");
+        let token = state.shutdown.clone();
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            stop.await;
+            // Sockets see this and send their close frames.
+            token.cancel();
+        });
+        server.await.context("serving")?;
+        state.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(5), state.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+        state.pool.close().await;
+        Ok(())
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(crate::shutdown::signal()).await
+    }
+}
+
+fn build_router(state: AppState) -> Router {
+    let leptos_options = state.settings.leptos.clone();
+    let routes = generate_route_list(app::App);
+    let backend: app::api::backend::SharedBackend = Arc::new(PageBackend(state.clone()));
+    let context = move || provide_context(backend.clone());
+    Router::new()
+        .merge(routes::router())
+        .merge(ws::router())
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,39 @@
+//! State shared by every handler.
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::SessionKeys;
+use crate::config::Settings;
+use crate::pipeline::PipelineHandle;
+use crate::rooms::Rooms;
+use crate::tasks::TaskService;
+
+/// Cheap to clone: every field is a handle.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub pool: SqlitePool,
+    pub keys: SessionKeys,
+    pub tasks: TaskService,
+    pub pipeline: PipelineHandle,
+    pub rooms: Rooms,
+    /// Open WebSocket connections.
+    pub connections: Arc<AtomicUsize>,
+    /// Cancelled on shutdown; sockets close with a close frame when it fires.
+    pub shutdown: CancellationToken,
+    /// Tracks socket tasks so shutdown can wait for their close frames.
+    pub tracker: TaskTracker,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.leptos.clone()
+    }
+}

@@ -1,0 +1,398 @@
+//! The task service: the only way a task is created or its status changes.
+//!
+//! Each command runs in one write transaction that validates the transition, updates the
+//! task and appends exactly one event; only after commit is the sequencer woken to
+//! publish it. Nothing is shown that is not stored.
+
+pub mod transitions;
+
+use std::sync::Arc;
+
+use shared_protocol::*;
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use crate::db::{self, events, tasks::Task};
+pub use transitions::{next_status, CommandKind, TransitionError};
+
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+/// Longest answer or note, in characters.
+pub const MAX_TEXT_CHARS: usize = 5_000;
+
+/// Something that happens to a task, with its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    StartAnalysis {
+        analyser: String,
+    },
+    AskClarification {
+        questions: Vec<String>,
+        analyser: String,
+    },
+    Answer {
+        answers: Vec<String>,
+    },
+    Dispatch {
+        issue_number: Option<i64>,
+        issue_url: Option<String>,
+        github_branch: Option<String>,
+    },
+    StartCoding {
+        note: Option<String>,
+    },
+    OpenPr {
+        pr_number: Option<i64>,
+        pr_url: Option<String>,
+        pr_title: Option<String>,
+    },
+    MergePr {
+        merge_commit_sha: Option<String>,
+        merged_at: Option<i64>,
+    },
+    ClosePr {
+        pr_number: Option<i64>,
+    },
+    Fail {
+        reason: String,
+    },
+    AddNote {
+        text: String,
+    },
+}
+
+impl Command {
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Command::StartAnalysis { .. } => CommandKind::StartAnalysis,
+            Command::AskClarification { .. } => CommandKind::AskClarification,
+            Command::Answer { .. } => CommandKind::Answer,
+            Command::Dispatch { .. } => CommandKind::Dispatch,
+            Command::StartCoding { .. } => CommandKind::StartCoding,
+            Command::OpenPr { .. } => CommandKind::OpenPr,
+            Command::MergePr { .. } => CommandKind::MergePr,
+            Command::ClosePr { .. } => CommandKind::ClosePr,
+            Command::Fail { .. } => CommandKind::Fail,
+            Command::AddNote { .. } => CommandKind::AddNote,
+        }
+    }
+}
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User {
+        id: i64,
+        name: String,
+    },
+    /// A part of the pipeline (`analyser`, `dispatcher`).
+    System(&'static str),
+}
+
+impl Actor {
+    fn name(&self) -> String {
+        match self {
+            Actor::User { name, .. } => name.clone(),
+            Actor::System(name) => (*name).to_owned(),
+        }
+    }
+
+    fn user_id(&self) -> Option<i64> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            Actor::System(_) => None,
+        }
+    }
+}
+
+/// Why a command was not applied. Nothing was changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no such task")]
+    NotFound,
+    #[error(transparent)]
+    InvalidTransition(#[from] TransitionError),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("database error")]
+    Db(#[from] sqlx::Error),
+}
+
+/// The result of an applied command.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub task: Task,
+    pub seq: Seq,
+    pub event: ServerMsg,
+}
+
+/// Creates tasks and applies commands. Cheap to clone.
+#[derive(Clone)]
+pub struct TaskService {
+    pool: SqlitePool,
+    /// Woken after every commit; the sequencer then reads the log past what it published.
+    committed: Arc<Notify>,
+}
+
+impl TaskService {
+    pub fn new(pool: SqlitePool, committed: Arc<Notify>) -> Self {
+        TaskService { pool, committed }
+    }
+
+    /// Creates a task in `received` and appends `task:created`.
+    #[tracing::instrument(skip(self, title, description))]
+    pub async fn create(
+        &self,
+        creator_id: i64,
+        creator_name: &str,
+        org_id: i64,
+        title: &str,
+        description: &str,
+    ) -> Result<Applied, ServiceError> {
+        let title = title.trim();
+        let description = description.trim();
+        check_len("title", title, 1, MAX_TITLE_CHARS)?;
+        check_len("description", description, 0, MAX_DESCRIPTION_CHARS)?;
+
+        let mut tx = db::begin_write(&self.pool).await?;
+        let now = db::now_millis();
+        let seq = events::next_seq(&mut tx).await?;
+        let id =
+            db::tasks::insert(&mut tx, title, description, creator_id, org_id, now, seq).await?;
+        let task = db::tasks::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let event = ServerMsg::TaskCreated(TaskCreated {
+            meta: EventMeta {
+                task_id: id,
+                at: now,
+                actor: Some(creator_name.to_owned()),
+                task: task.detail.summary.clone(),
+            },
+            description: description.to_owned(),
+        });
+        events::append(&mut tx, seq, id, &event, Some(creator_id), now).await?;
+        tx.commit().await?;
+        self.committed.notify_one();
+        tracing::info!(task_id = %id, seq, "task created");
+        Ok(Applied { task, seq, event })
+    }
+
+    /// Applies `command` to task `id` if its status allows it.
+    #[tracing::instrument(skip(self, command), fields(command = ?command.kind()))]
+    pub async fn apply(
+        &self,
+        id: TaskId,
+        actor: Actor,
+        command: Command,
+    ) -> Result<Applied, ServiceError> {
+        validate(&command)?;
+        let mut tx = db::begin_write(&self.pool).await?;
+        let mut task = db::tasks::get(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let to = next_status(task.status(), command.kind())?;
+        if let Command::Answer { answers } = &command {
+            if answers.len() != task.detail.questions.len() {
+                return Err(ServiceError::Invalid {
+                    field: "answers",
+                    message: format!(
+                        "expected {} answers, one per question, got {}",
+                        task.detail.questions.len(),
+                        answers.len()
+                    ),
+                });
+            }
+        }
+        let now = db::now_millis();
+        let seq = events::next_seq(&mut tx).await?;
+        let d = &mut task.detail;
+        d.summary.status = to;
+        d.summary.updated_at = now;
+        d.summary.last_seq = seq;
+        apply_fields(d, &command);
+        let meta = EventMeta {
+            task_id: id,
+            at: now,
+            actor: Some(actor.name()),
+            task: d.summary.clone(),
+        };
+        let event = event_for(meta, command);
+        db::tasks::update(&mut tx, &task).await?;
+        events::append(&mut tx, seq, id, &event, actor.user_id(), now).await?;
+        tx.commit().await?;
+        self.committed.notify_one();
+        tracing::info!(task_id = %id, seq, status = %to, "task changed");
+        Ok(Applied { task, seq, event })
+    }
+
+    /// A task and its timeline, as of one consistent read.
+    pub async fn get_with_timeline(
+        &self,
+        id: TaskId,
+    ) -> Result<Option<(Task, Vec<TimelineEntry>, Seq)>, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(task) = db::tasks::get(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let timeline = events::timeline(&mut tx, id).await?;
+        let seq = events::max_seq(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Some((task, timeline, seq)))
+    }
+
+    /// Every task and the seq the list reflects, as of one consistent read.
+    pub async fn list(&self) -> Result<(Vec<Task>, Seq), ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let tasks = db::tasks::list(&mut tx).await?;
+        let seq = events::max_seq(&mut tx).await?;
+        tx.commit().await?;
+        Ok((tasks, seq))
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), ServiceError> {
+    let n = value.chars().count();
+    if n < min {
+        return Err(ServiceError::Invalid {
+            field,
+            message: "must not be empty".into(),
+        });
+    }
+    if n > max {
+        return Err(ServiceError::Invalid {
+            field,
+            message: format!("must be at most {max} characters (got {n})"),
+        });
+    }
+    Ok(())
+}
+
+fn validate(command: &Command) -> Result<(), ServiceError> {
+    match command {
+        Command::Answer { answers } => {
+            for a in answers {
+                check_len("answers", a.trim(), 1, MAX_TEXT_CHARS)?;
+            }
+            Ok(())
+        }
+        Command::AddNote { text } => check_len("note", text.trim(), 1, MAX_TEXT_CHARS),
+        Command::Fail { reason } => check_len("reason", reason.trim(), 1, MAX_TEXT_CHARS),
+        Command::StartCoding { note: Some(note) } => {
+            check_len("note", note.trim(), 1, MAX_TEXT_CHARS)
+        }
+        Command::AskClarification { questions, .. } if questions.is_empty() => {
+            Err(ServiceError::Invalid {
+                field: "questions",
+                message: "at least one question is needed".into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn apply_fields(d: &mut TaskDetail, command: &Command) {
+    match command {
+        Command::AskClarification { questions, .. } => {
+            d.questions = questions.clone();
+            d.answers.clear();
+        }
+        Command::Answer { answers } => {
+            d.answers = answers.iter().map(|a| a.trim().to_owned()).collect()
+        }
+        Command::Dispatch {
+            issue_number,
+            issue_url,
+            github_branch,
+        } => {
+            d.issue_number = *issue_number;
+            d.issue_url = issue_url.clone();
+            d.github_branch = github_branch.clone();
+        }
+        Command::OpenPr {
+            pr_number,
+            pr_url,
+            pr_title,
+        } => {
+            d.pr_number = pr_number.or(d.pr_number);
+            d.pr_url = pr_url.clone().or(d.pr_url.take());
+            d.pr_title = pr_title.clone().or(d.pr_title.take());
+            d.error_message = None;
+        }
+        Command::MergePr {
+            merge_commit_sha, ..
+        } => d.merge_commit_sha = merge_commit_sha.clone(),
+        Command::ClosePr { .. } => {
+            d.error_message = Some("The pull request was closed without merging.".into())
+        }
+        Command::Fail { reason } => d.error_message = Some(reason.trim().to_owned()),
+        Command::StartAnalysis { .. } | Command::StartCoding { .. } | Command::AddNote { .. } => {}
+    }
+}
+
+fn event_for(meta: EventMeta, command: Command) -> ServerMsg {
+    match command {
+        Command::StartAnalysis { analyser } => {
+            ServerMsg::TaskAnalyzing(TaskAnalyzing { meta, analyser })
+        }
+        Command::AskClarification {
+            questions,
+            analyser,
+        } => ServerMsg::ClarificationNeeded(ClarificationNeeded {
+            meta,
+            questions,
+            analyser,
+        }),
+        Command::Answer { answers } => ServerMsg::TaskClarified(TaskClarified {
+            meta,
+            answers: answers.into_iter().map(|a| a.trim().to_owned()).collect(),
+        }),
+        Command::Dispatch {
+            issue_number,
+            issue_url,
+            github_branch,
+        } => ServerMsg::TaskDispatched(TaskDispatched {
+            meta,
+            issue_number,
+            issue_url,
+            github_branch,
+        }),
+        Command::StartCoding { note } => ServerMsg::TaskCoding(TaskCoding { meta, note }),
+        Command::OpenPr {
+            pr_number,
+            pr_url,
+            pr_title,
+        } => ServerMsg::PrOpened(PrOpened {
+            meta,
+            pr_number,
+            pr_url,
+            pr_title,
+        }),
+        Command::MergePr {
+            merge_commit_sha,
+            merged_at,
+        } => ServerMsg::PrMerged(PrMerged {
+            meta,
+            merge_commit_sha,
+            merged_at,
+        }),
+        Command::ClosePr { pr_number } => ServerMsg::PrClosed(PrClosed { meta, pr_number }),
+        Command::Fail { reason } => ServerMsg::TaskFailed(TaskFailed {
+            meta,
+            reason: reason.trim().to_owned(),
+        }),
+        Command::AddNote { text } => ServerMsg::EventAdded(EventAdded {
+            meta,
+            text: text.trim().to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,300 @@
+//! One WebSocket connection: its subscriptions, heartbeat and outbound queue.
+//!
+//! The connection owns the receiving half of a bounded queue; rooms hold the sending
+//! half (a [`MemberHandle`]) and never wait on it. The loop below is the only writer to
+//! the socket, so frames go out in the order rooms queued them.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::{SinkExt, StreamExt};
+use shared_protocol::*;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::CurrentUser;
+use crate::rooms::member::{shared, MemberHandle, SharedFrame};
+use crate::rooms::RoomError;
+use crate::state::AppState;
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Close codes this server uses.
+pub mod close_code {
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Too many bad frames.
+    pub const POLICY: u16 = 1008;
+    /// The connection could not keep up; reconnect and resync.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The session expired; refresh it, then reconnect.
+    pub const AUTH_EXPIRED: u16 = 4001;
+}
+
+/// Why the loop ended.
+enum Exit {
+    ClientClosed,
+    Dead,
+    Close(u16, &'static str),
+}
+
+struct Subscriptions {
+    dashboard: bool,
+    tasks: HashSet<TaskId>,
+}
+
+/// Decrements the open-connection count however the connection ends.
+struct ConnectionGuard<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for ConnectionGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[tracing::instrument(name = "ws", skip_all, fields(conn_id, user_id = user.id))]
+pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser) {
+    let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+    tracing::Span::current().record("conn_id", conn_id);
+    state.connections.fetch_add(1, Ordering::Relaxed);
+    let _guard = ConnectionGuard(&state.connections);
+
+    let ws = &state.settings.ws;
+    let (tx, mut outbox) = mpsc::channel::<SharedFrame>(ws.queue_capacity);
+    let lagged = CancellationToken::new();
+    let member = MemberHandle::new(conn_id, user.to_ref(), tx, lagged.clone());
+    let (mut sink, mut stream) = socket.split();
+    let mut subs = Subscriptions {
+        dashboard: false,
+        tasks: HashSet::new(),
+    };
+
+    member.send(shared(&ServerFrame::new(ServerMsg::Hello(Hello {
+        user: user.to_ref(),
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        heartbeat_ms: ws.heartbeat.as_millis() as u64,
+    }))));
+
+    let mut heartbeat = tokio::time::interval(ws.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_seen = Instant::now();
+    let mut bad_frames = 0u32;
+    let expires_in = Duration::from_secs(user.expires_at.saturating_sub(unix_now()));
+    let expiry = tokio::time::sleep(expires_in);
+    tokio::pin!(expiry);
+
+    let exit = loop {
+        tokio::select! {
+            frame = outbox.recv() => {
+                // `member` keeps a sender alive, so the queue never reports closed here.
+                let Some(frame) = frame else { break Exit::Dead };
+                if sink.send(Message::Text(frame)).await.is_err() {
+                    break Exit::Dead;
+                }
+            }
+            incoming = stream.next() => {
+                let Some(Ok(message)) = incoming else { break Exit::ClientClosed };
+                last_seen = Instant::now();
+                let reply = match message {
+                    Message::Text(text) => {
+                        let outcome = handle_text(&state, &member, &mut subs, &text).await;
+                        if outcome.is_some() { bad_frames += 1 } else { bad_frames = 0 }
+                        outcome
+                    }
+                    Message::Binary(_) => {
+                        bad_frames += 1;
+                        Some(ServerFrame::error(ErrorCode::BinaryNotSupported, "send JSON text frames"))
+                    }
+                    Message::Close(_) => break Exit::ClientClosed,
+                    Message::Ping(_) | Message::Pong(_) => None,
+                };
+                if let Some(reply) = reply {
+                    member.send(shared(&reply));
+                }
+                if bad_frames > ws.max_bad_frames {
+                    break Exit::Close(close_code::POLICY, "too many invalid frames");
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > ws.idle_timeout {
+                    tracing::info!("no sign of life; dropping connection");
+                    break Exit::Dead;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break Exit::Dead;
+                }
+            }
+            _ = lagged.cancelled() => {
+                break Exit::Close(close_code::TRY_AGAIN_LATER, "too slow; reconnect and resync");
+            }
+            _ = &mut expiry => {
+                break Exit::Close(close_code::AUTH_EXPIRED, "session expired");
+            }
+            _ = state.shutdown.cancelled() => {
+                break Exit::Close(close_code::GOING_AWAY, "server shutting down");
+            }
+        }
+    };
+
+    if subs.dashboard {
+        state.rooms.dashboard().leave(conn_id).await;
+    }
+    for task_id in subs.tasks {
+        state.rooms.leave_task(task_id, conn_id).await;
+    }
+    if let Exit::Close(code, reason) = exit {
+        // Replies already queued (the error for the last bad frame, say) go out before
+        // the close. A slow consumer's queue is not flushed: it resyncs from the log.
+        if code != close_code::TRY_AGAIN_LATER {
+            while let Ok(frame) = outbox.try_recv() {
+                if sink.send(Message::Text(frame)).await.is_err() {
+                    break;
+                }
+            }
+        }
+        let error = match code {
+            close_code::TRY_AGAIN_LATER => Some(ErrorCode::SlowConsumer),
+            close_code::AUTH_EXPIRED => Some(ErrorCode::AuthExpired),
+            close_code::GOING_AWAY => Some(ErrorCode::ShuttingDown),
+            _ => None,
+        };
+        if let Some(error) = error {
+            let frame = ServerFrame::error(error, reason).to_json();
+            let _ = sink.send(Message::Text(frame.into())).await;
+        }
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            })))
+            .await;
+    }
+    tracing::debug!("connection closed");
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Handles one text frame; returns an error frame when the frame was bad.
+async fn handle_text(
+    state: &AppState,
+    member: &MemberHandle,
+    subs: &mut Subscriptions,
+    text: &str,
+) -> Option<ServerFrame> {
+    let limit = state.settings.ws.max_frame_bytes;
+    if text.len() > limit {
+        return Some(ServerFrame::error(
+            ErrorCode::FrameTooLarge,
+            format!(
+                "frames are limited to {limit} bytes; this one has {}",
+                text.len()
+            ),
+        ));
+    }
+    let frame = match ClientFrame::decode(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            let body = e.to_error_body();
+            return Some(ServerFrame::error(body.code, body.message));
+        }
+    };
+    match frame.msg {
+        ClientMsg::Ping(ping) => {
+            member.send(shared(&ServerFrame::new(ServerMsg::Pong(ping))));
+            None
+        }
+        ClientMsg::DashboardJoin(DashboardJoin { since }) => {
+            join_dashboard(state, member, subs, since).await
+        }
+        ClientMsg::DashboardLeave(_) => {
+            if std::mem::take(&mut subs.dashboard) {
+                state.rooms.dashboard().leave(member.conn_id).await;
+            }
+            None
+        }
+        ClientMsg::TaskJoin(TaskJoin { task_id, since }) => {
+            join_task(state, member, subs, task_id, since).await
+        }
+        ClientMsg::TaskLeave(TaskLeave { task_id }) => {
+            if subs.tasks.remove(&task_id) {
+                state.rooms.leave_task(task_id, member.conn_id).await;
+            }
+            None
+        }
+        ClientMsg::ResyncRequested(ResyncRequested {
+            room: RoomRef::Dashboard,
+            since,
+        }) => join_dashboard(state, member, subs, since).await,
+        ClientMsg::ResyncRequested(ResyncRequested {
+            room: RoomRef::Task { task_id },
+            since,
+        }) => join_task(state, member, subs, task_id, since).await,
+    }
+}
+
+/// Joins (or rejoins, for a resync) the dashboard.
+async fn join_dashboard(
+    state: &AppState,
+    member: &MemberHandle,
+    subs: &mut Subscriptions,
+    since: Option<Seq>,
+) -> Option<ServerFrame> {
+    let dashboard = state.rooms.dashboard();
+    if subs.dashboard {
+        dashboard.leave(member.conn_id).await;
+    }
+    subs.dashboard = false;
+    match dashboard.join(member.clone(), since).await {
+        Ok(()) => {
+            subs.dashboard = true;
+            None
+        }
+        Err(e) => Some(room_error(e)),
+    }
+}
+
+async fn join_task(
+    state: &AppState,
+    member: &MemberHandle,
+    subs: &mut Subscriptions,
+    task_id: TaskId,
+    since: Option<Seq>,
+) -> Option<ServerFrame> {
+    let max = state.settings.ws.max_task_rooms;
+    if subs.tasks.remove(&task_id) {
+        state.rooms.leave_task(task_id, member.conn_id).await;
+    } else if subs.tasks.len() >= max {
+        return Some(ServerFrame::error(
+            ErrorCode::TooManyRooms,
+            format!("a connection may watch at most {max} tasks at once; leave one first"),
+        ));
+    }
+    match state.rooms.join_task(task_id, member.clone(), since).await {
+        Ok(()) => {
+            subs.tasks.insert(task_id);
+            None
+        }
+        Err(e) => Some(room_error(e)),
+    }
+}
+
+fn room_error(e: RoomError) -> ServerFrame {
+    match e {
+        RoomError::NotFound => ServerFrame::error(ErrorCode::NotFound, "no such task"),
+        RoomError::Gone => ServerFrame::error(
+            ErrorCode::SlowConsumer,
+            "the connection could not take the replay",
+        ),
+        RoomError::Stopped | RoomError::Db(_) => {
+            tracing::error!(error = %e, "joining a room failed");
+            ServerFrame::error(ErrorCode::Internal, "the subscription failed; try again")
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `/ws`: the authenticated upgrade, and the per-connection loop in [`connection`].
+
+pub mod connection;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, AuthFailure};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws", get(ws_handler))
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    /// For clients that cannot send a cookie or header with the upgrade.
+    token: Option<String>,
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+/// A browser's upgrade must come from a page of this server: the `Origin`'s host must be
+/// the `Host` the request was sent to. Clients that are not browsers send no `Origin`.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin);
+    origin_host.trim_end_matches('/').eq_ignore_ascii_case(host)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn ws_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this origin may not open a socket",
+        );
+    }
+    let token = query.token.or_else(|| auth::token_from_headers(&headers));
+    let user = match token {
+        Some(token) => auth::authenticate(&state.pool, &state.keys, &token).await,
+        None => Err(AuthFailure::Missing),
+    };
+    let user = match user {
+        Ok(user) => user,
+        Err(AuthFailure::Expired) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "the session has expired; sign in again",
+            )
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in to open a socket",
+            )
+        }
+    };
+    // Frames above our own limit are answered with a coded error; only far larger ones
+    // are cut off by the WebSocket layer itself.
+    let hard_limit = (state.settings.ws.max_frame_bytes * 4).max(64 * 1024);
+    let tracker = state.tracker.clone();
+    upgrade
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| {
+            tracker.track_future(connection::handle_socket(socket, state, user))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, o.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_the_servers_own_pages_may_upgrade() {
+        assert!(same_origin(&headers(None, "127.0.0.1:3000")));
+        assert!(same_origin(&headers(
+            Some("http://127.0.0.1:3000"),
+            "127.0.0.1:3000"
+        )));
+        assert!(!same_origin(&headers(
+            Some("http://evil.example"),
+            "127.0.0.1:3000"
+        )));
+        assert!(!same_origin(&headers(
+            Some("http://127.0.0.1:3001"),
+            "127.0.0.1:3000"
+        )));
+    }
+}
