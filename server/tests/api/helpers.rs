@@ -1,0 +1,278 @@
+//! `spawn_app` and typed helpers for the tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use server::config::Settings;
+use server::startup::Application;
+use shared_protocol::*;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A running server and what is needed to talk to it or restart it.
+pub struct TestApp {
+    pub port: u16,
+    pub base: String,
+    /// Keeps the temp dir alive across restarts.
+    pub dir: Arc<TempDir>,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A signed-up user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub token: String,
+}
+
+fn test_settings(dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::for_data_dir(dir);
+    settings.addr = ([127, 0, 0, 1], 0).into();
+    settings.analysis_delay = Duration::ZERO;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(dir, 0, tweak).await
+}
+
+async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    server::telemetry::init("warn");
+    let mut settings = test_settings(dir.path());
+    settings.addr.set_port(port);
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("server builds");
+    let port = app.port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        port,
+        base: format!("http://127.0.0.1:{port}"),
+        dir,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits for it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Stops this server and starts a new process-equivalent on the same database file.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let dir = self.dir.clone();
+        start(dir, 0, |_| {}).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn signup(&self, name: &str) -> TestUser {
+        let res = self
+            .http
+            .post(self.url("/api/auth/signup"))
+            .json(&json!({ "username": name, "password": "correct horse battery", "displayName": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "signup of {name}");
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&user.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, user: &TestUser, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a task; a description this long is dispatched by the rules analyser.
+    pub async fn create_task(&self, user: &TestUser, title: &str) -> TaskId {
+        let res = self
+            .post(
+                user,
+                "/api/tasks",
+                json!({ "title": title, "description": ACTIONABLE }),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        TaskId(body["task"]["id"].as_i64().unwrap())
+    }
+
+    pub async fn status_of(&self, user: &TestUser, id: TaskId) -> String {
+        let body: Value = self
+            .get(user, &format!("/api/tasks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["task"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Polls until the task has `status` (the pipeline runs in the background).
+    pub async fn wait_for_status(&self, user: &TestUser, id: TaskId, status: &str) {
+        for _ in 0..200 {
+            if self.status_of(user, id).await == status {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("task {id} never reached {status}");
+    }
+
+    pub async fn report(&self, user: &TestUser, id: TaskId, body: Value) -> reqwest::Response {
+        self.post(user, &format!("/api/tasks/{id}/status"), body)
+            .await
+    }
+
+    /// Opens an authenticated socket and reads its `hello`.
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        let mut request = format!("ws://127.0.0.1:{}/ws", self.port)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", user.token).parse().unwrap(),
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("upgrade");
+        let mut client = WsClient { stream };
+        let hello = client.next().await;
+        assert!(
+            matches!(hello.msg, ServerMsg::Hello(_)),
+            "first frame is hello: {hello:?}"
+        );
+        client
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Long enough for the rules analyser to dispatch without questions.
+pub const ACTIONABLE: &str =
+    "When a payment webhook fails, retry it three times with exponential backoff and log each attempt.";
+
+pub struct WsClient {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsClient {
+    pub async fn send(&mut self, msg: ClientMsg) {
+        self.send_raw(&ClientFrame::new(msg).to_json()).await;
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.stream.send(Message::text(text)).await.expect("send");
+    }
+
+    /// The next protocol frame, within 5 s.
+    pub async fn next(&mut self) -> ServerFrame {
+        self.try_next(Duration::from_secs(5))
+            .await
+            .expect("a frame within 5 s")
+    }
+
+    /// The next protocol frame, or `None` if none comes within `wait`.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match msg.expect("socket error") {
+                Message::Text(text) => {
+                    return Some(ServerFrame::decode(&text).expect("server frames decode"))
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Frames until `pred` matches one (which is returned); viewers frames are skipped.
+    pub async fn until(&mut self, mut pred: impl FnMut(&ServerFrame) -> bool) -> ServerFrame {
+        loop {
+            let frame = self.next().await;
+            if pred(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads frames until none arrives for `quiet`; presence frames are left out.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.try_next(quiet).await {
+            if !matches!(frame.msg, ServerMsg::TaskViewers(_)) {
+                frames.push(frame);
+            }
+        }
+        frames
+    }
+
+    pub async fn join_dashboard(&mut self, since: Option<Seq>) {
+        self.send(ClientMsg::DashboardJoin(DashboardJoin { since }))
+            .await;
+    }
+
+    pub async fn join_task(&mut self, task_id: TaskId, since: Option<Seq>) {
+        self.send(ClientMsg::TaskJoin(TaskJoin { task_id, since }))
+            .await;
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real server on port 0 with a temp SQLite file, driven by a
+//! real HTTP client and a real WebSocket client.
+
+mod helpers;
+
+mod auth;
+mod http_api;
+mod live;
+mod pages;
+mod rooms;
+mod transitions;
+mod ws_errors;

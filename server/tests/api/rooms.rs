@@ -1,0 +1,142 @@
+//! Room actors, driven directly: the slow-consumer policy and task-room lifecycle.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use server::rooms::dashboard::DashboardHandle;
+use server::rooms::member::MemberHandle;
+use server::rooms::sequencer::Published;
+use server::rooms::Rooms;
+use shared_protocol::*;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+fn summary(id: i64, seq: Seq) -> TaskSummary {
+    TaskSummary {
+        id: TaskId(id),
+        title: format!("t{id}"),
+        status: TaskStatus::Received,
+        creator: UserRef {
+            id: UserId(1),
+            name: "ada".into(),
+        },
+        created_at: 0,
+        updated_at: seq as i64,
+        last_seq: seq,
+    }
+}
+
+fn published(seq: Seq) -> Arc<Published> {
+    let msg = ServerMsg::EventAdded(EventAdded {
+        meta: EventMeta {
+            task_id: TaskId(1),
+            at: 0,
+            actor: None,
+            task: summary(1, seq),
+        },
+        text: format!("note {seq}"),
+    });
+    Arc::new(Published::new(seq, TaskId(1), msg).unwrap())
+}
+
+async fn pool() -> sqlx::SqlitePool {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let pool = server::db::connect(&url).await.unwrap();
+    std::mem::forget(dir);
+    pool
+}
+
+#[tokio::test]
+async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
+    let room = DashboardHandle::new(pool().await, vec![summary(1, 0)], 0, 1000);
+    let (tx, mut rx) = mpsc::channel(4);
+    let lagged = CancellationToken::new();
+    let member = MemberHandle::new(
+        1,
+        UserRef {
+            id: UserId(1),
+            name: "ada".into(),
+        },
+        tx,
+        lagged.clone(),
+    );
+    room.join(member, None).await.unwrap();
+    assert_eq!(room.members().await, 1);
+    for seq in 1..=10 {
+        room.publish(published(seq)).await;
+    }
+    assert_eq!(room.members().await, 0, "the slow member was removed");
+    assert!(lagged.is_cancelled(), "the connection is told to close");
+    let mut queued = 0;
+    while rx.try_recv().is_ok() {
+        queued += 1;
+    }
+    assert_eq!(queued, 4, "memory stayed bounded by the queue");
+}
+
+#[tokio::test]
+async fn a_fast_member_gets_every_event_once_in_order() {
+    let room = DashboardHandle::new(pool().await, vec![summary(1, 0)], 0, 1000);
+    let (tx, mut rx) = mpsc::channel(64);
+    let member = MemberHandle::new(
+        1,
+        UserRef {
+            id: UserId(1),
+            name: "ada".into(),
+        },
+        tx,
+        CancellationToken::new(),
+    );
+    room.join(member, Some(0)).await.unwrap();
+    for seq in 1..=5 {
+        room.publish(published(seq)).await;
+    }
+    room.publish(published(3)).await;
+    let _ = room.members().await;
+    let mut seqs = Vec::new();
+    while let Ok(frame) = rx.try_recv() {
+        let frame = ServerFrame::decode(&frame).unwrap();
+        if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
+            seqs.push(frame.seq.unwrap());
+        }
+    }
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn a_task_room_stops_when_its_last_member_leaves() {
+    let app = crate::helpers::spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Retry").await;
+    let health = || async {
+        let body: serde_json::Value = app
+            .http
+            .get(app.url("/api/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["rooms"]["taskRooms"].as_u64().unwrap()
+    };
+    let mut ws = app.ws(&ada).await;
+    ws.join_task(id, None).await;
+    ws.until(|f| matches!(f.msg, ServerMsg::TaskState(_))).await;
+    assert_eq!(health().await, 1);
+    ws.send(ClientMsg::TaskLeave(TaskLeave { task_id: id }))
+        .await;
+    for _ in 0..50 {
+        if health().await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the task room did not stop");
+}
+
+#[allow(dead_code)]
+fn _rooms_is_clone(r: &Rooms) -> Rooms {
+    r.clone()
+}

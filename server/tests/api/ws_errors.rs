@@ -1,0 +1,127 @@
+//! Bad frames get coded errors and the connection stays usable; upgrades need a session.
+
+use shared_protocol::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::*;
+
+fn error_code(frame: &ServerFrame) -> ErrorCode {
+    match &frame.msg {
+        ServerMsg::Error(e) => e.code,
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_get_coded_errors_and_the_connection_stays_usable() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    let oversized = format!(
+        r#"{{"v":1,"type":"ping","data":{{"nonce":1,"pad":"{}"}}}}"#,
+        "x".repeat(20_000)
+    );
+    let cases: [(&str, ErrorCode); 6] = [
+        ("this is not json", ErrorCode::MalformedFrame),
+        (
+            r#"{"v":1,"type":"task:explode","data":{}}"#,
+            ErrorCode::UnknownType,
+        ),
+        (
+            r#"{"v":1,"type":"task:join","data":{"taskId":"seven"}}"#,
+            ErrorCode::InvalidData,
+        ),
+        (
+            r#"{"v":9,"type":"ping","data":{"nonce":1}}"#,
+            ErrorCode::UnsupportedVersion,
+        ),
+        (&oversized, ErrorCode::FrameTooLarge),
+        (
+            r#"{"v":1,"type":"task:join","data":{"taskId":424242}}"#,
+            ErrorCode::NotFound,
+        ),
+    ];
+    for (text, code) in cases {
+        ws.send_raw(text).await;
+        let frame = ws.next().await;
+        assert_eq!(
+            error_code(&frame),
+            code,
+            "for {}",
+            &text[..text.len().min(60)]
+        );
+    }
+    use futures::SinkExt;
+    ws.stream
+        .send(Message::binary(vec![1u8, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(error_code(&ws.next().await), ErrorCode::BinaryNotSupported);
+
+    ws.send(ClientMsg::Ping(Ping { nonce: 77 })).await;
+    assert_eq!(ws.next().await.msg, ServerMsg::Pong(Ping { nonce: 77 }));
+}
+
+#[tokio::test]
+async fn a_connection_that_keeps_sending_garbage_is_closed() {
+    let app = spawn_app_with(|s| s.ws.max_bad_frames = 3).await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    for _ in 0..4 {
+        ws.send_raw("garbage").await;
+    }
+    let mut errors = 0;
+    while let Some(frame) = ws.try_next(std::time::Duration::from_secs(2)).await {
+        assert_eq!(error_code(&frame), ErrorCode::MalformedFrame);
+        errors += 1;
+    }
+    assert_eq!(
+        errors, 4,
+        "every bad frame is answered, then the socket closes"
+    );
+}
+
+#[tokio::test]
+async fn an_unauthenticated_upgrade_is_refused() {
+    let app = spawn_app().await;
+    let url = format!("ws://127.0.0.1:{}/ws", app.port);
+    let err = tokio_tungstenite::connect_async(url.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tokio_tungstenite::tungstenite::Error::Http(ref r) if r.status() == 401),
+        "{err:?}"
+    );
+
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer not.a.token".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(
+        matches!(err, tokio_tungstenite::tungstenite::Error::Http(ref r) if r.status() == 401),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_from_a_foreign_origin_is_refused() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let mut request = format!("ws://127.0.0.1:{}/ws", app.port)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", ada.token).parse().unwrap(),
+    );
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(
+        matches!(err, tokio_tungstenite::tungstenite::Error::Http(ref r) if r.status() == 403),
+        "{err:?}"
+    );
+}
