@@ -184,7 +184,11 @@ fn task_view_follows_events_and_builds_its_timeline() {
     let kinds: Vec<&str> = view.timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["task:clarification_needed", "task:clarified", "task:dispatched"]
+        [
+            "task:clarification_needed",
+            "task:clarified",
+            "task:dispatched"
+        ]
     );
 }
 

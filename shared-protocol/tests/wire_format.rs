@@ -63,7 +63,12 @@ fn task_created_is_pinned() {
                 description: "Retries stop after one".into(),
             }),
         ),
-        &event_json("task:created", "received", 3, r#","description":"Retries stop after one""#),
+        &event_json(
+            "task:created",
+            "received",
+            3,
+            r#","description":"Retries stop after one""#,
+        ),
     );
 }
 
@@ -111,7 +116,12 @@ fn task_clarified_is_pinned() {
                 answers: vec!["/hooks/pay".into()],
             }),
         ),
-        &event_json("task:clarified", "clarified", 6, r#","answers":["/hooks/pay"]"#),
+        &event_json(
+            "task:clarified",
+            "clarified",
+            6,
+            r#","answers":["/hooks/pay"]"#,
+        ),
     );
 }
 
@@ -231,7 +241,12 @@ fn task_failed_is_pinned() {
                 reason: "GitHub did not answer".into(),
             }),
         ),
-        &event_json("task:failed", "failed", 12, r#","reason":"GitHub did not answer""#),
+        &event_json(
+            "task:failed",
+            "failed",
+            12,
+            r#","reason":"GitHub did not answer""#,
+        ),
     );
 }
 
@@ -245,7 +260,12 @@ fn task_event_added_is_pinned() {
                 text: "Tests pass locally".into(),
             }),
         ),
-        &event_json("task:event_added", "coding", 13, r#","text":"Tests pass locally""#),
+        &event_json(
+            "task:event_added",
+            "coding",
+            13,
+            r#","text":"Tests pass locally""#,
+        ),
     );
 }
 
@@ -326,10 +346,7 @@ fn dashboard_task_count_changed_is_pinned() {
     counts.shift(None, TaskStatus::Coding);
     counts.shift(None, TaskStatus::Merged);
     assert_server_pinned(
-        ServerFrame::at(
-            8,
-            ServerMsg::TaskCountChanged(TaskCountChanged { counts }),
-        ),
+        ServerFrame::at(8, ServerMsg::TaskCountChanged(TaskCountChanged { counts })),
         r#"{"v":1,"seq":8,"type":"dashboard:task_count_changed","data":{"counts":{"coding":2,"merged":1}}}"#,
     );
 }
@@ -371,7 +388,10 @@ fn pong_is_pinned() {
 #[test]
 fn error_is_pinned() {
     assert_server_pinned(
-        ServerFrame::error(ErrorCode::FrameTooLarge, "frames are limited to 16384 bytes"),
+        ServerFrame::error(
+            ErrorCode::FrameTooLarge,
+            "frames are limited to 16384 bytes",
+        ),
         r#"{"v":1,"type":"error","data":{"code":"frame_too_large","message":"frames are limited to 16384 bytes"}}"#,
     );
 }
@@ -489,12 +509,24 @@ fn decoding_rejects_what_is_not_a_frame_with_a_typed_error() {
     let cases: [(&str, ErrorCode); 9] = [
         ("not json", ErrorCode::MalformedFrame),
         ("[1,2]", ErrorCode::MalformedFrame),
-        (r#"{"type":"ping","data":{"nonce":1}}"#, ErrorCode::MalformedFrame),
+        (
+            r#"{"type":"ping","data":{"nonce":1}}"#,
+            ErrorCode::MalformedFrame,
+        ),
         (r#"{"v":"1","type":"ping"}"#, ErrorCode::MalformedFrame),
-        (r#"{"v":2,"type":"ping","data":{"nonce":1}}"#, ErrorCode::UnsupportedVersion),
+        (
+            r#"{"v":2,"type":"ping","data":{"nonce":1}}"#,
+            ErrorCode::UnsupportedVersion,
+        ),
         (r#"{"v":1,"type":7}"#, ErrorCode::MalformedFrame),
-        (r#"{"v":1,"type":"task:explode","data":{}}"#, ErrorCode::UnknownType),
-        (r#"{"v":1,"type":"task:join","data":{"taskId":"seven"}}"#, ErrorCode::InvalidData),
+        (
+            r#"{"v":1,"type":"task:explode","data":{}}"#,
+            ErrorCode::UnknownType,
+        ),
+        (
+            r#"{"v":1,"type":"task:join","data":{"taskId":"seven"}}"#,
+            ErrorCode::InvalidData,
+        ),
         (r#"{"v":1,"type":"ping"}"#, ErrorCode::InvalidData),
     ];
     for (text, code) in cases {

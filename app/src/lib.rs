@@ -1,0 +1,103 @@
+//! taskwire's user interface: server-rendered, then hydrated and kept live.
+
+// The pages' view types are deeply nested generics.
+#![recursion_limit = "512"]
+
+/// Server functions and the data pages load.
+pub mod api;
+/// A ticking "now" for relative times.
+pub mod clock;
+/// Presentational pieces (status badge, timeline, connection indicator).
+pub mod components;
+/// The tab's reconnecting socket and the views it feeds.
+pub mod live;
+/// One page per file.
+pub mod routes;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::connection::{ConnectionIndicator, OfflineBanner};
+use routes::dashboard::Dashboard;
+use routes::login::{LoginPage, SignupPage};
+use routes::new_task::NewTask;
+use routes::task::TaskDetailPage;
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    live::provide_live();
+    clock::provide_clock();
+    // Tells tests (and curious people) that the page is interactive.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/taskwire.css"/>
+        <Title text="taskwire"/>
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/">"taskwire"</a>
+                <nav>
+                    <a href="/">"Dashboard"</a>
+                    <a href="/tasks/new">"New task"</a>
+                </nav>
+                <ConnectionIndicator/>
+                <LogoutButton/>
+            </header>
+            <OfflineBanner/>
+            <main>
+                // Async: pages are sent whole once their data is loaded, so they render
+                // fully without JavaScript.
+                <Routes fallback=|| view! { <p class="error">"Page not found."</p> }>
+                    <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/new") view=NewTask ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id") view=TaskDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn LogoutButton() -> impl IntoView {
+    let logout = ServerAction::<api::Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/login");
+        }
+    });
+    view! {
+        <ActionForm action=logout attr:class="logout">
+            <button type="submit" class="link">"Sign out"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,109 @@
+//! The tab's one live connection, shared by every page through context.
+//!
+//! Pages hand their view signals to [`Live`]; the socket (browser only, see [`socket`])
+//! joins the matching rooms with the `seq` each view reflects, applies incoming frames
+//! through the protocol crate's reducers, and after every reconnect rejoins with the
+//! views' current `seq`, so nothing is missed or applied twice. On the server this is a
+//! no-op and the indicator reads "Connecting…".
+
+#[cfg(feature = "hydrate")]
+mod socket;
+
+use leptos::prelude::*;
+use shared_protocol::reducer::{DashboardView, TaskView};
+
+/// The connection's state, as the indicator shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// First attempt (and what the server renders).
+    Connecting,
+    Connected,
+    /// Lost; trying again with backoff.
+    Reconnecting,
+    /// The browser says it is offline.
+    Offline,
+}
+
+impl ConnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Connected => "connected",
+            ConnState::Reconnecting => "reconnecting",
+            ConnState::Offline => "offline",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "Connecting…",
+            ConnState::Connected => "Live",
+            ConnState::Reconnecting => "Reconnecting…",
+            ConnState::Offline => "Offline",
+        }
+    }
+}
+
+/// The handle pages use; `Copy`, provided by [`provide_live`].
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub state: RwSignal<ConnState>,
+}
+
+pub fn provide_live() {
+    provide_context(Live {
+        state: RwSignal::new(ConnState::Connecting),
+    });
+}
+
+pub fn use_live() -> Live {
+    expect_context::<Live>()
+}
+
+impl Live {
+    /// Keeps `view` in sync with the dashboard room while the calling component lives.
+    pub fn watch_dashboard(&self, view: RwSignal<DashboardView>) {
+        #[cfg(feature = "hydrate")]
+        {
+            socket::watch_dashboard(self.state, view);
+            on_cleanup(socket::unwatch_dashboard);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = view;
+    }
+
+    /// Keeps `view` in sync with its task's room while the calling component lives.
+    pub fn watch_task(&self, view: RwSignal<TaskView>) {
+        #[cfg(feature = "hydrate")]
+        {
+            let id = view.with_untracked(|v| v.id());
+            socket::watch_task(self.state, view);
+            on_cleanup(move || socket::unwatch_task(id));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = view;
+    }
+}
+
+/// Backoff before reconnect attempt `attempt` (1-based): "full jitter" — a uniform
+/// random delay between 0 and `min(cap, base · 2^attempt)`; `random` is in `[0, 1)`.
+pub fn backoff_ms(attempt: u32, random: f64) -> u32 {
+    const BASE_MS: f64 = 250.0;
+    const CAP_MS: f64 = 5_000.0;
+    let ceiling = (BASE_MS * 2f64.powi(attempt.min(16) as i32)).min(CAP_MS);
+    (ceiling * random.clamp(0.0, 1.0)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_then_stays_under_the_cap() {
+        assert_eq!(backoff_ms(1, 0.999_999), 499);
+        assert_eq!(backoff_ms(3, 0.999_999), 1_999);
+        assert_eq!(backoff_ms(10, 0.999_999), 4_999);
+        assert_eq!(backoff_ms(1_000, 0.999_999), 4_999);
+        assert_eq!(backoff_ms(10, 0.0), 0, "full jitter reaches down to zero");
+    }
+}

@@ -1,0 +1,226 @@
+//! The browser side of the live connection: one WebSocket per tab that never gives up.
+//!
+//! A single task owns the socket. It reconnects with full-jitter exponential backoff
+//! (capped), retries at once when the browser comes back online or the tab regains
+//! focus, pings to notice half-open sockets, and on every `hello` rejoins the rooms the
+//! current pages watch, with the `seq` their views reflect.
+
+use std::cell::RefCell;
+
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::{FutureExt, SinkExt, StreamExt};
+use gloo_net::websocket::{futures::WebSocket, Message};
+use gloo_timers::future::{IntervalStream, TimeoutFuture};
+use leptos::prelude::*;
+use shared_protocol::reducer::{DashboardView, TaskView};
+use shared_protocol::*;
+
+use super::{backoff_ms, ConnState};
+
+/// How often the client pings; silence for [`DEAD_AFTER_MS`] means the socket is dead.
+const PING_EVERY_MS: u32 = 10_000;
+const DEAD_AFTER_MS: f64 = 30_000.0;
+
+#[derive(Default)]
+struct Shared {
+    started: bool,
+    dashboard: Option<RwSignal<DashboardView>>,
+    task: Option<RwSignal<TaskView>>,
+    /// Set while a socket is open and has said hello.
+    out: Option<UnboundedSender<String>>,
+    /// Cuts a backoff short.
+    wake: Option<UnboundedSender<()>>,
+}
+
+thread_local! {
+    static SHARED: RefCell<Shared> = RefCell::new(Shared::default());
+}
+
+fn send(msg: ClientMsg) {
+    SHARED.with_borrow(|s| {
+        if let Some(out) = &s.out {
+            let _ = out.unbounded_send(ClientFrame::new(msg).to_json());
+        }
+    });
+}
+
+fn dashboard_join() -> Option<ClientMsg> {
+    let view = SHARED.with_borrow(|s| s.dashboard)?;
+    let since = view.with_untracked(|v| v.seq);
+    Some(ClientMsg::DashboardJoin(DashboardJoin {
+        since: Some(since),
+    }))
+}
+
+fn task_join() -> Option<ClientMsg> {
+    let view = SHARED.with_borrow(|s| s.task)?;
+    let (task_id, since) = view.with_untracked(|v| (v.id(), v.seq));
+    Some(ClientMsg::TaskJoin(TaskJoin {
+        task_id,
+        since: Some(since),
+    }))
+}
+
+pub fn watch_dashboard(state: RwSignal<ConnState>, view: RwSignal<DashboardView>) {
+    SHARED.with_borrow_mut(|s| s.dashboard = Some(view));
+    dashboard_join().map(send);
+    start(state);
+}
+
+pub fn unwatch_dashboard() {
+    SHARED.with_borrow_mut(|s| s.dashboard = None);
+    send(ClientMsg::DashboardLeave(Empty {}));
+}
+
+pub fn watch_task(state: RwSignal<ConnState>, view: RwSignal<TaskView>) {
+    let previous = SHARED.with_borrow_mut(|s| s.task.replace(view));
+    if let Some(previous) = previous {
+        let old = previous.try_with_untracked(|v| v.id());
+        if let Some(task_id) = old.filter(|id| *id != view.with_untracked(|v| v.id())) {
+            send(ClientMsg::TaskLeave(TaskLeave { task_id }));
+        }
+    }
+    task_join().map(send);
+    start(state);
+}
+
+pub fn unwatch_task(id: TaskId) {
+    let watching = SHARED.with_borrow_mut(|s| {
+        let same = s.task.and_then(|t| t.try_with_untracked(|v| v.id())) == Some(id);
+        if same {
+            s.task = None;
+        }
+        same
+    });
+    if watching {
+        send(ClientMsg::TaskLeave(TaskLeave { task_id: id }));
+    }
+}
+
+fn start(state: RwSignal<ConnState>) {
+    let first = SHARED.with_borrow_mut(|s| !std::mem::replace(&mut s.started, true));
+    if !first {
+        return;
+    }
+    let (wake, wake_rx) = unbounded::<()>();
+    SHARED.with_borrow_mut(|s| s.wake = Some(wake));
+    let nudge = || SHARED.with_borrow(|s| s.wake.as_ref().map(|w| w.unbounded_send(())));
+    let _ = window_event_listener(leptos::ev::online, move |_| {
+        nudge();
+    });
+    let _ = window_event_listener(leptos::ev::focus, move |_| {
+        nudge();
+    });
+    let _ = window_event_listener(leptos::ev::offline, move |_| {
+        if state.get_untracked() != ConnState::Connected {
+            state.set(ConnState::Offline);
+        }
+    });
+    leptos::task::spawn_local(run(state, wake_rx));
+}
+
+fn online() -> bool {
+    window().navigator().on_line()
+}
+
+fn ws_url() -> String {
+    let location = window().location();
+    let scheme = if location.protocol().as_deref() == Ok("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = location.host().unwrap_or_default();
+    format!("{scheme}://{host}/ws")
+}
+
+async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
+    let mut attempt = 0u32;
+    loop {
+        if let Ok(ws) = WebSocket::open(&ws_url()) {
+            if session(ws, state).await {
+                attempt = 0;
+            }
+        }
+        attempt += 1;
+        state.set(if online() {
+            ConnState::Reconnecting
+        } else {
+            ConnState::Offline
+        });
+        let delay = backoff_ms(attempt, js_sys::Math::random());
+        // Drain wake-ups that came while connected, then wait for the delay or a new one.
+        while wake.try_recv().is_ok() {}
+        futures::select! {
+            _ = TimeoutFuture::new(delay).fuse() => {}
+            _ = wake.next() => {}
+        }
+    }
+}
+
+/// Runs one socket until it closes; returns whether it got as far as `hello`.
+async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> bool {
+    let (mut sink, stream) = ws.split();
+    let mut stream = stream.fuse();
+    let (out, mut out_rx) = unbounded::<String>();
+    let mut ticker = IntervalStream::new(PING_EVERY_MS).fuse();
+    let mut last_heard = js_sys::Date::now();
+    let mut hello = false;
+    let mut nonce = 0u64;
+    loop {
+        futures::select! {
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = js_sys::Date::now();
+                    match ServerFrame::decode(&text) {
+                        Ok(ServerFrame { msg: ServerMsg::Hello(_), .. }) => {
+                            hello = true;
+                            SHARED.with_borrow_mut(|s| s.out = Some(out.clone()));
+                            state.set(ConnState::Connected);
+                            for join in [dashboard_join(), task_join()].into_iter().flatten() {
+                                send(join);
+                            }
+                        }
+                        Ok(frame) => dispatch(&frame),
+                        Err(e) => web_sys::console::warn_1(&format!("ignoring an unreadable frame: {e}").into()),
+                    }
+                }
+                Some(Ok(Message::Bytes(_))) => {}
+                Some(Err(_)) | None => break,
+            },
+            text = out_rx.next() => {
+                let Some(text) = text else { break };
+                if sink.send(Message::Text(text)).await.is_err() {
+                    break;
+                }
+            }
+            _ = ticker.next() => {
+                if js_sys::Date::now() - last_heard > DEAD_AFTER_MS {
+                    break;
+                }
+                nonce += 1;
+                let ping = ClientFrame::new(ClientMsg::Ping(Ping { nonce })).to_json();
+                if sink.send(Message::Text(ping)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    SHARED.with_borrow_mut(|s| s.out = None);
+    let _ = sink.close().await;
+    hello
+}
+
+fn dispatch(frame: &ServerFrame) {
+    if let ServerMsg::Error(e) = &frame.msg {
+        web_sys::console::warn_1(&format!("server: {:?}: {}", e.code, e.message).into());
+        return;
+    }
+    let (dashboard, task) = SHARED.with_borrow(|s| (s.dashboard, s.task));
+    if let Some(view) = dashboard {
+        view.maybe_update(|v| v.apply(frame));
+    }
+    if let Some(view) = task {
+        view.maybe_update(|v| v.apply(frame));
+    }
+}

@@ -1,0 +1,10 @@
+//! Hydrates the server-rendered page; everything else lives in `app`.
+
+// The page's view types are deeply nested generics.
+#![recursion_limit = "512"]
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}
