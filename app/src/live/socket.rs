@@ -63,7 +63,9 @@ fn task_join() -> Option<ClientMsg> {
 
 pub fn watch_dashboard(state: RwSignal<ConnState>, view: RwSignal<DashboardView>) {
     SHARED.with_borrow_mut(|s| s.dashboard = Some(view));
-    dashboard_join().map(send);
+    if let Some(join) = dashboard_join() {
+        send(join);
+    }
     start(state);
 }
 
@@ -80,7 +82,9 @@ pub fn watch_task(state: RwSignal<ConnState>, view: RwSignal<TaskView>) {
             send(ClientMsg::TaskLeave(TaskLeave { task_id }));
         }
     }
-    task_join().map(send);
+    if let Some(join) = task_join() {
+        send(join);
+    }
     start(state);
 }
 

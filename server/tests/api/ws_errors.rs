@@ -125,3 +125,37 @@ async fn an_upgrade_from_a_foreign_origin_is_refused() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
+    use futures::StreamExt;
+    let app = spawn_app_with(|s| {
+        s.ws.heartbeat = std::time::Duration::from_millis(100);
+        s.ws.idle_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    // Not reading means not answering pings: to the server this is a dead peer.
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match ws.stream.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => break,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server closed the silent socket");
+    let health: serde_json::Value = app
+        .http
+        .get(app.url("/api/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["connections"], 0);
+}
