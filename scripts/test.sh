@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: formatting, lints, Rust tests, then the Playwright
+# suite in Debian's Chromium against a freshly built release server.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$ROOT"
+
+if [ ! -x /usr/bin/chromium ]; then
+  say "Installing Debian's Chromium"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+say "Formatting"
+cargo fmt --all -- --check
+
+say "Lints (server side, then the browser bundle)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+say "Rust tests"
+cargo test
+
+say "Release build"
+cargo leptos build --release
+
+say "End-to-end tests (Playwright, Chromium)"
+cd "$ROOT/end2end"
+rm -f test-results/results.json
+set +e
+npx playwright test
+status=$?
+set -e
+node -e '
+  const fs = require("fs");
+  let r;
+  try { r = JSON.parse(fs.readFileSync("test-results/results.json", "utf8")); } catch { r = null; }
+  const s = (r && r.stats) || {};
+  const passed = s.expected || 0;
+  const failed = (s.unexpected || 0) + (s.flaky || 0);
+  console.log(`end2end: ${passed} passed, ${failed} failed` + (s.skipped ? `, ${s.skipped} skipped` : ""));
+'
+exit $status
