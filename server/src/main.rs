@@ -34,9 +34,20 @@ enum UserCmd {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     server::telemetry::init("info,sqlx=warn,tower_http=warn");
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line (with its causes) for the person at the terminal.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match cli.command.unwrap_or(Cmd::Serve) {
         Cmd::Serve => {

@@ -139,12 +139,7 @@ async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
     // Not reading means not answering pings: to the server this is a dead peer.
     tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
     let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        loop {
-            match ws.stream.next().await {
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => break,
-            }
-        }
+        while let Some(Ok(_)) = ws.stream.next().await {}
     })
     .await;
     assert!(ended.is_ok(), "the server closed the silent socket");
