@@ -103,16 +103,17 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The configured key, or the one kept in `<data_dir>/jwt.key`, generated on first start.
+/// The configured key, or the one kept in `<data_dir>/<file>`, generated on first start.
 pub fn load_or_create_secret(
     configured: Option<&Secret>,
     data_dir: &Path,
+    file: &str,
 ) -> anyhow::Result<Secret> {
     use anyhow::Context;
     if let Some(secret) = configured {
         return Ok(secret.clone());
     }
-    let path = data_dir.join("jwt.key");
+    let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => return Ok(Secret::new(s.trim())),
         Ok(_) => anyhow::bail!(
@@ -126,7 +127,7 @@ pub fn load_or_create_secret(
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let secret = hex::encode(bytes);
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated a new session signing key");
+    tracing::info!(path = %path.display(), "generated a new secret");
     Ok(Secret::new(secret))
 }
 
@@ -312,6 +313,34 @@ pub async fn user_from_headers(
     authenticate(&state.pool, &state.keys, &token).await
 }
 
+/// Who reports progress on a task: a signed-in person, or an agent with a service token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reporter {
+    User(CurrentUser),
+    Agent { name: String },
+}
+
+impl FromRequestParts<AppState> for Reporter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(token) = token_from_headers(&parts.headers) {
+            if token.starts_with(crate::db::service_tokens::PREFIX) {
+                return match crate::db::service_tokens::authenticate(&state.pool, &token).await? {
+                    Some(name) => Ok(Reporter::Agent { name }),
+                    None => Err(ApiError::Unauthorized),
+                };
+            }
+        }
+        CurrentUser::from_request_parts(parts, state)
+            .await
+            .map(Reporter::User)
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
@@ -404,8 +433,8 @@ mod tests {
     #[test]
     fn a_key_is_generated_once_and_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let a = load_or_create_secret(None, dir.path()).unwrap();
-        let b = load_or_create_secret(None, dir.path()).unwrap();
+        let a = load_or_create_secret(None, dir.path(), "jwt.key").unwrap();
+        let b = load_or_create_secret(None, dir.path(), "jwt.key").unwrap();
         assert_eq!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), 64);
     }

@@ -46,6 +46,38 @@ pub struct WsSettings {
     pub max_task_rooms: usize,
 }
 
+/// Where dispatched tasks become GitHub issues.
+#[derive(Debug, Clone)]
+pub struct GithubSettings {
+    /// `https://api.github.com`, a GitHub Enterprise API root, or a test server.
+    pub api_url: String,
+    /// `owner/name`.
+    pub repo: String,
+    pub token: Secret,
+    /// Per request.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for 5xx, 429 and network failures.
+    pub max_retries: u32,
+    /// First backoff; doubled per retry unless GitHub says `Retry-After`.
+    pub retry_base: Duration,
+}
+
+/// An OpenAI-compatible chat-completions endpoint that analyses tasks.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// The API root, e.g. `https://api.openai.com/v1`; `/chat/completions` is appended.
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<Secret>,
+    /// Per request.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for 5xx, 429 and network failures.
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    /// Analyses per minute; beyond that the rules decide.
+    pub per_minute: u32,
+}
+
 /// All settings of a server instance.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -66,6 +98,16 @@ pub struct Settings {
     /// How long the rules analyser "thinks", so people can see the step.
     pub analysis_delay: Duration,
     pub ws: WsSettings,
+    /// Demo mode: synthetic tasks, one step per this interval; `None` is off.
+    pub demo: Option<Duration>,
+    /// The LLM analyser; `None` keeps the built-in rules.
+    pub llm: Option<LlmSettings>,
+    /// GitHub issues for dispatched tasks; `None` dispatches without an issue.
+    pub github: Option<GithubSettings>,
+    /// Verifies GitHub webhooks; generated into `<data_dir>/webhook.secret` when absent.
+    pub webhook_secret: Option<Secret>,
+    /// The address people reach taskwire at, for links in GitHub issues.
+    pub public_url: String,
     /// Where the compiled site (WASM, JS, CSS, public files) is.
     pub leptos: LeptosOptions,
 }
@@ -100,6 +142,11 @@ impl Settings {
                 max_bad_frames: 20,
                 max_task_rooms: 32,
             },
+            demo: None,
+            llm: None,
+            github: None,
+            webhook_secret: None,
+            public_url: format!("http://{addr}"),
             leptos: leptos_options("taskwire", "target/site", addr, Env::PROD),
         }
     }
@@ -154,6 +201,61 @@ impl Settings {
         if let Some(v) = get("TASKWIRE_WS_HEARTBEAT_SECS") {
             s.ws.heartbeat = Duration::from_secs(parse("TASKWIRE_WS_HEARTBEAT_SECS", &v)?);
             s.ws.idle_timeout = s.ws.heartbeat * 3;
+        }
+        s.public_url = get("TASKWIRE_PUBLIC_URL").unwrap_or_else(|| format!("http://{}", s.addr));
+        s.webhook_secret = get("TASKWIRE_GITHUB_WEBHOOK_SECRET")
+            .filter(|v| !v.is_empty())
+            .map(Secret::new);
+        if let Some(v) = get("TASKWIRE_DEMO") {
+            if parse::<bool>("TASKWIRE_DEMO", &v)? {
+                s.demo = Some(Duration::from_millis(1_500));
+            }
+        }
+        if let Some(base_url) = get("TASKWIRE_LLM_URL").filter(|v| !v.is_empty()) {
+            s.llm = Some(LlmSettings {
+                base_url,
+                model: get("TASKWIRE_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+                api_key: get("TASKWIRE_LLM_API_KEY")
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new),
+                timeout: Duration::from_secs(match get("TASKWIRE_LLM_TIMEOUT_SECS") {
+                    Some(v) => parse("TASKWIRE_LLM_TIMEOUT_SECS", &v)?,
+                    None => 20,
+                }),
+                max_retries: 2,
+                retry_base: Duration::from_millis(500),
+                per_minute: match get("TASKWIRE_LLM_PER_MINUTE") {
+                    Some(v) => parse("TASKWIRE_LLM_PER_MINUTE", &v)?,
+                    None => 30,
+                },
+            });
+        }
+        match (get("TASKWIRE_GITHUB_REPO"), get("TASKWIRE_GITHUB_TOKEN")) {
+            (Some(repo), Some(token)) if !repo.is_empty() && !token.is_empty() => {
+                if repo.split('/').count() != 2 {
+                    return Err(ConfigError {
+                        name: "TASKWIRE_GITHUB_REPO",
+                        reason: "use owner/name".into(),
+                    });
+                }
+                s.github = Some(GithubSettings {
+                    api_url: get("TASKWIRE_GITHUB_API_URL")
+                        .unwrap_or_else(|| "https://api.github.com".into()),
+                    repo,
+                    token: Secret::new(token),
+                    timeout: Duration::from_secs(10),
+                    max_retries: 3,
+                    retry_base: Duration::from_millis(500),
+                });
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ConfigError {
+                    name: "TASKWIRE_GITHUB_REPO",
+                    reason: "set both TASKWIRE_GITHUB_REPO and TASKWIRE_GITHUB_TOKEN, or neither"
+                        .into(),
+                })
+            }
         }
         let env = match get("LEPTOS_ENV").as_deref() {
             Some("DEV") | Some("dev") => Env::DEV,
@@ -216,5 +318,44 @@ mod tests {
         let err = Settings::from_lookup(|k| (k == "TASKWIRE_WS_QUEUE").then(|| "lots".into()))
             .unwrap_err();
         assert_eq!(err.name, "TASKWIRE_WS_QUEUE");
+    }
+
+    #[test]
+    fn github_needs_both_repo_and_token() {
+        let only_repo =
+            Settings::from_lookup(|k| (k == "TASKWIRE_GITHUB_REPO").then(|| "acme/app".into()));
+        assert_eq!(only_repo.unwrap_err().name, "TASKWIRE_GITHUB_REPO");
+        let both = Settings::from_lookup(|k| match k {
+            "TASKWIRE_GITHUB_REPO" => Some("acme/app".into()),
+            "TASKWIRE_GITHUB_TOKEN" => Some("t0ken".into()),
+            _ => None,
+        })
+        .unwrap();
+        let github = both.github.unwrap();
+        assert_eq!(
+            (github.repo.as_str(), github.api_url.as_str()),
+            ("acme/app", "https://api.github.com")
+        );
+        assert!(
+            !format!("{github:?}").contains("t0ken"),
+            "the token is never printed"
+        );
+    }
+
+    #[test]
+    fn demo_and_llm_are_off_unless_configured() {
+        let s = Settings::from_lookup(|_| None).unwrap();
+        assert!(s.demo.is_none() && s.llm.is_none() && s.github.is_none());
+        let s = Settings::from_lookup(|k| match k {
+            "TASKWIRE_DEMO" => Some("true".into()),
+            "TASKWIRE_LLM_URL" => Some("http://127.0.0.1:9/v1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(s.demo.is_some());
+        assert_eq!(s.llm.unwrap().model, "gpt-4o-mini");
+        assert!(
+            Settings::from_lookup(|k| (k == "TASKWIRE_DEMO").then(|| "sometimes".into())).is_err()
+        );
     }
 }

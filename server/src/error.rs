@@ -20,6 +20,9 @@ pub enum ApiError {
     /// 401 with `bad_credentials`.
     #[error("the username or password is not right")]
     BadCredentials,
+    /// 401 with `bad_signature`: a webhook whose signature does not verify.
+    #[error("the signature does not match the payload")]
+    BadSignature,
     /// 404: no such thing, or one the user may not see.
     #[error("not found")]
     NotFound,
@@ -54,9 +57,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized | ApiError::SessionExpired | ApiError::BadCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthorized
+            | ApiError::SessionExpired
+            | ApiError::BadCredentials
+            | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::UsernameTaken | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -69,6 +73,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::SessionExpired => "session_expired",
             ApiError::BadCredentials => "bad_credentials",
+            ApiError::BadSignature => "bad_signature",
             ApiError::NotFound => "not_found",
             ApiError::UsernameTaken => "username_taken",
             ApiError::Conflict(_) => "invalid_transition",

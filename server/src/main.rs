@@ -20,6 +20,19 @@ enum Cmd {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCmd),
+    /// Manage service tokens for agents that report progress.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create a token; it is printed once and cannot be shown again.
+    Create { name: String },
+    /// Revoke a token by name; requests with it are refused from then on.
+    Revoke { name: String },
+    /// List live tokens by name.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -60,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             username,
             display_name,
         }) => add_user(settings, username, display_name).await,
+        Cmd::Token(cmd) => manage_tokens(settings, cmd).await,
     }
 }
 
@@ -93,6 +107,31 @@ async fn add_user(
     {
         Some(user) => println!("added user {} (id {})", user.username, user.id),
         None => anyhow::bail!("the username {username} is taken"),
+    }
+    Ok(())
+}
+
+async fn manage_tokens(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
+    use server::db::service_tokens;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let pool = server::db::connect(&settings.database_url).await?;
+    let now = server::db::now_millis();
+    match cmd {
+        TokenCmd::Create { name } => match service_tokens::create(&pool, name.trim(), now).await? {
+            Some(token) => println!("{token}"),
+            None => anyhow::bail!("a token named {name} exists; revoke it or pick another name"),
+        },
+        TokenCmd::Revoke { name } => {
+            if !service_tokens::revoke(&pool, &name, now).await? {
+                anyhow::bail!("no live token is named {name}");
+            }
+            println!("revoked {name}");
+        }
+        TokenCmd::List => {
+            for (name, _created) in service_tokens::list(&pool).await? {
+                println!("{name}");
+            }
+        }
     }
     Ok(())
 }

@@ -18,7 +18,10 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{load_or_create_secret, SessionKeys};
 use crate::config::Settings;
 use crate::pages::PageBackend;
-use crate::pipeline::{analyser::RulesAnalyser, PipelineHandle};
+use crate::pipeline::analyser::{Analyser, RulesAnalyser};
+use crate::pipeline::github::GithubClient;
+use crate::pipeline::llm::LlmAnalyser;
+use crate::pipeline::{Dispatcher, PipelineHandle};
 use crate::rooms::{dashboard::DashboardHandle, sequencer::run_sequencer, Rooms};
 use crate::state::AppState;
 use crate::tasks::TaskService;
@@ -42,8 +45,15 @@ impl Application {
             )
         })?;
         let pool = db::connect(&settings.database_url).await?;
-        let secret = load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
+        let secret =
+            load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir, "jwt.key")?;
         let keys = SessionKeys::new(&secret, settings.session_ttl);
+        let webhook_secret = load_or_create_secret(
+            settings.webhook_secret.as_ref(),
+            &settings.data_dir,
+            "webhook.secret",
+        )?;
+        let github = settings.github.clone().map(GithubClient::new);
 
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
@@ -64,9 +74,15 @@ impl Application {
             shutdown.clone(),
         ));
 
+        let dispatcher = Dispatcher::new(github.clone(), settings.public_url.clone());
+        let analyser: Arc<dyn Analyser> = match settings.llm.clone() {
+            Some(llm) => Arc::new(LlmAnalyser::new(llm)),
+            None => Arc::new(RulesAnalyser),
+        };
         let pipeline = PipelineHandle::start(
             tasks.clone(),
-            Arc::new(RulesAnalyser),
+            analyser,
+            dispatcher,
             settings.analysis_delay,
             tracker.clone(),
             shutdown.clone(),
@@ -75,6 +91,14 @@ impl Application {
             .resume(&tasks)
             .await
             .context("resuming the pipeline")?;
+        if let Some(step) = settings.demo {
+            tracker.spawn(crate::demo::run(
+                tasks.clone(),
+                pipeline.clone(),
+                step,
+                shutdown.clone(),
+            ));
+        }
 
         let listener = TcpListener::bind(settings.addr)
             .await
@@ -83,6 +107,8 @@ impl Application {
             settings: Arc::new(settings),
             pool,
             keys,
+            webhook_secret,
+            github,
             tasks,
             pipeline,
             rooms,

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::SessionKeys;
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
+use crate::pipeline::github::GithubClient;
 use crate::pipeline::PipelineHandle;
 use crate::rooms::Rooms;
 use crate::tasks::TaskService;
@@ -21,6 +22,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub pool: SqlitePool,
     pub keys: SessionKeys,
+    /// Verifies GitHub webhook signatures.
+    pub webhook_secret: Secret,
+    /// Set when a repository and token are configured.
+    pub github: Option<GithubClient>,
     pub tasks: TaskService,
     pub pipeline: PipelineHandle,
     pub rooms: Rooms,

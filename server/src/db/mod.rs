@@ -1,8 +1,10 @@
 //! The database: pool set-up and query functions over the pool or a transaction.
 
 pub mod events;
+pub mod service_tokens;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -177,3 +177,23 @@ pub async fn ids_in_status(
         .await?;
     Ok(ids.into_iter().map(|(id,)| TaskId(id)).collect())
 }
+
+/// The task working on `branch`, if any.
+pub async fn id_by_branch(pool: &SqlitePool, branch: &str) -> Result<Option<TaskId>, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM tasks WHERE github_branch = ? ORDER BY id DESC LIMIT 1")
+            .bind(branch)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id,)| TaskId(id)))
+}
+
+/// The task dispatched to GitHub issue `number`, if any.
+pub async fn id_by_issue(pool: &SqlitePool, number: i64) -> Result<Option<TaskId>, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM tasks WHERE issue_number = ? ORDER BY id DESC LIMIT 1")
+            .bind(number)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id,)| TaskId(id)))
+}

@@ -11,9 +11,28 @@ pub enum Analysis {
     NeedsClarification(Vec<String>),
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("the analyser failed: {0}")]
-pub struct AnalyserError(pub String);
+/// An analyser's verdict, with an optional sentence for the timeline (a summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub analysis: Analysis,
+    pub note: Option<String>,
+}
+
+/// Why an analyser gave no verdict. `Display` is a friendly clause shown in the
+/// timeline ("the AI analyser could not be used: it did not answer in time").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyserError {
+    #[error("it did not answer in time")]
+    Timeout,
+    #[error("it was unavailable after {attempts} attempts")]
+    Unavailable { attempts: u32 },
+    #[error("it refused the request (HTTP {status})")]
+    Refused { status: u16 },
+    #[error("too many tasks were analysed in the last minute")]
+    RateLimited,
+    #[error("its answer could not be understood")]
+    Nonsense,
+}
 
 #[async_trait]
 pub trait Analyser: Send + Sync + 'static {
@@ -26,7 +45,7 @@ pub trait Analyser: Send + Sync + 'static {
         title: &str,
         description: &str,
         answers: &[String],
-    ) -> Result<Analysis, AnalyserError>;
+    ) -> Result<Verdict, AnalyserError>;
 }
 
 /// The built-in, deterministic analyser: a description of fewer than
@@ -76,8 +95,11 @@ impl Analyser for RulesAnalyser {
         _title: &str,
         description: &str,
         answers: &[String],
-    ) -> Result<Analysis, AnalyserError> {
-        Ok(RulesAnalyser::judge(description, answers))
+    ) -> Result<Verdict, AnalyserError> {
+        Ok(Verdict {
+            analysis: RulesAnalyser::judge(description, answers),
+            note: None,
+        })
     }
 }
 

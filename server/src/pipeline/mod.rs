@@ -5,6 +5,9 @@
 //! process are resumed.
 
 pub mod analyser;
+pub mod github;
+pub mod llm;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +19,57 @@ use tokio_util::task::TaskTracker;
 
 use crate::tasks::{Actor, Command, ServiceError, TaskService};
 use analyser::{Analyser, Analysis};
+use github::GithubClient;
+
+/// Hands dispatched tasks to GitHub, when it is configured.
+#[derive(Clone)]
+pub struct Dispatcher {
+    github: Option<GithubClient>,
+    /// Base of the link back to the task in the issue body.
+    public_url: String,
+}
+
+impl Dispatcher {
+    pub fn new(github: Option<GithubClient>, public_url: String) -> Self {
+        Dispatcher { github, public_url }
+    }
+
+    /// The command that dispatches `task`: with an issue when GitHub is configured and
+    /// answers; a failure with a sentence for people when it does not.
+    async fn command(&self, task: &crate::db::tasks::Task) -> Command {
+        let id = task.id();
+        let branch = format!("task-{id}");
+        let Some(github) = &self.github else {
+            return Command::Dispatch {
+                issue_number: None,
+                issue_url: None,
+                github_branch: Some(branch),
+            };
+        };
+        let d = &task.detail;
+        let body = format!(
+            "{}\n\n---\nTracked in taskwire: {}/tasks/{id}\nWork on branch `{branch}` and open the pull request from it.",
+            d.description,
+            self.public_url.trim_end_matches('/'),
+        );
+        match github
+            .create_issue(&d.summary.title, &body, "taskwire")
+            .await
+        {
+            Ok(issue) => Command::Dispatch {
+                issue_number: Some(issue.number),
+                issue_url: Some(issue.url),
+                github_branch: Some(branch),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "dispatch to GitHub failed");
+                Command::Fail {
+                    reason: format!("Could not create the GitHub issue: {e}."),
+                }
+            }
+        }
+    }
+}
 
 /// Work for the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +91,7 @@ impl PipelineHandle {
     pub fn start(
         tasks: TaskService,
         analyser: Arc<dyn Analyser>,
+        dispatcher: Dispatcher,
         analysis_delay: Duration,
         tracker: TaskTracker,
         shutdown: CancellationToken,
@@ -45,6 +100,7 @@ impl PipelineHandle {
         let worker = Worker {
             tasks,
             analyser,
+            dispatcher,
             analysis_delay,
         };
         tracker
@@ -80,6 +136,7 @@ impl PipelineHandle {
 struct Worker {
     tasks: TaskService,
     analyser: Arc<dyn Analyser>,
+    dispatcher: Dispatcher,
     analysis_delay: Duration,
 }
 
@@ -141,19 +198,30 @@ impl Worker {
         }
         tokio::time::sleep(self.analysis_delay).await;
         let d = &task.detail;
-        let analysis = match self
+        let (analysis, note) = match self
             .analyser
             .analyse(&d.summary.title, &d.description, &d.answers)
             .await
         {
-            Ok(a) => a,
+            Ok(verdict) => (verdict.analysis, verdict.note),
             Err(e) => {
                 tracing::warn!(error = %e, "analyser failed; falling back to the rules");
-                analyser::RulesAnalyser::judge(&d.description, &d.answers)
+                let note = format!(
+                    "The {name} analyser could not be used: {e}. The built-in rules decided instead."
+                );
+                (
+                    analyser::RulesAnalyser::judge(&d.description, &d.answers),
+                    Some(note),
+                )
             }
         };
+        if let Some(text) = note {
+            self.tasks
+                .apply(id, Actor::System("analyser"), Command::AddNote { text })
+                .await?;
+        }
         let command = match analysis {
-            Analysis::Actionable => dispatch_command(),
+            Analysis::Actionable => self.dispatcher.command(&task).await,
             Analysis::NeedsClarification(questions) => Command::AskClarification {
                 questions,
                 analyser: name,
@@ -167,18 +235,15 @@ impl Worker {
 
     async fn dispatch(&self, id: TaskId) -> Result<(), ServiceError> {
         tokio::time::sleep(self.analysis_delay / 2).await;
+        let (task, _, _) = self
+            .tasks
+            .get_with_timeline(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let command = self.dispatcher.command(&task).await;
         self.tasks
-            .apply(id, Actor::System("dispatcher"), dispatch_command())
+            .apply(id, Actor::System("dispatcher"), command)
             .await?;
         Ok(())
-    }
-}
-
-/// Dispatch without an issue tracker: the task is ready for an agent, with no issue link.
-fn dispatch_command() -> Command {
-    Command::Dispatch {
-        issue_number: None,
-        issue_url: None,
-        github_branch: None,
     }
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod tasks;
+pub mod webhooks;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::FromRequest;
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(tasks::router())
         .merge(health::router())
+        .merge(webhooks::router())
 }
 
 /// `Json` whose rejections are our JSON errors rather than plain text.

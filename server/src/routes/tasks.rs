@@ -10,7 +10,7 @@ use serde_json::json;
 use shared_protocol::{StatusCounts, TaskId};
 
 use super::ApiJson;
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Reporter};
 use crate::error::ApiError;
 use crate::pipeline::Job;
 use crate::state::AppState;
@@ -200,13 +200,17 @@ impl StatusReport {
 #[tracing::instrument(skip_all, fields(task_id = %id))]
 async fn report_status(
     State(state): State<AppState>,
-    user: CurrentUser,
+    reporter: Reporter,
     Path(id): Path<String>,
     ApiJson(report): ApiJson<StatusReport>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = task_id(&id)?;
     let command = report.into_command()?;
-    let applied = state.tasks.apply(id, actor(&user), command).await?;
+    let actor = match &reporter {
+        Reporter::User(user) => actor(user),
+        Reporter::Agent { name } => Actor::Agent(name.clone()),
+    };
+    let applied = state.tasks.apply(id, actor, command).await?;
     Ok(axum::Json(
         json!({ "task": applied.task.detail, "seq": applied.seq }),
     ))

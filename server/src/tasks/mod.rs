@@ -87,14 +87,16 @@ pub enum Actor {
         id: i64,
         name: String,
     },
-    /// A part of the pipeline (`analyser`, `dispatcher`).
+    /// An agent or script with a service token, by the token's name.
+    Agent(String),
+    /// A part of the pipeline (`analyser`, `dispatcher`, `github`).
     System(&'static str),
 }
 
 impl Actor {
     fn name(&self) -> String {
         match self {
-            Actor::User { name, .. } => name.clone(),
+            Actor::User { name, .. } | Actor::Agent(name) => name.clone(),
             Actor::System(name) => (*name).to_owned(),
         }
     }
@@ -102,7 +104,7 @@ impl Actor {
     fn user_id(&self) -> Option<i64> {
         match self {
             Actor::User { id, .. } => Some(*id),
-            Actor::System(_) => None,
+            Actor::Agent(_) | Actor::System(_) => None,
         }
     }
 }

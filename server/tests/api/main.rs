@@ -3,7 +3,11 @@
 
 mod helpers;
 
+mod agents;
+mod analyser;
 mod auth;
+mod demo;
+mod github;
 mod http_api;
 mod live;
 mod pages;

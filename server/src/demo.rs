@@ -1,0 +1,230 @@
+//! Demo mode: demo users and synthetic tasks driven through the whole pipeline at a
+//! human pace, so a first run shows a live dashboard within seconds.
+//!
+//! Everything goes through the task service and the pipeline like real work; demo data
+//! is labelled (`[demo]` titles, `(demo)` names) and only exists when asked for.
+
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use shared_protocol::{TaskId, TaskStatus};
+use sqlx::SqlitePool;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, users};
+use crate::pipeline::{Job, PipelineHandle};
+use crate::tasks::{Actor, Command, TaskService};
+
+/// Most demo tasks one run creates, so a demo left running does not grow forever.
+const MAX_TASKS: usize = 40;
+
+const USERS: [(&str, &str); 3] = [
+    ("demo-ada", "Ada (demo)"),
+    ("demo-grace", "Grace (demo)"),
+    ("demo-linus", "Linus (demo)"),
+];
+
+const CLEAR: [(&str, &str); 6] = [
+    ("Retry failed payment webhooks", "When a payment webhook delivery fails, retry it three times with exponential backoff and log every attempt."),
+    ("Paginate the audit log API", "The audit log endpoint returns every row at once; add cursor pagination with a default page size of one hundred."),
+    ("Upgrade the TLS library", "Move the HTTP client to the current TLS library release and make sure the integration tests still pass afterwards."),
+    ("Cache the pricing table", "Pricing is read from the database on every request; cache it in memory for one minute and invalidate it on writes."),
+    ("Add a health check for the queue", "Expose the job queue depth and the age of the oldest job on the health endpoint so alerts can fire on backlogs."),
+    ("Fix timezone in weekly report", "The weekly report groups events by UTC day; group them by the team's configured timezone instead, with a test."),
+];
+
+const THIN: [(&str, &str); 4] = [
+    ("Dark mode", "Make it dark"),
+    ("Speed up search", "Search is slow"),
+    ("Fix the export", "Export is broken"),
+    ("Better onboarding", "New users get lost"),
+];
+
+/// Drives demo tasks until `shutdown`; `step` is the pause between two steps of a task.
+pub async fn run(
+    tasks: TaskService,
+    pipeline: PipelineHandle,
+    step: Duration,
+    shutdown: CancellationToken,
+) {
+    let people = match ensure_users(tasks.pool()).await {
+        Ok(people) => people,
+        Err(e) => {
+            tracing::error!(error = %e, "demo users could not be created; demo mode is off");
+            return;
+        }
+    };
+    tracing::info!("demo mode: synthetic [demo] tasks will be created");
+    let mut rng = rand::rngs::StdRng::from_entropy();
+    for n in 0..MAX_TASKS {
+        let (user_id, name) = people[n % people.len()].clone();
+        let (title, description) = if rng.gen_bool(0.35) {
+            THIN[rng.gen_range(0..THIN.len())]
+        } else {
+            CLEAR[rng.gen_range(0..CLEAR.len())]
+        };
+        let created = tasks
+            .create(user_id, &name, 1, &format!("[demo] {title}"), description)
+            .await;
+        match created {
+            Ok(applied) => {
+                let id = applied.task.id();
+                pipeline.submit(Job::Analyse(id)).await;
+                let merge = rng.gen_bool(0.7);
+                tokio::spawn(drive(
+                    tasks.clone(),
+                    pipeline.clone(),
+                    id,
+                    step,
+                    merge,
+                    shutdown.clone(),
+                ));
+            }
+            Err(e) => tracing::warn!(error = %e, "demo task not created"),
+        }
+        let pause = step * rng.gen_range(3..7);
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Demo accounts get a random password nobody knows: they cannot be signed in to.
+async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<(i64, String)>> {
+    let mut people = Vec::new();
+    for (username, display) in USERS {
+        let user = match users::find_by_username(pool, username).await? {
+            Some(user) => user,
+            None => {
+                let mut secret = [0u8; 24];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+                let hash = crate::auth::hash_password(hex::encode(secret))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                match users::insert(pool, username, display, &hash, db::now_millis()).await? {
+                    Some(user) => user,
+                    None => users::find_by_username(pool, username)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("demo user vanished"))?,
+                }
+            }
+        };
+        people.push((user.id, user.display_name));
+    }
+    Ok(people)
+}
+
+async fn wait_for(
+    tasks: &TaskService,
+    id: TaskId,
+    wanted: &[TaskStatus],
+    shutdown: &CancellationToken,
+) -> Option<TaskStatus> {
+    for _ in 0..600 {
+        if let Ok(Some((task, _, _))) = tasks.get_with_timeline(id).await {
+            if wanted.contains(&task.status()) {
+                return Some(task.status());
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = shutdown.cancelled() => return None,
+        }
+    }
+    None
+}
+
+/// One task's life after creation: answers, an agent coding, a pull request, its end.
+async fn drive(
+    tasks: TaskService,
+    pipeline: PipelineHandle,
+    id: TaskId,
+    step: Duration,
+    merge: bool,
+    shutdown: CancellationToken,
+) {
+    let agent = || Actor::Agent("demo-agent".into());
+    let pause = || async {
+        tokio::select! {
+            _ = tokio::time::sleep(step * 2) => true,
+            _ = shutdown.cancelled() => false,
+        }
+    };
+    let reached = wait_for(
+        &tasks,
+        id,
+        &[TaskStatus::NeedsClarification, TaskStatus::Dispatched],
+        &shutdown,
+    )
+    .await;
+    if reached == Some(TaskStatus::NeedsClarification) {
+        if !pause().await {
+            return;
+        }
+        let Ok(Some((task, _, _))) = tasks.get_with_timeline(id).await else {
+            return;
+        };
+        let answers = task
+            .detail
+            .questions
+            .iter()
+            .map(|_| "It should work for every customer, and the end-to-end test for this page checks it.".to_owned())
+            .collect();
+        let actor = Actor::User {
+            id: task.detail.summary.creator.id.0,
+            name: task.detail.summary.creator.name.clone(),
+        };
+        if tasks
+            .apply(id, actor, Command::Answer { answers })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        pipeline.submit(Job::Dispatch(id)).await;
+        if wait_for(&tasks, id, &[TaskStatus::Dispatched], &shutdown)
+            .await
+            .is_none()
+        {
+            return;
+        }
+    } else if reached.is_none() {
+        return;
+    }
+    let steps = [
+        Command::StartCoding {
+            note: Some("Branch created".into()),
+        },
+        Command::AddNote {
+            text: "Tests written; implementation under way".into(),
+        },
+        Command::OpenPr {
+            pr_number: Some(100 + id.0),
+            pr_url: Some(format!(
+                "https://github.com/example/demo/pull/{}",
+                100 + id.0
+            )),
+            pr_title: Some("[demo] Implement the task".into()),
+        },
+        if merge {
+            Command::MergePr {
+                merge_commit_sha: Some(format!("{:040x}", id.0)),
+                merged_at: Some(db::now_millis()),
+            }
+        } else {
+            Command::ClosePr {
+                pr_number: Some(100 + id.0),
+            }
+        },
+    ];
+    for command in steps {
+        if !pause().await {
+            return;
+        }
+        if let Err(e) = tasks.apply(id, agent(), command).await {
+            tracing::info!(error = %e, task_id = %id, "demo task stopped");
+            return;
+        }
+    }
+}

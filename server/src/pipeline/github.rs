@@ -1,0 +1,137 @@
+//! The GitHub REST client the dispatcher uses to open issues.
+//!
+//! Requests have a timeout; 5xx, 429 and network failures are retried with exponential
+//! backoff, honouring `Retry-After`. Errors carry a sentence for people and never the
+//! token or a raw response body.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::GithubSettings;
+
+/// An issue GitHub created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedIssue {
+    pub number: i64,
+    pub url: String,
+}
+
+/// Why an issue could not be created; `Display` is shown to people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GithubError {
+    #[error("GitHub did not answer after {attempts} attempts; the task was not dispatched")]
+    Unavailable { attempts: u32 },
+    #[error("GitHub refused to create the issue (HTTP {status}); check the repository and token settings")]
+    Refused { status: u16 },
+    #[error("GitHub answered with something that is not an issue")]
+    BadAnswer,
+}
+
+#[derive(Clone)]
+pub struct GithubClient {
+    http: reqwest::Client,
+    settings: GithubSettings,
+}
+
+#[derive(Deserialize)]
+struct IssueAnswer {
+    number: i64,
+    html_url: String,
+}
+
+impl GithubClient {
+    pub fn new(settings: GithubSettings) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .user_agent(concat!("taskwire/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        GithubClient { http, settings }
+    }
+
+    pub fn repo(&self) -> &str {
+        &self.settings.repo
+    }
+
+    /// Opens an issue in the configured repository.
+    #[tracing::instrument(skip(self, body), fields(repo = %self.settings.repo))]
+    pub async fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        label: &str,
+    ) -> Result<CreatedIssue, GithubError> {
+        let url = format!(
+            "{}/repos/{}/issues",
+            self.settings.api_url.trim_end_matches('/'),
+            self.settings.repo
+        );
+        let payload = json!({ "title": title, "body": body, "labels": [label] });
+        let attempts = self.settings.max_retries + 1;
+        for attempt in 1..=attempts {
+            let sent = self
+                .http
+                .post(&url)
+                .bearer_auth(self.settings.token.expose())
+                .header("accept", "application/vnd.github+json")
+                .header("x-github-api-version", "2022-11-28")
+                .json(&payload)
+                .send()
+                .await;
+            let wait = match sent {
+                Ok(res) if res.status().is_success() => {
+                    let issue: IssueAnswer =
+                        res.json().await.map_err(|_| GithubError::BadAnswer)?;
+                    return Ok(CreatedIssue {
+                        number: issue.number,
+                        url: issue.html_url,
+                    });
+                }
+                Ok(res) if res.status().is_server_error() || res.status().as_u16() == 429 => {
+                    tracing::warn!(
+                        status = res.status().as_u16(),
+                        attempt,
+                        "GitHub is unavailable; will retry"
+                    );
+                    retry_after(&res).unwrap_or_else(|| self.backoff(attempt))
+                }
+                Ok(res) => {
+                    return Err(GithubError::Refused {
+                        status: res.status().as_u16(),
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        timeout = e.is_timeout(),
+                        attempt,
+                        "GitHub could not be reached; will retry"
+                    );
+                    self.backoff(attempt)
+                }
+            };
+            if attempt < attempts {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(GithubError::Unavailable { attempts })
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.settings.retry_base * 2u32.saturating_pow(attempt.saturating_sub(1))
+    }
+}
+
+/// `Retry-After` in seconds, capped so a hostile value cannot park the pipeline.
+fn retry_after(res: &reqwest::Response) -> Option<Duration> {
+    let secs: u64 = res
+        .headers()
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(60)))
+}
