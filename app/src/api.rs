@@ -74,6 +74,7 @@ pub mod backend {
             headers: &HeaderMap,
             title: String,
             description: String,
+            private: bool,
         ) -> Result<TaskId, AppError>;
         async fn answer(
             &self,
@@ -123,10 +124,17 @@ pub async fn load_task(id: i64) -> Result<TaskPage, AppError> {
     backend.task(&headers, TaskId(id)).await
 }
 
+/// `private` is a checkbox: present (any value) when ticked.
 #[server]
-pub async fn create_task(title: String, description: String) -> Result<i64, AppError> {
+pub async fn create_task(
+    title: String,
+    description: String,
+    private: Option<String>,
+) -> Result<i64, AppError> {
     let (backend, headers) = backend()?;
-    let id = backend.create_task(&headers, title, description).await?;
+    let id = backend
+        .create_task(&headers, title, description, private.is_some())
+        .await?;
     leptos_axum::redirect(&format!("/tasks/{id}"));
     Ok(id.0)
 }

@@ -262,6 +262,13 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    pub fn viewer(&self) -> crate::tasks::Viewer {
+        crate::tasks::Viewer {
+            user_id: self.id,
+            org_id: self.org_id,
+        }
+    }
+
     pub fn to_ref(&self) -> UserRef {
         UserRef {
             id: UserId(self.id),

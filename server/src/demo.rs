@@ -64,7 +64,14 @@ pub async fn run(
             CLEAR[rng.gen_range(0..CLEAR.len())]
         };
         let created = tasks
-            .create(user_id, &name, 1, &format!("[demo] {title}"), description)
+            .create(
+                user_id,
+                &name,
+                1,
+                &format!("[demo] {title}"),
+                description,
+                false,
+            )
             .await;
         match created {
             Ok(applied) => {

@@ -43,6 +43,9 @@ enum UserCmd {
         /// The name others see; defaults to the username.
         #[arg(long)]
         display_name: Option<String>,
+        /// The org (team) the account belongs to, created if new; `default` otherwise.
+        #[arg(long, default_value = "default")]
+        org: String,
     },
 }
 
@@ -72,7 +75,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::User(UserCmd::Add {
             username,
             display_name,
-        }) => add_user(settings, username, display_name).await,
+            org,
+        }) => add_user(settings, username, display_name, org).await,
         Cmd::Token(cmd) => manage_tokens(settings, cmd).await,
     }
 }
@@ -81,6 +85,7 @@ async fn add_user(
     settings: Settings,
     username: String,
     display_name: Option<String>,
+    org: String,
 ) -> anyhow::Result<()> {
     let mut password = String::new();
     std::io::stdin()
@@ -96,11 +101,13 @@ async fn add_user(
     let hash = server::auth::hash_password(password)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    match server::db::users::insert(
+    let org_id = server::db::users::org_id(&pool, org.trim()).await?;
+    match server::db::users::insert_in_org(
         &pool,
         &username,
         &display_name,
         &hash,
+        org_id,
         server::db::now_millis(),
     )
     .await?

@@ -9,7 +9,7 @@ use shared_protocol::{DashboardState, StatusCounts, TaskId, TaskState};
 use crate::auth::{self, AuthFailure, CurrentUser};
 use crate::error::ApiError;
 use crate::routes::auth::{check_credentials, create_account, LoginBody, SignupBody};
-use crate::routes::tasks::{answer, create, CreateTaskBody};
+use crate::routes::tasks::{answer, create, visible_task, visible_tasks, CreateTaskBody};
 use crate::state::AppState;
 
 pub struct PageBackend(pub AppState);
@@ -49,8 +49,7 @@ impl PageBackend {
 impl Backend for PageBackend {
     async fn dashboard(&self, headers: &HeaderMap) -> Result<DashboardPage, AppError> {
         let viewer = self.viewer(headers).await?;
-        let (tasks, seq) = self.0.tasks.list().await.map_err(ApiError::from)?;
-        let tasks: Vec<_> = tasks.into_iter().map(|t| t.detail.summary).collect();
+        let (tasks, seq) = visible_tasks(&self.0, viewer.viewer()).await?;
         let counts = StatusCounts::of(&tasks);
         Ok(DashboardPage {
             viewer: viewer.to_ref(),
@@ -61,13 +60,7 @@ impl Backend for PageBackend {
 
     async fn task(&self, headers: &HeaderMap, id: TaskId) -> Result<TaskPage, AppError> {
         let viewer = self.viewer(headers).await?;
-        let (task, timeline, seq) = self
-            .0
-            .tasks
-            .get_with_timeline(id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(AppError::NotFound)?;
+        let (task, timeline, seq) = visible_task(&self.0, viewer.viewer(), id).await?;
         Ok(TaskPage {
             viewer: viewer.to_ref(),
             seq,
@@ -83,9 +76,19 @@ impl Backend for PageBackend {
         headers: &HeaderMap,
         title: String,
         description: String,
+        private: bool,
     ) -> Result<TaskId, AppError> {
         let viewer = self.viewer(headers).await?;
-        let applied = create(&self.0, &viewer, CreateTaskBody { title, description }).await?;
+        let applied = create(
+            &self.0,
+            &viewer,
+            CreateTaskBody {
+                title,
+                description,
+                private,
+            },
+        )
+        .await?;
         Ok(applied.task.id())
     }
 

@@ -63,7 +63,13 @@ impl Application {
         // The dashboard room and the sequencer start from the same consistent read, so
         // the first event the sequencer publishes is the first the room has not seen.
         let (all, seq) = tasks.list().await.context("loading tasks")?;
-        let rows = all.into_iter().map(|t| t.detail.summary).collect();
+        let rows = all
+            .into_iter()
+            .map(|t| {
+                let visibility = t.visibility();
+                (t.detail.summary, visibility)
+            })
+            .collect();
         let dashboard = DashboardHandle::new(pool.clone(), rows, seq, settings.replay_limit);
         let rooms = Rooms::new(pool.clone(), dashboard);
         tracker.spawn(run_sequencer(

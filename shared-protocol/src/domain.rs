@@ -118,6 +118,13 @@ pub struct TaskSummary {
     pub updated_at: Millis,
     /// The `seq` of the last event that changed this task.
     pub last_seq: Seq,
+    /// Only its creator can see a private task.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub private: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Everything the task page shows besides the timeline.

@@ -16,6 +16,7 @@ fn row(id: i64, status: TaskStatus, seq: Seq) -> TaskSummary {
         created_at: 1_000,
         updated_at: 1_000 + seq as i64,
         last_seq: seq,
+        private: false,
     }
 }
 

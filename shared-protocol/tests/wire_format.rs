@@ -16,6 +16,7 @@ fn row(status: TaskStatus, seq: Seq) -> TaskSummary {
         created_at: 1_700_000_000_000,
         updated_at: 1_700_000_001_000,
         last_seq: seq,
+        private: false,
     }
 }
 

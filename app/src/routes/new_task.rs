@@ -28,6 +28,10 @@ pub fn NewTask() -> impl IntoView {
                 <textarea name="description" rows="6" maxlength="10000"
                     placeholder="What is wrong, what should happen instead, and how we can check it."></textarea>
             </label>
+            <label class="check">
+                <input type="checkbox" name="private" value="on" data-testid="private"/>
+                "Private: only you will see this task"
+            </label>
             <p class="hint">"Short descriptions get clarification questions before the task is dispatched."</p>
             {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <button type="submit" class="button primary" data-testid="create-task" prop:disabled=move || create.pending().get()>

@@ -8,6 +8,9 @@ use sqlx::SqliteConnection;
 pub struct StoredEvent {
     pub seq: Seq,
     pub task_id: TaskId,
+    /// The task's org (with the creator and private flag in the event's row, who may
+    /// see the event).
+    pub org_id: i64,
     pub msg: ServerMsg,
 }
 
@@ -15,6 +18,7 @@ pub struct StoredEvent {
 struct EventRow {
     seq: i64,
     task_id: i64,
+    org_id: i64,
     kind: String,
     payload: String,
 }
@@ -31,6 +35,7 @@ impl TryFrom<EventRow> for StoredEvent {
         Ok(StoredEvent {
             seq: r.seq as Seq,
             task_id: TaskId(r.task_id),
+            org_id: r.org_id,
             msg,
         })
     }
@@ -84,7 +89,8 @@ pub async fn range(
     limit: u32,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT seq, task_id, kind, payload FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+        "SELECT e.seq, e.task_id, t.org_id, e.kind, e.payload FROM events e JOIN tasks t ON t.id = e.task_id \
+         WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?",
     )
     .bind(after as i64)
     .bind(upto as i64)
@@ -101,7 +107,8 @@ pub async fn for_task(
     after: Seq,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT seq, task_id, kind, payload FROM events WHERE task_id = ? AND seq > ? ORDER BY seq",
+        "SELECT e.seq, e.task_id, t.org_id, e.kind, e.payload FROM events e JOIN tasks t ON t.id = e.task_id \
+         WHERE e.task_id = ? AND e.seq > ? ORDER BY e.seq",
     )
     .bind(task_id.0)
     .bind(after as i64)

@@ -38,6 +38,14 @@ pub struct Task {
 }
 
 impl Task {
+    pub fn visibility(&self) -> crate::tasks::Visibility {
+        crate::tasks::Visibility {
+            creator_id: self.detail.summary.creator.id.0,
+            org_id: self.org_id,
+            private: self.private,
+        }
+    }
+
     pub fn id(&self) -> TaskId {
         self.detail.summary.id
     }
@@ -68,6 +76,7 @@ impl TryFrom<TaskRow> for Task {
                     created_at: r.created_at,
                     updated_at: r.updated_at,
                     last_seq: r.last_seq as u64,
+                    private: r.private,
                 },
                 description: r.description,
                 questions,
@@ -95,23 +104,31 @@ const SELECT: &str =
      FROM tasks t JOIN users u ON u.id = t.creator_id";
 
 /// Creates a task in `received`; returns its id.
+/// A task about to be created.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTask<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    pub creator_id: i64,
+    pub org_id: i64,
+    pub private: bool,
+}
+
 pub async fn insert(
     conn: &mut SqliteConnection,
-    title: &str,
-    description: &str,
-    creator_id: i64,
-    org_id: i64,
+    new: NewTask<'_>,
     now: i64,
     seq: u64,
 ) -> Result<TaskId, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO tasks (title, description, creator_id, org_id, status, created_at, updated_at, last_seq) \
-         VALUES (?, ?, ?, ?, 'received', ?, ?, ?)",
+        "INSERT INTO tasks (title, description, creator_id, org_id, private, status, created_at, updated_at, last_seq) \
+         VALUES (?, ?, ?, ?, ?, 'received', ?, ?, ?)",
     )
-    .bind(title)
-    .bind(description)
-    .bind(creator_id)
-    .bind(org_id)
+    .bind(new.title)
+    .bind(new.description)
+    .bind(new.creator_id)
+    .bind(new.org_id)
+    .bind(new.private)
     .bind(now)
     .bind(now)
     .bind(seq as i64)

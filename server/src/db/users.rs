@@ -26,8 +26,7 @@ impl UserRow {
 const SELECT: &str =
     "SELECT id, username, display_name, password_hash, org_id, token_version FROM users";
 
-/// Inserts a user; `Ok(None)` when the username is taken.
-#[tracing::instrument(skip(pool, password_hash))]
+/// Inserts a user in the default org; `Ok(None)` when the username is taken.
 pub async fn insert(
     pool: &SqlitePool,
     username: &str,
@@ -35,12 +34,26 @@ pub async fn insert(
     password_hash: &str,
     now: i64,
 ) -> Result<Option<UserRow>, sqlx::Error> {
+    insert_in_org(pool, username, display_name, password_hash, 1, now).await
+}
+
+/// Inserts a user in `org_id`; `Ok(None)` when the username is taken.
+#[tracing::instrument(skip(pool, password_hash))]
+pub async fn insert_in_org(
+    pool: &SqlitePool,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    org_id: i64,
+    now: i64,
+) -> Result<Option<UserRow>, sqlx::Error> {
     let result = sqlx::query(
-        "INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO users (username, display_name, password_hash, org_id, created_at) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(username)
     .bind(display_name)
     .bind(password_hash)
+    .bind(org_id)
     .bind(now)
     .execute(pool)
     .await;
@@ -78,4 +91,16 @@ pub async fn bump_token_version(pool: &SqlitePool, id: i64) -> Result<(), sqlx::
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// The id of the org named `name`, creating it if needed.
+pub async fn org_id(pool: &SqlitePool, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT OR IGNORE INTO orgs (name) VALUES (?)")
+        .bind(name)
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar("SELECT id FROM orgs WHERE name = ?")
+        .bind(name)
+        .fetch_one(pool)
+        .await
 }

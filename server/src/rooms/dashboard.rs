@@ -4,6 +4,10 @@
 //! It applies published events in seq order, so answering a join from its own state
 //! (snapshot) or from the log up to its own seq (replay) and then adding the member is
 //! atomic: the member gets exactly the events after what it was sent.
+//!
+//! Every member sees only the tasks it may see: rows, counts, snapshots and replays are
+//! filtered per member. Counts are kept per org (public tasks) and per creator (private
+//! tasks), so a member's counts are the sum of two maps, never a scan of every row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +20,7 @@ use super::member::{shared, MemberHandle};
 use super::sequencer::Published;
 use super::RoomError;
 use crate::db::events;
+use crate::tasks::{Viewer, Visibility};
 
 pub enum DashboardCommand {
     Join {
@@ -40,17 +45,26 @@ pub struct DashboardHandle {
 
 impl DashboardHandle {
     /// Starts the actor from a snapshot of every task taken at `seq`.
-    pub fn new(pool: SqlitePool, rows: Vec<TaskSummary>, seq: Seq, replay_limit: u64) -> Self {
+    pub fn new(
+        pool: SqlitePool,
+        rows: Vec<(TaskSummary, Visibility)>,
+        seq: Seq,
+        replay_limit: u64,
+    ) -> Self {
         let (inbox, rx) = mpsc::channel(1024);
-        let counts = StatusCounts::of(&rows);
-        let room = DashboardRoom {
+        let mut room = DashboardRoom {
             pool,
-            rows: rows.into_iter().map(|r| (r.id, r)).collect(),
-            counts,
+            rows: HashMap::new(),
+            public_counts: HashMap::new(),
+            private_counts: HashMap::new(),
             seq,
             members: HashMap::new(),
             replay_limit,
         };
+        for (row, visibility) in rows {
+            room.counts_for(visibility).shift(None, row.status);
+            room.rows.insert(row.id, (row, visibility));
+        }
         tokio::spawn(run_dashboard_room(room, rx));
         DashboardHandle { inbox }
     }
@@ -98,8 +112,11 @@ struct Member {
 
 struct DashboardRoom {
     pool: SqlitePool,
-    rows: HashMap<TaskId, TaskSummary>,
-    counts: StatusCounts,
+    rows: HashMap<TaskId, (TaskSummary, Visibility)>,
+    /// Public tasks' counts, per org.
+    public_counts: HashMap<i64, StatusCounts>,
+    /// Private tasks' counts, per creator.
+    private_counts: HashMap<i64, StatusCounts>,
     /// The newest seq applied.
     seq: Seq,
     members: HashMap<u64, Member>,
@@ -130,6 +147,27 @@ async fn run_dashboard_room(mut room: DashboardRoom, mut rx: mpsc::Receiver<Dash
 }
 
 impl DashboardRoom {
+    fn counts_for(&mut self, v: Visibility) -> &mut StatusCounts {
+        if v.private {
+            self.private_counts.entry(v.creator_id).or_default()
+        } else {
+            self.public_counts.entry(v.org_id).or_default()
+        }
+    }
+
+    fn counts_of(&self, viewer: Viewer) -> StatusCounts {
+        counts_of(&self.public_counts, &self.private_counts, viewer)
+    }
+
+    fn counts_frame(&self, seq: Seq, viewer: Viewer) -> ServerFrame {
+        ServerFrame::at(
+            seq,
+            ServerMsg::TaskCountChanged(TaskCountChanged {
+                counts: self.counts_of(viewer),
+            }),
+        )
+    }
+
     fn publish(&mut self, p: &Published) {
         if p.seq <= self.seq {
             return;
@@ -137,45 +175,64 @@ impl DashboardRoom {
         self.seq = p.seq;
         let before = self
             .rows
-            .insert(p.task_id, p.summary.clone())
-            .map(|r| r.status);
-        let counts_frame = if before != Some(p.summary.status) {
-            self.counts.shift(before, p.summary.status);
-            Some(shared(&ServerFrame::at(
-                p.seq,
-                ServerMsg::TaskCountChanged(TaskCountChanged {
-                    counts: self.counts.clone(),
-                }),
-            )))
-        } else {
-            None
-        };
-        self.members.retain(|_, m| {
+            .insert(p.task_id, (p.summary.clone(), p.visibility))
+            .map(|(r, _)| r.status);
+        let status_changed = before != Some(p.summary.status);
+        if status_changed {
+            self.counts_for(p.visibility)
+                .shift(before, p.summary.status);
+        }
+        // The row frame is the same for everyone who may see it: serialised once. Count
+        // frames differ per viewer and are only sent to those whose counts changed.
+        let mut gone = Vec::new();
+        for (conn_id, m) in &mut self.members {
             if p.seq <= m.sent_upto {
-                return true;
+                continue;
             }
             m.sent_upto = p.seq;
-            m.handle.send(p.row_frame.clone())
-                && counts_frame
-                    .as_ref()
-                    .is_none_or(|f| m.handle.send(f.clone()))
-        });
+            let viewer = m.handle.viewer();
+            if !p.visibility.allows(viewer) {
+                continue;
+            }
+            let mut alive = m.handle.send(p.row_frame.clone());
+            if alive && status_changed {
+                let counts = ServerFrame::at(
+                    p.seq,
+                    ServerMsg::TaskCountChanged(TaskCountChanged {
+                        counts: counts_of(&self.public_counts, &self.private_counts, viewer),
+                    }),
+                );
+                alive = m.handle.send(shared(&counts));
+            }
+            if !alive {
+                gone.push(*conn_id);
+            }
+        }
+        for conn_id in gone {
+            self.members.remove(&conn_id);
+        }
     }
 
-    fn snapshot(&self) -> ServerFrame {
-        let mut tasks: Vec<TaskSummary> = self.rows.values().cloned().collect();
+    fn snapshot(&self, viewer: Viewer) -> ServerFrame {
+        let mut tasks: Vec<TaskSummary> = self
+            .rows
+            .values()
+            .filter(|(_, v)| v.allows(viewer))
+            .map(|(r, _)| r.clone())
+            .collect();
         tasks.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
         ServerFrame::at(
             self.seq,
             ServerMsg::DashboardState(DashboardState {
                 tasks,
-                counts: self.counts.clone(),
+                counts: self.counts_of(viewer),
             }),
         )
     }
 
     async fn join(&mut self, handle: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {
         let conn_id = handle.conn_id;
+        let viewer = handle.viewer();
         // Replay only what fits: a replay larger than the member's free queue would close
         // it as too slow, and it would come back asking for the same replay.
         let limit = self
@@ -191,21 +248,18 @@ impl DashboardRoom {
                     .into_iter()
                     .filter_map(|e| {
                         let row = e.msg.event_meta()?.task.clone();
-                        Some(ServerFrame::at(
-                            e.seq,
-                            ServerMsg::TaskListUpdated(TaskListUpdated { task: row }),
-                        ))
+                        Visibility::of(&row, e.org_id).allows(viewer).then(|| {
+                            ServerFrame::at(
+                                e.seq,
+                                ServerMsg::TaskListUpdated(TaskListUpdated { task: row }),
+                            )
+                        })
                     })
                     .collect();
-                frames.push(ServerFrame::at(
-                    self.seq,
-                    ServerMsg::TaskCountChanged(TaskCountChanged {
-                        counts: self.counts.clone(),
-                    }),
-                ));
+                frames.push(self.counts_frame(self.seq, viewer));
                 frames
             }
-            None => vec![self.snapshot()],
+            None => vec![self.snapshot(viewer)],
         };
         for frame in &frames {
             if !handle.send(shared(frame)) {
@@ -221,4 +275,20 @@ impl DashboardRoom {
         );
         Ok(())
     }
+}
+
+/// What `viewer` counts: its org's public tasks and its own private ones. A free
+/// function so it can run while the room's members are borrowed.
+fn counts_of(
+    public: &HashMap<i64, StatusCounts>,
+    private: &HashMap<i64, StatusCounts>,
+    viewer: Viewer,
+) -> StatusCounts {
+    let mut counts = public.get(&viewer.org_id).cloned().unwrap_or_default();
+    if let Some(own) = private.get(&viewer.user_id) {
+        for (status, n) in &own.0 {
+            *counts.0.entry(*status).or_insert(0) += n;
+        }
+    }
+    counts
 }

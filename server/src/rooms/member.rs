@@ -24,6 +24,8 @@ pub fn shared(frame: &ServerFrame) -> SharedFrame {
 pub struct MemberHandle {
     pub conn_id: u64,
     pub user: UserRef,
+    /// The member's org, for deciding which tasks it may see.
+    pub org_id: i64,
     outbox: mpsc::Sender<SharedFrame>,
     lagged: CancellationToken,
 }
@@ -32,14 +34,23 @@ impl MemberHandle {
     pub fn new(
         conn_id: u64,
         user: UserRef,
+        org_id: i64,
         outbox: mpsc::Sender<SharedFrame>,
         lagged: CancellationToken,
     ) -> Self {
         MemberHandle {
             conn_id,
             user,
+            org_id,
             outbox,
             lagged,
+        }
+    }
+
+    pub fn viewer(&self) -> crate::tasks::Viewer {
+        crate::tasks::Viewer {
+            user_id: self.user.id.0,
+            org_id: self.org_id,
         }
     }
 
@@ -82,6 +93,7 @@ mod tests {
                 id: UserId(1),
                 name: "a".into(),
             },
+            1,
             tx,
             lagged.clone(),
         );
@@ -108,6 +120,7 @@ mod tests {
                 id: UserId(1),
                 name: "a".into(),
             },
+            1,
             tx,
             CancellationToken::new(),
         );

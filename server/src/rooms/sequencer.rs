@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::member::{shared, SharedFrame};
 use super::Rooms;
 use crate::db::events;
+use crate::tasks::Visibility;
 
 /// One committed event, serialised once for every room and member.
 #[derive(Debug)]
@@ -24,6 +25,8 @@ pub struct Published {
     pub task_id: TaskId,
     /// The task's row after the event.
     pub summary: TaskSummary,
+    /// Who may see it.
+    pub visibility: Visibility,
     /// The `task:*` frame, for task rooms.
     pub task_frame: SharedFrame,
     /// The `dashboard:task_list_updated` frame, for the dashboard room.
@@ -31,8 +34,9 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn new(seq: Seq, task_id: TaskId, msg: ServerMsg) -> Option<Published> {
+    pub fn new(seq: Seq, task_id: TaskId, msg: ServerMsg, org_id: i64) -> Option<Published> {
         let summary = msg.event_meta()?.task.clone();
+        let visibility = Visibility::of(&summary, org_id);
         let row_frame = shared(&ServerFrame::at(
             seq,
             ServerMsg::TaskListUpdated(TaskListUpdated {
@@ -44,6 +48,7 @@ impl Published {
             seq,
             task_id,
             summary,
+            visibility,
             task_frame,
             row_frame,
         })
@@ -84,7 +89,7 @@ pub async fn run_sequencer(
             for event in batch {
                 debug_assert!(event.seq == last + 1, "the log is gap-free");
                 last = event.seq;
-                if let Some(p) = Published::new(event.seq, event.task_id, event.msg) {
+                if let Some(p) = Published::new(event.seq, event.task_id, event.msg, event.org_id) {
                     rooms.publish(Arc::new(p)).await;
                 }
             }

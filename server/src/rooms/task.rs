@@ -158,8 +158,10 @@ impl TaskRoom {
 
     async fn join(&mut self, handle: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {
         let mut tx = self.pool.begin().await?;
-        let Some(task) = db::tasks::get(&mut tx, self.task_id).await? else {
-            return Err(RoomError::NotFound);
+        // A task the member may not see is answered exactly like a missing one.
+        let task = match db::tasks::get(&mut tx, self.task_id).await? {
+            Some(task) if task.visibility().allows(handle.viewer()) => task,
+            _ => return Err(RoomError::NotFound),
         };
         let upto = events::max_seq(&mut tx).await?;
         let mut frames = Vec::new();

@@ -7,14 +7,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
-use shared_protocol::{StatusCounts, TaskId};
+use shared_protocol::{Seq, StatusCounts, TaskId, TaskSummary, TimelineEntry};
 
 use super::ApiJson;
 use crate::auth::{CurrentUser, Reporter};
+use crate::db::tasks::Task;
 use crate::error::ApiError;
 use crate::pipeline::Job;
 use crate::state::AppState;
-use crate::tasks::{Actor, Command};
+use crate::tasks::{Actor, Applied, Command, Viewer};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,6 +44,35 @@ pub struct CreateTaskBody {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// Only the creator sees a private task.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// A task the viewer may see; one they may not is reported exactly like a missing one.
+pub async fn visible_task(
+    state: &AppState,
+    viewer: Viewer,
+    id: TaskId,
+) -> Result<(Task, Vec<TimelineEntry>, Seq), ApiError> {
+    match state.tasks.get_with_timeline(id).await? {
+        Some(found) if found.0.visibility().allows(viewer) => Ok(found),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// The tasks the viewer may see, and the seq the list reflects.
+pub async fn visible_tasks(
+    state: &AppState,
+    viewer: Viewer,
+) -> Result<(Vec<TaskSummary>, Seq), ApiError> {
+    let (tasks, seq) = state.tasks.list().await?;
+    let rows = tasks
+        .into_iter()
+        .filter(|t| t.visibility().allows(viewer))
+        .map(|t| t.detail.summary)
+        .collect();
+    Ok((rows, seq))
 }
 
 /// Creates a task and hands it to the pipeline; shared with the page's server function.
@@ -50,7 +80,7 @@ pub async fn create(
     state: &AppState,
     user: &CurrentUser,
     body: CreateTaskBody,
-) -> Result<crate::tasks::Applied, ApiError> {
+) -> Result<Applied, ApiError> {
     let applied = state
         .tasks
         .create(
@@ -59,6 +89,7 @@ pub async fn create(
             user.org_id,
             &body.title,
             &body.description,
+            body.private,
         )
         .await?;
     state.pipeline.submit(Job::Analyse(applied.task.id())).await;
@@ -71,7 +102,8 @@ pub async fn answer(
     user: &CurrentUser,
     id: TaskId,
     answers: Vec<String>,
-) -> Result<crate::tasks::Applied, ApiError> {
+) -> Result<Applied, ApiError> {
+    visible_task(state, user.viewer(), id).await?;
     let applied = state
         .tasks
         .apply(id, actor(user), Command::Answer { answers })
@@ -93,13 +125,12 @@ async fn create_task(
     ))
 }
 
-#[tracing::instrument(skip_all, fields(user_id = _user.id))]
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
 async fn list_tasks(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (tasks, seq) = state.tasks.list().await?;
-    let rows: Vec<_> = tasks.into_iter().map(|t| t.detail.summary).collect();
+    let (rows, seq) = visible_tasks(&state, user.viewer()).await?;
     let counts = StatusCounts::of(&rows);
     Ok(axum::Json(
         json!({ "seq": seq, "tasks": rows, "counts": counts }),
@@ -109,15 +140,10 @@ async fn list_tasks(
 #[tracing::instrument(skip_all, fields(task_id = %id))]
 async fn get_task(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = task_id(&id)?;
-    let (task, timeline, seq) = state
-        .tasks
-        .get_with_timeline(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (task, timeline, seq) = visible_task(&state, user.viewer(), task_id(&id)?).await?;
     Ok(axum::Json(
         json!({ "seq": seq, "task": task.detail, "events": timeline }),
     ))
@@ -207,7 +233,11 @@ async fn report_status(
     let id = task_id(&id)?;
     let command = report.into_command()?;
     let actor = match &reporter {
-        Reporter::User(user) => actor(user),
+        Reporter::User(user) => {
+            visible_task(&state, user.viewer(), id).await?;
+            actor(user)
+        }
+        // Agents act for the whole installation: their tokens are made by an admin.
         Reporter::Agent { name } => Actor::Agent(name.clone()),
     };
     let applied = state.tasks.apply(id, actor, command).await?;

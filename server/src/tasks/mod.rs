@@ -5,6 +5,7 @@
 //! publish it. Nothing is shown that is not stored.
 
 pub mod transitions;
+pub mod visibility;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::db::{self, events, tasks::Task};
 pub use transitions::{next_status, CommandKind, TransitionError};
+pub use visibility::{Viewer, Visibility};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -155,6 +157,7 @@ impl TaskService {
         org_id: i64,
         title: &str,
         description: &str,
+        private: bool,
     ) -> Result<Applied, ServiceError> {
         let title = title.trim();
         let description = description.trim();
@@ -164,8 +167,19 @@ impl TaskService {
         let mut tx = db::begin_write(&self.pool).await?;
         let now = db::now_millis();
         let seq = events::next_seq(&mut tx).await?;
-        let id =
-            db::tasks::insert(&mut tx, title, description, creator_id, org_id, now, seq).await?;
+        let id = db::tasks::insert(
+            &mut tx,
+            db::tasks::NewTask {
+                title,
+                description,
+                creator_id,
+                org_id,
+                private,
+            },
+            now,
+            seq,
+        )
+        .await?;
         let task = db::tasks::get(&mut tx, id)
             .await?
             .ok_or(ServiceError::NotFound)?;

@@ -64,7 +64,7 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
     let ws = &state.settings.ws;
     let (tx, mut outbox) = mpsc::channel::<SharedFrame>(ws.queue_capacity);
     let lagged = CancellationToken::new();
-    let member = MemberHandle::new(conn_id, user.to_ref(), tx, lagged.clone());
+    let member = MemberHandle::new(conn_id, user.to_ref(), user.org_id, tx, lagged.clone());
     let (mut sink, mut stream) = socket.split();
     let mut subs = Subscriptions {
         dashboard: false,

@@ -112,6 +112,42 @@ impl TestApp {
         }
     }
 
+    /// A second connection to the server's database file, for set-up the API does not
+    /// offer (other orgs, service tokens).
+    pub async fn pool(&self) -> sqlx::SqlitePool {
+        server::db::connect(&format!(
+            "sqlite://{}",
+            self.dir.path().join("taskwire.db").display()
+        ))
+        .await
+        .unwrap()
+    }
+
+    /// An account in another org (made as an admin would, from the shell), signed in.
+    pub async fn signup_in_org(&self, name: &str, org: &str) -> TestUser {
+        let pool = self.pool().await;
+        let org_id = server::db::users::org_id(&pool, org).await.unwrap();
+        let hash = server::auth::hash_password("correct horse battery".into())
+            .await
+            .unwrap();
+        server::db::users::insert_in_org(&pool, name, name, &hash, org_id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let res = self
+            .http
+            .post(self.url("/api/auth/login"))
+            .json(&json!({ "username": name, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
     pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> reqwest::Response {
         self.http
             .post(self.url(path))
@@ -133,11 +169,15 @@ impl TestApp {
 
     /// Creates a task; a description this long is dispatched by the rules analyser.
     pub async fn create_task(&self, user: &TestUser, title: &str) -> TaskId {
+        self.create_task_with(user, title, false).await
+    }
+
+    pub async fn create_task_with(&self, user: &TestUser, title: &str, private: bool) -> TaskId {
         let res = self
             .post(
                 user,
                 "/api/tasks",
-                json!({ "title": title, "description": ACTIONABLE }),
+                json!({ "title": title, "description": ACTIONABLE, "private": private }),
             )
             .await;
         assert_eq!(res.status(), 201);

@@ -13,4 +13,5 @@ mod live;
 mod pages;
 mod rooms;
 mod transitions;
+mod visibility;
 mod ws_errors;

@@ -7,6 +7,7 @@ use server::rooms::dashboard::DashboardHandle;
 use server::rooms::member::MemberHandle;
 use server::rooms::sequencer::Published;
 use server::rooms::Rooms;
+use server::tasks::Visibility;
 use shared_protocol::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -23,8 +24,15 @@ fn summary(id: i64, seq: Seq) -> TaskSummary {
         created_at: 0,
         updated_at: seq as i64,
         last_seq: seq,
+        private: false,
     }
 }
+
+const PUBLIC: Visibility = Visibility {
+    creator_id: 1,
+    org_id: 1,
+    private: false,
+};
 
 fn published(seq: Seq) -> Arc<Published> {
     let msg = ServerMsg::EventAdded(EventAdded {
@@ -36,7 +44,7 @@ fn published(seq: Seq) -> Arc<Published> {
         },
         text: format!("note {seq}"),
     });
-    Arc::new(Published::new(seq, TaskId(1), msg).unwrap())
+    Arc::new(Published::new(seq, TaskId(1), msg, 1).unwrap())
 }
 
 async fn pool() -> sqlx::SqlitePool {
@@ -49,7 +57,7 @@ async fn pool() -> sqlx::SqlitePool {
 
 #[tokio::test]
 async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
-    let room = DashboardHandle::new(pool().await, vec![summary(1, 0)], 0, 1000);
+    let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
     let (tx, mut rx) = mpsc::channel(4);
     let lagged = CancellationToken::new();
     let member = MemberHandle::new(
@@ -58,6 +66,7 @@ async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
             id: UserId(1),
             name: "ada".into(),
         },
+        1,
         tx,
         lagged.clone(),
     );
@@ -77,7 +86,7 @@ async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
 
 #[tokio::test]
 async fn a_fast_member_gets_every_event_once_in_order() {
-    let room = DashboardHandle::new(pool().await, vec![summary(1, 0)], 0, 1000);
+    let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
     let (tx, mut rx) = mpsc::channel(64);
     let member = MemberHandle::new(
         1,
@@ -85,6 +94,7 @@ async fn a_fast_member_gets_every_event_once_in_order() {
             id: UserId(1),
             name: "ada".into(),
         },
+        1,
         tx,
         CancellationToken::new(),
     );

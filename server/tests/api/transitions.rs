@@ -65,7 +65,7 @@ proptest! {
             sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
                 .execute(&pool).await.unwrap();
             let service = TaskService::new(pool.clone(), Arc::new(Notify::new()));
-            let created = service.create(1, "Ada", 1, "A task", "").await.unwrap();
+            let created = service.create(1, "Ada", 1, "A task", "", false).await.unwrap();
             let id: TaskId = created.task.id();
             let mut status = TaskStatus::Received;
             let mut events = 1;
