@@ -96,6 +96,23 @@ impl SessionKeys {
     }
 }
 
+impl SessionKeys {
+    /// Checks a token for a refresh: the signature must hold, but it may have expired,
+    /// as long as it was issued less than `max_age` ago.
+    pub fn verify_for_refresh(&self, token: &str, max_age: Duration) -> Result<Claims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| TokenError::Invalid)?;
+        if claims.iat + max_age.as_secs() < unix_now() {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -259,6 +276,8 @@ pub struct CurrentUser {
     pub org_id: i64,
     /// When the token expires (Unix seconds).
     pub expires_at: u64,
+    /// The token version the session was issued with.
+    pub token_version: i64,
 }
 
 impl CurrentUser {
@@ -308,6 +327,7 @@ pub async fn authenticate(
         name: user.display_name,
         org_id: user.org_id,
         expires_at: claims.exp,
+        token_version: user.token_version,
     })
 }
 

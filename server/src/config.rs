@@ -108,6 +108,10 @@ pub struct Settings {
     pub webhook_secret: Option<Secret>,
     /// The address people reach taskwire at, for links in GitHub issues.
     pub public_url: String,
+    /// Origins besides the server's own whose pages may open a WebSocket.
+    pub allowed_origins: Vec<String>,
+    /// How long after sign-in a session can still be refreshed.
+    pub session_max_age: Duration,
     /// Where the compiled site (WASM, JS, CSS, public files) is.
     pub leptos: LeptosOptions,
 }
@@ -130,7 +134,7 @@ impl Settings {
             database_url: format!("sqlite://{}", data_dir.join("taskwire.db").display()),
             data_dir,
             jwt_secret: None,
-            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             replay_limit: 5_000,
             analysis_delay: Duration::from_millis(400),
@@ -147,6 +151,8 @@ impl Settings {
             github: None,
             webhook_secret: None,
             public_url: format!("http://{addr}"),
+            allowed_origins: Vec::new(),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
             leptos: leptos_options("taskwire", "target/site", addr, Env::PROD),
         }
     }
@@ -201,6 +207,13 @@ impl Settings {
         if let Some(v) = get("TASKWIRE_WS_HEARTBEAT_SECS") {
             s.ws.heartbeat = Duration::from_secs(parse("TASKWIRE_WS_HEARTBEAT_SECS", &v)?);
             s.ws.idle_timeout = s.ws.heartbeat * 3;
+        }
+        if let Some(list) = get("TASKWIRE_ALLOWED_ORIGINS") {
+            s.allowed_origins = list
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
         }
         s.public_url = get("TASKWIRE_PUBLIC_URL").unwrap_or_else(|| format!("http://{}", s.addr));
         s.webhook_secret = get("TASKWIRE_GITHUB_WEBHOOK_SECRET")

@@ -125,7 +125,7 @@ impl Backend for PageBackend {
 
     async fn logout(&self, headers: &HeaderMap) -> HeaderValue {
         if let Ok(viewer) = self.viewer(headers).await {
-            if let Err(e) = crate::db::users::bump_token_version(&self.0.pool, viewer.id).await {
+            if let Err(e) = crate::routes::auth::revoke_sessions(&self.0, viewer.id).await {
                 tracing::error!(error = %e, "logout could not revoke tokens");
             }
         }

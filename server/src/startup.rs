@@ -118,6 +118,7 @@ impl Application {
             tasks,
             pipeline,
             rooms,
+            revocations: tokio::sync::broadcast::channel(256).0,
             connections: Arc::new(AtomicUsize::new(0)),
             shutdown,
             tracker,

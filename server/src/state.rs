@@ -29,6 +29,10 @@ pub struct AppState {
     pub tasks: TaskService,
     pub pipeline: PipelineHandle,
     pub rooms: Rooms,
+    /// User ids whose tokens were just revoked (logout, password change); every socket
+    /// listens and closes if it is that user's. A bounded broadcast: a connection that
+    /// lags re-checks its token against the database instead.
+    pub revocations: tokio::sync::broadcast::Sender<i64>,
     /// Open WebSocket connections.
     pub connections: Arc<AtomicUsize>,
     /// Cancelled on shutdown; sockets close with a close frame when it fires.

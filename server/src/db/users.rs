@@ -104,3 +104,18 @@ pub async fn org_id(pool: &SqlitePool, name: &str) -> Result<i64, sqlx::Error> {
         .fetch_one(pool)
         .await
 }
+
+/// Replaces the password hash.
+#[tracing::instrument(skip(pool, password_hash))]
+pub async fn set_password(
+    pool: &SqlitePool,
+    id: i64,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -21,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/me", get(me))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/password", post(change_password))
 }
 
 #[derive(Deserialize)]
@@ -135,7 +137,7 @@ async fn logout(
     jar: CookieJar,
     user: CurrentUser,
 ) -> Result<impl IntoResponse, ApiError> {
-    users::bump_token_version(&state.pool, user.id).await?;
+    revoke_sessions(&state, user.id).await?;
     Ok((
         StatusCode::NO_CONTENT,
         jar.add(auth::clear_session_cookie(state.settings.secure_cookies)),
@@ -144,4 +146,67 @@ async fn logout(
 
 async fn me(user: CurrentUser) -> impl IntoResponse {
     axum::Json(json!({ "user": { "id": user.id, "name": user.name } }))
+}
+
+/// Ends every session of a user: tokens stop working and open sockets close.
+pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+    users::bump_token_version(&state.pool, user_id).await?;
+    let _ = state.revocations.send(user_id);
+    Ok(())
+}
+
+/// Trades a valid (possibly expired, but recent) session token for a fresh one. A
+/// revoked or too old session gets 401, and the client sends its user to sign in.
+#[tracing::instrument(skip_all)]
+async fn refresh(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let token = auth::token_from_headers(&headers).ok_or(ApiError::Unauthorized)?;
+    let claims = state
+        .keys
+        .verify_for_refresh(&token, state.settings.session_max_age)
+        .map_err(|_| ApiError::Unauthorized)?;
+    let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized)?;
+    let user = users::find_by_id(&state.pool, id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if user.token_version != claims.ver {
+        return Err(ApiError::Unauthorized);
+    }
+    let token = state.keys.issue(&user);
+    Ok(session_response(&state, jar, StatusCode::OK, &user, token))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the password; every other session of the user ends, this one continues.
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+async fn change_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<impl IntoResponse, ApiError> {
+    let row = users::find_by_id(&state.pool, user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if !auth::verify_password(body.current_password, row.password_hash.clone()).await {
+        return Err(ApiError::BadCredentials);
+    }
+    auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
+    let hash = auth::hash_password(body.new_password).await?;
+    users::set_password(&state.pool, user.id, &hash).await?;
+    revoke_sessions(&state, user.id).await?;
+    let row = users::find_by_id(&state.pool, user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let token = state.keys.issue(&row);
+    Ok(session_response(&state, jar, StatusCode::OK, &row, token))
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use shared_protocol::*;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::CurrentUser;
@@ -84,6 +84,7 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
     let expires_in = Duration::from_secs(user.expires_at.saturating_sub(unix_now()));
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
+    let mut revocations = state.revocations.subscribe();
 
     let exit = loop {
         tokio::select! {
@@ -131,6 +132,20 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
             }
             _ = &mut expiry => {
                 break Exit::Close(close_code::AUTH_EXPIRED, "session expired");
+            }
+            revoked = revocations.recv() => {
+                let ended = match revoked {
+                    Ok(user_id) => user_id == user.id,
+                    // Missed some: ask the database whether this session still holds.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let now = crate::db::users::find_by_id(&state.pool, user.id).await;
+                        !matches!(now, Ok(Some(u)) if u.token_version == user.token_version)
+                    }
+                    Err(broadcast::error::RecvError::Closed) => false,
+                };
+                if ended {
+                    break Exit::Close(close_code::AUTH_EXPIRED, "session ended");
+                }
             }
             _ = state.shutdown.cancelled() => {
                 break Exit::Close(close_code::GOING_AWAY, "server shutting down");

@@ -32,12 +32,20 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// A browser's upgrade must come from a page of this server: the `Origin`'s host must be
-/// the `Host` the request was sent to. Clients that are not browsers send no `Origin`.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// A browser's upgrade must come from a page of this server (the `Origin`'s host is the
+/// `Host` the request was sent to) or from an origin on the configured allow list; this
+/// stops other sites from opening sockets with a visitor's cookie. Clients that are not
+/// browsers send no `Origin`.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
+    if allowed.iter().any(|a| {
+        a.trim_end_matches('/')
+            .eq_ignore_ascii_case(origin.trim_end_matches('/'))
+    }) {
+        return true;
+    }
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -55,7 +63,7 @@ pub async fn ws_handler(
     Query(query): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !origin_allowed(&headers, &state.settings.allowed_origins) {
         return refuse(
             StatusCode::FORBIDDEN,
             "origin_not_allowed",
@@ -111,18 +119,32 @@ mod tests {
 
     #[test]
     fn only_the_servers_own_pages_may_upgrade() {
-        assert!(same_origin(&headers(None, "127.0.0.1:3000")));
-        assert!(same_origin(&headers(
-            Some("http://127.0.0.1:3000"),
-            "127.0.0.1:3000"
-        )));
-        assert!(!same_origin(&headers(
-            Some("http://evil.example"),
-            "127.0.0.1:3000"
-        )));
-        assert!(!same_origin(&headers(
-            Some("http://127.0.0.1:3001"),
-            "127.0.0.1:3000"
-        )));
+        let none: [String; 0] = [];
+        assert!(origin_allowed(&headers(None, "127.0.0.1:3000"), &none));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"),
+            &none
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example"), "127.0.0.1:3000"),
+            &none
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://127.0.0.1:3001"), "127.0.0.1:3000"),
+            &none
+        ));
+    }
+
+    #[test]
+    fn an_allow_listed_origin_may_upgrade() {
+        let allowed = ["https://dash.example.com".to_owned()];
+        assert!(origin_allowed(
+            &headers(Some("https://dash.example.com"), "api.example.com"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example.com"), "api.example.com"),
+            &allowed
+        ));
     }
 }

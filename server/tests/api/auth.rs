@@ -1,6 +1,7 @@
 //! Accounts and sessions over HTTP.
 
 use serde_json::{json, Value};
+use shared_protocol::*;
 
 use crate::helpers::*;
 
@@ -100,4 +101,154 @@ async fn the_signing_key_is_kept_across_restarts() {
     let ada = app.signup("ada").await;
     let app = app.restart().await;
     assert_eq!(app.get(&ada, "/api/auth/me").await.status(), 200);
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/auth/refresh"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn me(app: &TestApp, token: &str) -> reqwest::StatusCode {
+    app.http
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn an_expired_session_is_refreshed_and_a_revoked_one_is_not() {
+    let app = spawn_app_with(|s| s.session_ttl = std::time::Duration::from_secs(1)).await;
+    let ada = app.signup("ada").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = app.get(&ada, "/api/auth/me").await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "session_expired"
+    );
+
+    let res = refresh(&app, &ada.token).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("taskwire_session="));
+    let fresh = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(me(&app, &fresh).await, 200);
+
+    let res = app
+        .http
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        refresh(&app, &fresh).await.status(),
+        401,
+        "a revoked session cannot be refreshed"
+    );
+    assert_eq!(refresh(&app, "forged.token.value").await.status(), 401);
+}
+
+async fn until_closed(ws: &mut WsClient) -> (Vec<ErrorCode>, Option<u16>) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut errors = Vec::new();
+    let deadline = std::time::Duration::from_secs(5);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(deadline, ws.stream.next()).await {
+        match msg {
+            Message::Text(t) => {
+                if let ServerMsg::Error(e) = ServerFrame::decode(&t).unwrap().msg {
+                    errors.push(e.code);
+                }
+            }
+            Message::Close(frame) => return (errors, frame.map(|f| u16::from(f.code))),
+            _ => {}
+        }
+    }
+    (errors, None)
+}
+
+#[tokio::test]
+async fn a_socket_whose_session_expires_is_told_and_closed() {
+    let app = spawn_app_with(|s| s.session_ttl = std::time::Duration::from_secs(1)).await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    let (errors, code) = until_closed(&mut ws).await;
+    assert_eq!(errors, vec![ErrorCode::AuthExpired]);
+    assert_eq!(code, Some(4001));
+}
+
+#[tokio::test]
+async fn logout_closes_the_users_open_sockets_and_no_one_elses() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let mut adas = app.ws(&ada).await;
+    let mut bobs = app.ws(&bob).await;
+    assert_eq!(
+        app.post(&ada, "/api/auth/logout", json!({})).await.status(),
+        204
+    );
+    let (errors, code) = until_closed(&mut adas).await;
+    assert_eq!((errors, code), (vec![ErrorCode::AuthExpired], Some(4001)));
+    bobs.send(ClientMsg::Ping(Ping { nonce: 1 })).await;
+    assert_eq!(bobs.next().await.msg, ServerMsg::Pong(Ping { nonce: 1 }));
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let login = |password: &'static str| {
+        app.http
+            .post(app.url("/api/auth/login"))
+            .json(&json!({ "username": "ada", "password": password }))
+            .send()
+    };
+    let other: Value = login("correct horse battery")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other = other["token"].as_str().unwrap().to_owned();
+    let mut other_socket = app
+        .ws(&TestUser {
+            token: other.clone(),
+        })
+        .await;
+
+    let wrong = app
+        .post(
+            &ada,
+            "/api/auth/password",
+            json!({ "currentPassword": "nope nope", "newPassword": "a brand new secret" }),
+        )
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let res = app.post(&ada, "/api/auth/password", json!({ "currentPassword": "correct horse battery", "newPassword": "a brand new secret" })).await;
+    assert_eq!(res.status(), 200);
+    let current = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    assert_eq!(me(&app, &current).await, 200, "this session continues");
+    assert_eq!(me(&app, &other).await, 401, "the other one ended");
+    assert_eq!(until_closed(&mut other_socket).await.1, Some(4001));
+    assert_eq!(login("correct horse battery").await.unwrap().status(), 401);
+    assert_eq!(login("a brand new secret").await.unwrap().status(), 200);
 }
