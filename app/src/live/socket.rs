@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::{FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message};
+use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
 use leptos::prelude::*;
 use shared_protocol::reducer::{DashboardView, TaskView};
@@ -138,12 +138,55 @@ fn ws_url() -> String {
     format!("{scheme}://{host}/ws")
 }
 
+/// How a session ended.
+#[derive(Default)]
+struct Ended {
+    /// The server said hello: the connection worked.
+    hello: bool,
+    /// The server ended it because the session expired or was revoked.
+    auth_expired: bool,
+}
+
+/// What refreshing the session over HTTP said.
+enum Refresh {
+    Renewed,
+    /// 401: the session is over; the user has to sign in.
+    SignedOut,
+    /// The server could not be reached; try again later.
+    Unknown,
+}
+
+async fn refresh_session() -> Refresh {
+    match gloo_net::http::Request::post("/api/auth/refresh")
+        .send()
+        .await
+    {
+        Ok(res) if res.ok() => Refresh::Renewed,
+        Ok(res) if res.status() == 401 => Refresh::SignedOut,
+        _ => Refresh::Unknown,
+    }
+}
+
 async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
     let mut attempt = 0u32;
     loop {
+        let mut ended = Ended::default();
         if let Ok(ws) = WebSocket::open(&ws_url()) {
-            if session(ws, state).await {
+            ended = session(ws, state).await;
+            if ended.hello {
                 attempt = 0;
+            }
+        }
+        // An upgrade refused for an expired session looks like any failed connection,
+        // so after a few failures the session is checked too.
+        if ended.auth_expired || attempt >= 2 {
+            match refresh_session().await {
+                Refresh::Renewed if ended.auth_expired && ended.hello => continue,
+                Refresh::SignedOut => {
+                    let _ = window().location().set_href("/login");
+                    return;
+                }
+                _ => {}
             }
         }
         attempt += 1;
@@ -162,14 +205,14 @@ async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
     }
 }
 
-/// Runs one socket until it closes; returns whether it got as far as `hello`.
-async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> bool {
+/// Runs one socket until it closes.
+async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> Ended {
     let (mut sink, stream) = ws.split();
     let mut stream = stream.fuse();
     let (out, mut out_rx) = unbounded::<String>();
     let mut ticker = IntervalStream::new(PING_EVERY_MS).fuse();
     let mut last_heard = js_sys::Date::now();
-    let mut hello = false;
+    let mut ended = Ended::default();
     let mut nonce = 0u64;
     loop {
         futures::select! {
@@ -178,18 +221,25 @@ async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> bool {
                     last_heard = js_sys::Date::now();
                     match ServerFrame::decode(&text) {
                         Ok(ServerFrame { msg: ServerMsg::Hello(_), .. }) => {
-                            hello = true;
+                            ended.hello = true;
                             SHARED.with_borrow_mut(|s| s.out = Some(out.clone()));
                             state.set(ConnState::Connected);
                             for join in [dashboard_join(), task_join()].into_iter().flatten() {
                                 send(join);
                             }
                         }
+                        Ok(ServerFrame { msg: ServerMsg::Error(e), .. }) if e.code == ErrorCode::AuthExpired => {
+                            ended.auth_expired = true;
+                        }
                         Ok(frame) => dispatch(&frame),
                         Err(e) => web_sys::console::warn_1(&format!("ignoring an unreadable frame: {e}").into()),
                     }
                 }
                 Some(Ok(Message::Bytes(_))) => {}
+                Some(Err(WebSocketError::ConnectionClose(e))) => {
+                    ended.auth_expired |= e.code == 4001;
+                    break;
+                }
                 Some(Err(_)) | None => break,
             },
             text = out_rx.next() => {
@@ -212,7 +262,7 @@ async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> bool {
     }
     SHARED.with_borrow_mut(|s| s.out = None);
     let _ = sink.close().await;
-    hello
+    ended
 }
 
 fn dispatch(frame: &ServerFrame) {
