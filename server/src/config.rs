@@ -44,6 +44,9 @@ pub struct WsSettings {
     pub max_bad_frames: u32,
     /// Task rooms one connection may have joined at once.
     pub max_task_rooms: usize,
+    /// Client frames per second one connection may send, and the burst above it.
+    pub frames_per_second: u32,
+    pub frame_burst: u32,
 }
 
 /// Where dispatched tasks become GitHub issues.
@@ -98,6 +101,9 @@ pub struct Settings {
     /// How long the rules analyser "thinks", so people can see the step.
     pub analysis_delay: Duration,
     pub ws: WsSettings,
+    /// HTTP actions (create, answer, report) per user per minute, and the burst above it.
+    pub actions_per_minute: u32,
+    pub action_burst: u32,
     /// Demo mode: synthetic tasks, one step per this interval; `None` is off.
     pub demo: Option<Duration>,
     /// The LLM analyser; `None` keeps the built-in rules.
@@ -145,7 +151,11 @@ impl Settings {
                 idle_timeout: Duration::from_secs(45),
                 max_bad_frames: 20,
                 max_task_rooms: 32,
+                frames_per_second: 20,
+                frame_burst: 40,
             },
+            actions_per_minute: 120,
+            action_burst: 30,
             demo: None,
             llm: None,
             github: None,

@@ -38,6 +38,9 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
+    /// 429 with `rate_limited` and `Retry-After`.
+    #[error("too many actions; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// 500: logged, never shown.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -64,6 +67,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::UsernameTaken | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +82,7 @@ impl ApiError {
             ApiError::UsernameTaken => "username_taken",
             ApiError::Conflict(_) => "invalid_transition",
             ApiError::Invalid { .. } => "invalid_input",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -109,6 +114,12 @@ impl IntoResponse for ApiError {
         if let ApiError::Invalid { field, .. } = &self {
             body["error"]["field"] = json!(field);
         }
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        response
     }
 }

@@ -109,6 +109,7 @@ impl Application {
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("binding {}", settings.addr))?;
+        let action_quota = action_quota(&settings);
         let state = AppState {
             settings: Arc::new(settings),
             pool,
@@ -119,6 +120,7 @@ impl Application {
             pipeline,
             rooms,
             revocations: tokio::sync::broadcast::channel(256).0,
+            action_limits: Arc::new(governor::RateLimiter::keyed(action_quota)),
             connections: Arc::new(AtomicUsize::new(0)),
             shutdown,
             tracker,
@@ -172,6 +174,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(crate::shutdown::signal()).await
     }
+}
+
+fn action_quota(settings: &Settings) -> governor::Quota {
+    use std::num::NonZeroU32;
+    let per_minute = NonZeroU32::new(settings.actions_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(settings.action_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    governor::Quota::per_minute(per_minute).allow_burst(burst)
 }
 
 fn build_router(state: AppState) -> Router {

@@ -33,6 +33,8 @@ pub struct AppState {
     /// listens and closes if it is that user's. A bounded broadcast: a connection that
     /// lags re-checks its token against the database instead.
     pub revocations: tokio::sync::broadcast::Sender<i64>,
+    /// Per-user limit on HTTP actions, keyed by `user:<id>` or `agent:<name>`.
+    pub action_limits: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Open WebSocket connections.
     pub connections: Arc<AtomicUsize>,
     /// Cancelled on shutdown; sockets close with a close frame when it fires.
@@ -44,5 +46,18 @@ pub struct AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.settings.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// Counts one action against `key`'s limit; refused with the seconds to wait.
+    pub fn check_action_limit(&self, key: String) -> Result<(), crate::error::ApiError> {
+        use governor::clock::{Clock, DefaultClock};
+        self.action_limits.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            crate::error::ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
     }
 }

@@ -81,6 +81,7 @@ pub async fn create(
     user: &CurrentUser,
     body: CreateTaskBody,
 ) -> Result<Applied, ApiError> {
+    state.check_action_limit(format!("user:{}", user.id))?;
     let applied = state
         .tasks
         .create(
@@ -103,6 +104,7 @@ pub async fn answer(
     id: TaskId,
     answers: Vec<String>,
 ) -> Result<Applied, ApiError> {
+    state.check_action_limit(format!("user:{}", user.id))?;
     visible_task(state, user.viewer(), id).await?;
     let applied = state
         .tasks
@@ -234,11 +236,15 @@ async fn report_status(
     let command = report.into_command()?;
     let actor = match &reporter {
         Reporter::User(user) => {
+            state.check_action_limit(format!("user:{}", user.id))?;
             visible_task(&state, user.viewer(), id).await?;
             actor(user)
         }
         // Agents act for the whole installation: their tokens are made by an admin.
-        Reporter::Agent { name } => Actor::Agent(name.clone()),
+        Reporter::Agent { name } => {
+            state.check_action_limit(format!("agent:{name}"))?;
+            Actor::Agent(name.clone())
+        }
     };
     let applied = state.tasks.apply(id, actor, command).await?;
     Ok(axum::Json(

@@ -81,6 +81,10 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
     let mut bad_frames = 0u32;
+    // Frames over the connection's rate are not processed; the client is told at most
+    // once a second, so a flood cannot turn into a flood of errors.
+    let limiter = governor::RateLimiter::direct(frame_quota(ws));
+    let mut last_limit_notice: Option<Instant> = None;
     let expires_in = Duration::from_secs(user.expires_at.saturating_sub(unix_now()));
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
@@ -98,6 +102,19 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
             incoming = stream.next() => {
                 let Some(Ok(message)) = incoming else { break Exit::ClientClosed };
                 last_seen = Instant::now();
+                if matches!(message, Message::Text(_) | Message::Binary(_)) && limiter.check().is_err() {
+                    if last_limit_notice.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                        last_limit_notice = Some(Instant::now());
+                        member.send(shared(&ServerFrame::error(
+                            ErrorCode::RateLimited,
+                            format!(
+                                "a connection may send {} frames per second (bursts of {}); frames above that were not processed",
+                                ws.frames_per_second, ws.frame_burst
+                            ),
+                        )));
+                    }
+                    continue;
+                }
                 let reply = match message {
                     Message::Text(text) => {
                         let outcome = handle_text(&state, &member, &mut subs, &text).await;
@@ -187,6 +204,13 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
             .await;
     }
     tracing::debug!("connection closed");
+}
+
+fn frame_quota(ws: &crate::config::WsSettings) -> governor::Quota {
+    use std::num::NonZeroU32;
+    let rate = NonZeroU32::new(ws.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(ws.frame_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    governor::Quota::per_second(rate).allow_burst(burst)
 }
 
 fn unix_now() -> u64 {

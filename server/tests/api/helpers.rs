@@ -36,6 +36,9 @@ fn test_settings(dir: &std::path::Path) -> Settings {
     let mut settings = Settings::for_data_dir(dir);
     settings.addr = ([127, 0, 0, 1], 0).into();
     settings.analysis_delay = Duration::ZERO;
+    // Tests act much faster than people; the limits have tests of their own.
+    settings.actions_per_minute = 100_000;
+    settings.action_burst = 10_000;
     settings
 }
 

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod hostile;
+
 mod agents;
 mod analyser;
 mod auth;
