@@ -41,6 +41,12 @@ pub enum ApiError {
     /// 429 with `rate_limited` and `Retry-After`.
     #[error("too many actions; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// 422 with `idempotency_key_reused`.
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
+    /// 409 with `request_in_progress`: the same request is still running.
+    #[error("the same request is still being processed; retry shortly")]
+    InProgress,
     /// 500: logged, never shown.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -68,6 +74,8 @@ impl ApiError {
             ApiError::UsernameTaken | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InProgress => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +91,8 @@ impl ApiError {
             ApiError::Conflict(_) => "invalid_transition",
             ApiError::Invalid { .. } => "invalid_input",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::KeyReused => "idempotency_key_reused",
+            ApiError::InProgress => "request_in_progress",
             ApiError::Internal(_) => "internal",
         }
     }

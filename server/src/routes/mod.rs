@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod idempotency;
 pub mod tasks;
 pub mod webhooks;
 

@@ -2,13 +2,14 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use shared_protocol::{Seq, StatusCounts, TaskId, TaskSummary, TimelineEntry};
 
+use super::idempotency::{once, IdempotencyKey};
 use super::ApiJson;
 use crate::auth::{CurrentUser, Reporter};
 use crate::db::tasks::Task;
@@ -39,7 +40,7 @@ fn actor(user: &CurrentUser) -> Actor {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct CreateTaskBody {
     pub title: String,
     #[serde(default)]
@@ -118,13 +119,29 @@ pub async fn answer(
 async fn create_task(
     State(state): State<AppState>,
     user: CurrentUser,
+    key: IdempotencyKey,
     ApiJson(body): ApiJson<CreateTaskBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    let applied = create(&state, &user, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({ "task": applied.task.detail, "seq": applied.seq })),
-    ))
+) -> Result<Response, ApiError> {
+    let request = format!("POST /api/tasks {}", fingerprint(&body));
+    once(
+        &state,
+        &format!("user:{}", user.id),
+        key,
+        &request,
+        || async {
+            let applied = create(&state, &user, body).await?;
+            Ok((
+                StatusCode::CREATED,
+                json!({ "task": applied.task.detail, "seq": applied.seq }),
+            ))
+        },
+    )
+    .await
+}
+
+/// The request's body, canonically, for matching a retried action to its first try.
+fn fingerprint(body: &impl serde::Serialize) -> String {
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
@@ -151,7 +168,7 @@ async fn get_task(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct AnswersBody {
     pub answers: Vec<String>,
 }
@@ -160,17 +177,30 @@ pub struct AnswersBody {
 async fn answer_clarification(
     State(state): State<AppState>,
     user: CurrentUser,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AnswersBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    let applied = answer(&state, &user, task_id(&id)?, body.answers).await?;
-    Ok(axum::Json(
-        json!({ "task": applied.task.detail, "seq": applied.seq }),
-    ))
+) -> Result<Response, ApiError> {
+    let request = format!("POST /api/tasks/{id}/answers {}", fingerprint(&body));
+    let id = task_id(&id)?;
+    once(
+        &state,
+        &format!("user:{}", user.id),
+        key,
+        &request,
+        || async {
+            let applied = answer(&state, &user, id, body.answers).await?;
+            Ok((
+                StatusCode::OK,
+                json!({ "task": applied.task.detail, "seq": applied.seq }),
+            ))
+        },
+    )
+    .await
 }
 
 /// A progress report from an agent or an operator.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusReport {
     /// `coding`, `pr_open`, `merged` or `failed`; absent for a plain note.
@@ -229,15 +259,33 @@ impl StatusReport {
 async fn report_status(
     State(state): State<AppState>,
     reporter: Reporter,
+    key: IdempotencyKey,
     Path(id): Path<String>,
     ApiJson(report): ApiJson<StatusReport>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
+    let request = format!("POST /api/tasks/{id}/status {}", fingerprint(&report));
+    let scope = match &reporter {
+        Reporter::User(user) => format!("user:{}", user.id),
+        Reporter::Agent { name } => format!("agent:{name}"),
+    };
+    once(&state, &scope, key, &request, || {
+        apply_report(&state, reporter, id, report)
+    })
+    .await
+}
+
+async fn apply_report(
+    state: &AppState,
+    reporter: Reporter,
+    id: String,
+    report: StatusReport,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
     let id = task_id(&id)?;
     let command = report.into_command()?;
     let actor = match &reporter {
         Reporter::User(user) => {
             state.check_action_limit(format!("user:{}", user.id))?;
-            visible_task(&state, user.viewer(), id).await?;
+            visible_task(state, user.viewer(), id).await?;
             actor(user)
         }
         // Agents act for the whole installation: their tokens are made by an admin.
@@ -247,7 +295,8 @@ async fn report_status(
         }
     };
     let applied = state.tasks.apply(id, actor, command).await?;
-    Ok(axum::Json(
+    Ok((
+        StatusCode::OK,
         json!({ "task": applied.task.detail, "seq": applied.seq }),
     ))
 }

@@ -202,6 +202,16 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
                 reason: Utf8Bytes::from_static(reason),
             })))
             .await;
+        // Complete the closing handshake: wait (briefly) for the peer's Close, so it does
+        // not find the connection already gone.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     tracing::debug!("connection closed");
 }

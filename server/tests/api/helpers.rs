@@ -278,7 +278,9 @@ impl WsClient {
             let msg = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .ok()??;
-            match msg.expect("socket error") {
+            // A reset after the server's close is the end of the stream too.
+            let Ok(msg) = msg else { return None };
+            match msg {
                 Message::Text(text) => {
                     return Some(ServerFrame::decode(&text).expect("server frames decode"))
                 }

@@ -11,6 +11,7 @@ mod auth;
 mod demo;
 mod github;
 mod http_api;
+mod idempotency;
 mod live;
 mod pages;
 mod rooms;

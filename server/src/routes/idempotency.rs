@@ -1,0 +1,121 @@
+//! `Idempotency-Key` on actions: a retried action returns the first result and changes
+//! nothing.
+//!
+//! A key is claimed in the database before the action runs, so two copies of the same
+//! request racing each other cannot both apply; the second is told the first is still
+//! running. A failed action releases its key so it can be retried.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::db;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest key accepted.
+pub const MAX_KEY_LEN: usize = 200;
+
+/// The request's `Idempotency-Key`, if it sent one.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = value
+            .to_str()
+            .map_err(|_| ApiError::invalid("Idempotency-Key", "use visible ASCII"))?
+            .trim();
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(ApiError::invalid(
+                "Idempotency-Key",
+                format!("use 1 to {MAX_KEY_LEN} characters"),
+            ));
+        }
+        Ok(IdempotencyKey(Some(key.to_owned())))
+    }
+}
+
+/// Runs `action` once per `(scope, key)`; replays its first result afterwards.
+/// `request` identifies what was asked (method, path, body), so a key reused for a
+/// different request is refused rather than answered with an unrelated result.
+pub async fn once<F, Fut>(
+    state: &AppState,
+    scope: &str,
+    key: IdempotencyKey,
+    request: &str,
+    action: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+{
+    let Some(key) = key.0 else {
+        let (status, body) = action().await?;
+        return Ok((status, axum::Json(body)).into_response());
+    };
+    let fingerprint = hex::encode(Sha256::digest(request.as_bytes()));
+    let claimed = sqlx::query(
+        "INSERT OR IGNORE INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, 0, '', ?)",
+    )
+    .bind(scope)
+    .bind(&key)
+    .bind(&fingerprint)
+    .bind(db::now_millis())
+    .execute(&state.pool)
+    .await?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        let (stored_fingerprint, status, body): (String, i64, String) = sqlx::query_as(
+            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = ? AND key = ?",
+        )
+        .bind(scope)
+        .bind(&key)
+        .fetch_one(&state.pool)
+        .await?;
+        if stored_fingerprint != fingerprint {
+            return Err(ApiError::KeyReused);
+        }
+        if status == 0 {
+            return Err(ApiError::InProgress);
+        }
+        let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+        return Ok(response);
+    }
+    match action().await {
+        Ok((status, body)) => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?",
+            )
+            .bind(status.as_u16() as i64)
+            .bind(body.to_string())
+            .bind(scope)
+            .bind(&key)
+            .execute(&state.pool)
+            .await?;
+            Ok((status, axum::Json(body)).into_response())
+        }
+        Err(e) => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+                .bind(scope)
+                .bind(&key)
+                .execute(&state.pool)
+                .await?;
+            Err(e)
+        }
+    }
+}
