@@ -51,8 +51,45 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     start(dir, 0, tweak).await
 }
 
+/// Every log line the servers in this test binary wrote.
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+/// Every frame the test clients received.
+static FRAMES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs at `info` (what a production server logs) into [`LOGS`], for the secret scan.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        .with_ansi(false)
+        .with_writer(|| LogSink)
+        .try_init();
+}
+
+/// All logs and frames so far, as text.
+pub fn logs_and_frames() -> String {
+    let logs =
+        String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let frames = FRAMES.lock().unwrap_or_else(|e| e.into_inner()).join("\n");
+    format!("{logs}\n{frames}")
+}
+
 async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    server::telemetry::init("warn");
+    init_logs();
     let mut settings = test_settings(dir.path());
     settings.addr.set_port(port);
     tweak(&mut settings);
@@ -282,7 +319,11 @@ impl WsClient {
             let Ok(msg) = msg else { return None };
             match msg {
                 Message::Text(text) => {
-                    return Some(ServerFrame::decode(&text).expect("server frames decode"))
+                    FRAMES
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(text.to_string());
+                    return Some(ServerFrame::decode(&text).expect("server frames decode"));
                 }
                 Message::Close(_) => return None,
                 _ => continue,

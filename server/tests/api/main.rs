@@ -15,6 +15,7 @@ mod idempotency;
 mod live;
 mod pages;
 mod rooms;
+mod secrets;
 mod transitions;
 mod visibility;
 mod ws_errors;
