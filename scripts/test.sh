@@ -23,6 +23,26 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 say "Rust tests"
 cargo test
 
+say "Fuzzing the frame decoder and the reducers (${FUZZ_SECONDS:=20} s each)"
+if ! cargo fuzz --version 2>/dev/null | grep -q "0.13.2"; then
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+FUZZ_CORPUS="$(mktemp -d)"
+for target in decode_frame reduce_frames; do
+  # New inputs go to a throwaway corpus; the committed seeds are only read. A finding
+  # fails the run and leaves its input under shared-protocol/fuzz/artifacts/.
+  log="$FUZZ_CORPUS/$target.log"
+  mkdir -p "$FUZZ_CORPUS/$target"
+  if ! (cd "$ROOT/shared-protocol/fuzz" && cargo fuzz run "$target" "$FUZZ_CORPUS/$target" "seeds/$target" \
+      --sanitizer none -- -max_total_time="$FUZZ_SECONDS" > "$log" 2>&1); then
+    tail -40 "$log"
+    echo "fuzzing $target failed"
+    exit 1
+  fi
+  echo "$target: $(grep -E '^Done' "$log" | tail -1)"
+done
+rm -rf "$FUZZ_CORPUS"
+
 say "Release build"
 cargo leptos build --release
 
