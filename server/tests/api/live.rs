@@ -264,3 +264,45 @@ async fn shutting_down_closes_sockets_with_a_close_frame() {
     assert!(saw_error, "a shutting_down error precedes the close");
     assert_eq!(close_code, Some(1001));
 }
+
+fn viewers(frame: &ServerFrame) -> Option<Vec<String>> {
+    match &frame.msg {
+        ServerMsg::TaskViewers(v) => Some(v.viewers.clone()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_task_room_tells_its_members_who_is_viewing_by_name() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let id = app.create_task(&ada, "Retry webhooks").await;
+    let mut adas = app.ws(&ada).await;
+    adas.join_task(id, None).await;
+    assert_eq!(
+        adas.until(|f| viewers(f).is_some()).await.msg,
+        ServerMsg::TaskViewers(TaskViewers {
+            task_id: id,
+            viewers: vec!["ada".into()]
+        })
+    );
+
+    let mut bobs = app.ws(&bob).await;
+    bobs.join_task(id, None).await;
+    let both = vec!["ada".to_owned(), "bob".to_owned()];
+    assert_eq!(
+        viewers(&adas.until(|f| viewers(f).is_some()).await),
+        Some(both.clone())
+    );
+    assert_eq!(
+        viewers(&bobs.until(|f| viewers(f).is_some()).await),
+        Some(both)
+    );
+
+    drop(bobs);
+    assert_eq!(
+        viewers(&adas.until(|f| viewers(f).is_some()).await),
+        Some(vec!["ada".to_owned()])
+    );
+}

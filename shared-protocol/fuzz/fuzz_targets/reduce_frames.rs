@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let frames: Vec<ServerFrame> = text.lines().filter_map(|l| ServerFrame::decode(l).ok()).collect();
+    let frames: Vec<ServerFrame> = text
+        .lines()
+        .filter_map(|l| ServerFrame::decode(l).ok())
+        .collect();
     let mut view = DashboardView::default();
     for frame in &frames {
         view.apply(frame);
@@ -18,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let once = view.clone();
     // A replay of frames already applied (same seqs) must not change the view, unless
     // it carries a snapshot, which always replaces it.
-    let has_snapshot = frames.iter().any(|f| matches!(f.msg, shared_protocol::ServerMsg::DashboardState(_)));
+    let has_snapshot = frames
+        .iter()
+        .any(|f| matches!(f.msg, shared_protocol::ServerMsg::DashboardState(_)));
     for frame in &frames {
         view.apply(frame);
     }
