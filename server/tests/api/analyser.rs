@@ -207,3 +207,56 @@ async fn an_endpoint_that_keeps_failing_falls_back_to_the_rules() {
 async fn a_timeout_falls_back_to_the_rules() {
     assert_falls_back(vec![Reply::Slow, Reply::Slow], "it did not answer in time").await;
 }
+
+#[tokio::test]
+async fn beyond_the_rate_limit_the_rules_decide() {
+    let (app, endpoint) = {
+        let e = Endpoint {
+            script: Arc::new(Mutex::new(
+                vec![Reply::Content(
+                    r#"{"taskType":"bug","summary":"ok","actionable":true,"questions":[]}"#,
+                )]
+                .into(),
+            )),
+            ..Default::default()
+        };
+        let router = axum::Router::new()
+            .route("/v1/chat/completions", post(complete))
+            .with_state(e.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let app = spawn_app_with(move |s| {
+            s.llm = Some(LlmSettings {
+                base_url,
+                model: "test-model".into(),
+                api_key: None,
+                timeout: Duration::from_millis(300),
+                max_retries: 0,
+                retry_base: Duration::from_millis(10),
+                per_minute: 1,
+            });
+        })
+        .await;
+        (app, e)
+    };
+    let ada = app.signup("ada").await;
+    let first = app.create_task(&ada, "First").await;
+    app.wait_for_status(&ada, first, "dispatched").await;
+    let second = app.create_task(&ada, "Second").await;
+    app.wait_for_status(&ada, second, "dispatched").await;
+    assert_eq!(
+        endpoint.requests.lock().unwrap().len(),
+        1,
+        "the second analysis did not call the endpoint"
+    );
+    let texts: Vec<_> = events(&app, &ada, second)
+        .await
+        .iter()
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        texts.contains(&"The test-model analyser could not be used: too many tasks were analysed in the last minute. The built-in rules decided instead.".to_owned()),
+        "{texts:?}"
+    );
+}
