@@ -57,6 +57,14 @@ async fn complete(
 }
 
 async fn app_with_llm(script: Vec<Reply>) -> (TestApp, Endpoint) {
+    app_with_llm_tuned(script, |_| {}).await
+}
+
+/// A server whose analyser talks to a scripted stand-in; `tune` adjusts its settings.
+async fn app_with_llm_tuned(
+    script: Vec<Reply>,
+    tune: impl FnOnce(&mut LlmSettings) + Send + 'static,
+) -> (TestApp, Endpoint) {
     let e = Endpoint {
         script: Arc::new(Mutex::new(script.into())),
         ..Default::default()
@@ -67,18 +75,17 @@ async fn app_with_llm(script: Vec<Reply>) -> (TestApp, Endpoint) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let app = spawn_app_with(move |s| {
-        s.llm = Some(LlmSettings {
-            base_url,
-            model: "test-model".into(),
-            api_key: Some(Secret::new(KEY)),
-            timeout: Duration::from_millis(300),
-            max_retries: 1,
-            retry_base: Duration::from_millis(10),
-            per_minute: 100,
-        });
-    })
-    .await;
+    let mut llm = LlmSettings {
+        base_url,
+        model: "test-model".into(),
+        api_key: Some(Secret::new(KEY)),
+        timeout: Duration::from_millis(300),
+        max_retries: 1,
+        retry_base: Duration::from_millis(10),
+        per_minute: 100,
+    };
+    tune(&mut llm);
+    let app = spawn_app_with(move |s| s.llm = Some(llm)).await;
     (app, e)
 }
 
@@ -210,36 +217,13 @@ async fn a_timeout_falls_back_to_the_rules() {
 
 #[tokio::test]
 async fn beyond_the_rate_limit_the_rules_decide() {
-    let (app, endpoint) = {
-        let e = Endpoint {
-            script: Arc::new(Mutex::new(
-                vec![Reply::Content(
-                    r#"{"taskType":"bug","summary":"ok","actionable":true,"questions":[]}"#,
-                )]
-                .into(),
-            )),
-            ..Default::default()
-        };
-        let router = axum::Router::new()
-            .route("/v1/chat/completions", post(complete))
-            .with_state(e.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        let app = spawn_app_with(move |s| {
-            s.llm = Some(LlmSettings {
-                base_url,
-                model: "test-model".into(),
-                api_key: None,
-                timeout: Duration::from_millis(300),
-                max_retries: 0,
-                retry_base: Duration::from_millis(10),
-                per_minute: 1,
-            });
-        })
-        .await;
-        (app, e)
-    };
+    let verdict =
+        Reply::Content(r#"{"taskType":"bug","summary":"ok","actionable":true,"questions":[]}"#);
+    let (app, endpoint) = app_with_llm_tuned(vec![verdict], |llm| {
+        llm.per_minute = 1;
+        llm.max_retries = 0;
+    })
+    .await;
     let ada = app.signup("ada").await;
     let first = app.create_task(&ada, "First").await;
     app.wait_for_status(&ada, first, "dispatched").await;
