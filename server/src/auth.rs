@@ -226,14 +226,15 @@ pub fn validate_signup(username: &str, password: &str, display_name: &str) -> Re
     Ok(())
 }
 
-/// The session cookie carrying `token`.
-pub fn session_cookie(token: String, ttl: Duration, secure: bool) -> Cookie<'static> {
+/// The session cookie carrying `token`. It outlives the token inside it (`max_age` is the
+/// refresh window): an expired token must still reach `/api/auth/refresh`.
+pub fn session_cookie(token: String, max_age: Duration, secure: bool) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
         .path("/")
-        .max_age(time_duration(ttl))
+        .max_age(time_duration(max_age))
         .build()
 }
 

@@ -40,7 +40,11 @@ impl PageBackend {
     }
 
     fn cookie(&self, token: String) -> Result<HeaderValue, AppError> {
-        let cookie = auth::session_cookie(token, self.0.keys.ttl(), self.0.settings.secure_cookies);
+        let cookie = auth::session_cookie(
+            token,
+            self.0.settings.session_max_age,
+            self.0.settings.secure_cookies,
+        );
         HeaderValue::from_str(&cookie.to_string()).map_err(|_| AppError::Internal)
     }
 }

@@ -94,7 +94,7 @@ fn session_response(
 ) -> impl IntoResponse {
     let cookie = auth::session_cookie(
         token.clone(),
-        state.keys.ttl(),
+        state.settings.session_max_age,
         state.settings.secure_cookies,
     );
     let body = json!({

@@ -20,6 +20,9 @@ async fn signup_sets_an_http_only_session_cookie() {
     assert!(cookie.starts_with("taskwire_session="));
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
+    // The cookie outlives the 12-hour token inside it, so an expired token can still be
+    // refreshed: it lasts the 30-day refresh window.
+    assert!(cookie.contains("Max-Age=2592000"), "{cookie}");
     let body: Value = res.json().await.unwrap();
     assert!(body["user"].get("passwordHash").is_none() && !body.to_string().contains("argon2"));
 }
