@@ -143,40 +143,56 @@ impl TaskView {
                 if meta.task_id != self.id() || seq <= self.seq {
                     return false;
                 }
-                self.apply_event(seq, msg, meta);
+                self.apply_event(seq, msg);
                 true
             }
             _ => false,
         }
     }
 
-    fn apply_event(&mut self, seq: Seq, msg: &ServerMsg, meta: &EventMeta) {
+    fn apply_event(&mut self, seq: Seq, msg: &ServerMsg) {
         self.seq = seq;
-        let task = &mut self.task;
-        task.summary = meta.task.clone();
-        match msg {
-            ServerMsg::TaskCreated(e) => task.description = e.description.clone(),
-            ServerMsg::ClarificationNeeded(e) => {
-                task.questions = e.questions.clone();
-                task.answers.clear();
-            }
-            ServerMsg::TaskClarified(e) => task.answers = e.answers.clone(),
-            ServerMsg::TaskDispatched(e) => {
-                task.issue_number = e.issue_number;
-                task.issue_url = e.issue_url.clone();
-                task.github_branch = e.github_branch.clone();
-            }
-            ServerMsg::PrOpened(e) => {
-                task.pr_number = e.pr_number.or(task.pr_number);
-                task.pr_url = e.pr_url.clone().or(task.pr_url.take());
-                task.pr_title = e.pr_title.clone().or(task.pr_title.take());
-            }
-            ServerMsg::PrMerged(e) => task.merge_commit_sha = e.merge_commit_sha.clone(),
-            ServerMsg::TaskFailed(e) => task.error_message = Some(e.reason.clone()),
-            _ => {}
-        }
+        self.task.apply_event(msg);
         if let Some(entry) = msg.timeline_entry(seq) {
             self.timeline.push(entry);
+        }
+    }
+}
+
+/// What a pull request closed without merging leaves on its task.
+pub const PR_CLOSED_MESSAGE: &str = "The pull request was closed without merging.";
+
+impl TaskDetail {
+    /// Applies one `task:*` event: the row after it, and the fields it sets. The server
+    /// builds a task's new state with this and the browser follows it with this, so the
+    /// two cannot drift apart. Other messages change nothing.
+    pub fn apply_event(&mut self, msg: &ServerMsg) {
+        let Some(meta) = msg.event_meta() else {
+            return;
+        };
+        self.summary = meta.task.clone();
+        match msg {
+            ServerMsg::TaskCreated(e) => self.description = e.description.clone(),
+            ServerMsg::ClarificationNeeded(e) => {
+                self.questions = e.questions.clone();
+                self.answers.clear();
+            }
+            ServerMsg::TaskClarified(e) => self.answers = e.answers.clone(),
+            ServerMsg::TaskDispatched(e) => {
+                self.issue_number = e.issue_number;
+                self.issue_url = e.issue_url.clone();
+                self.github_branch = e.github_branch.clone();
+            }
+            ServerMsg::PrOpened(e) => {
+                self.pr_number = e.pr_number.or(self.pr_number);
+                self.pr_url = e.pr_url.clone().or(self.pr_url.take());
+                self.pr_title = e.pr_title.clone().or(self.pr_title.take());
+                self.error_message = None;
+            }
+            ServerMsg::PrMerged(e) => self.merge_commit_sha = e.merge_commit_sha.clone(),
+            ServerMsg::PrClosed(_) => self.error_message = Some(PR_CLOSED_MESSAGE.to_owned()),
+            ServerMsg::TaskFailed(e) => self.error_message = Some(e.reason.clone()),
+            _ => {}
         }
     }
 }

@@ -247,3 +247,36 @@ proptest! {
         prop_assert_eq!(replayed, once);
     }
 }
+
+#[test]
+fn a_closed_pull_request_shows_why_and_a_reopened_one_clears_it() {
+    let mut view = TaskView::from_state(
+        1,
+        TaskState {
+            task: detail(7, TaskStatus::PrOpen, 1),
+            timeline: vec![],
+        },
+    );
+    view.apply(&ServerFrame::at(
+        2,
+        ServerMsg::PrClosed(PrClosed {
+            meta: meta(7, TaskStatus::Failed, 2),
+            pr_number: Some(3),
+        }),
+    ));
+    assert_eq!(
+        view.task.error_message.as_deref(),
+        Some(shared_protocol::reducer::PR_CLOSED_MESSAGE)
+    );
+    view.apply(&ServerFrame::at(
+        3,
+        ServerMsg::PrOpened(PrOpened {
+            meta: meta(7, TaskStatus::PrOpen, 3),
+            pr_number: Some(3),
+            pr_url: None,
+            pr_title: None,
+        }),
+    ));
+    assert_eq!(view.task.error_message, None);
+    assert_eq!(view.task.pr_number, Some(3));
+}

@@ -227,18 +227,22 @@ impl TaskService {
         }
         let now = db::now_millis();
         let seq = events::next_seq(&mut tx).await?;
-        let d = &mut task.detail;
-        d.summary.status = to;
-        d.summary.updated_at = now;
-        d.summary.last_seq = seq;
-        apply_fields(d, &command);
+        let row = TaskSummary {
+            status: to,
+            updated_at: now,
+            last_seq: seq,
+            ..task.detail.summary.clone()
+        };
         let meta = EventMeta {
             task_id: id,
             at: now,
             actor: Some(actor.name()),
-            task: d.summary.clone(),
+            task: row,
         };
         let event = event_for(meta, command);
+        // The same function the browser's reducer uses, so what is stored is what
+        // every open page shows.
+        task.detail.apply_event(&event);
         db::tasks::update(&mut tx, &task).await?;
         events::append(&mut tx, seq, id, &event, actor.user_id(), now).await?;
         tx.commit().await?;
@@ -313,45 +317,6 @@ fn validate(command: &Command) -> Result<(), ServiceError> {
             })
         }
         _ => Ok(()),
-    }
-}
-
-fn apply_fields(d: &mut TaskDetail, command: &Command) {
-    match command {
-        Command::AskClarification { questions, .. } => {
-            d.questions = questions.clone();
-            d.answers.clear();
-        }
-        Command::Answer { answers } => {
-            d.answers = answers.iter().map(|a| a.trim().to_owned()).collect()
-        }
-        Command::Dispatch {
-            issue_number,
-            issue_url,
-            github_branch,
-        } => {
-            d.issue_number = *issue_number;
-            d.issue_url = issue_url.clone();
-            d.github_branch = github_branch.clone();
-        }
-        Command::OpenPr {
-            pr_number,
-            pr_url,
-            pr_title,
-        } => {
-            d.pr_number = pr_number.or(d.pr_number);
-            d.pr_url = pr_url.clone().or(d.pr_url.take());
-            d.pr_title = pr_title.clone().or(d.pr_title.take());
-            d.error_message = None;
-        }
-        Command::MergePr {
-            merge_commit_sha, ..
-        } => d.merge_commit_sha = merge_commit_sha.clone(),
-        Command::ClosePr { .. } => {
-            d.error_message = Some("The pull request was closed without merging.".into())
-        }
-        Command::Fail { reason } => d.error_message = Some(reason.trim().to_owned()),
-        Command::StartAnalysis { .. } | Command::StartCoding { .. } | Command::AddNote { .. } => {}
     }
 }
 
