@@ -16,7 +16,7 @@ use shared_protocol::*;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::member::{shared, MemberHandle};
+use super::member::{shared, MemberHandle, SharedFrame};
 use super::sequencer::Published;
 use super::RoomError;
 use crate::db::events;
@@ -182,8 +182,10 @@ impl DashboardRoom {
             self.counts_for(p.visibility)
                 .shift(before, p.summary.status);
         }
-        // The row frame is the same for everyone who may see it: serialised once. Count
-        // frames differ per viewer and are only sent to those whose counts changed.
+        // The row frame is the same for everyone who may see it: serialised once. Counts
+        // are the same for everyone in an org who has no private tasks, so a count frame
+        // is serialised once per org, plus once per member who has private tasks.
+        let mut count_frames: HashMap<(i64, Option<i64>), SharedFrame> = HashMap::new();
         let mut gone = Vec::new();
         for (conn_id, m) in &mut self.members {
             if p.seq <= m.sent_upto {
@@ -196,13 +198,25 @@ impl DashboardRoom {
             }
             let mut alive = m.handle.send(p.row_frame.clone());
             if alive && status_changed {
-                let counts = ServerFrame::at(
-                    p.seq,
-                    ServerMsg::TaskCountChanged(TaskCountChanged {
-                        counts: counts_of(&self.public_counts, &self.private_counts, viewer),
-                    }),
-                );
-                alive = m.handle.send(shared(&counts));
+                let owner = self
+                    .private_counts
+                    .contains_key(&viewer.user_id)
+                    .then_some(viewer.user_id);
+                let frame = count_frames
+                    .entry((viewer.org_id, owner))
+                    .or_insert_with(|| {
+                        shared(&ServerFrame::at(
+                            p.seq,
+                            ServerMsg::TaskCountChanged(TaskCountChanged {
+                                counts: counts_of(
+                                    &self.public_counts,
+                                    &self.private_counts,
+                                    viewer,
+                                ),
+                            }),
+                        ))
+                    });
+                alive = m.handle.send(frame.clone());
             }
             if !alive {
                 gone.push(*conn_id);
