@@ -65,10 +65,6 @@ impl SessionKeys {
         }
     }
 
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     pub fn issue(&self, user: &UserRow) -> String {
         let now = unix_now();
         let claims = Claims {

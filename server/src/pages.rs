@@ -6,7 +6,7 @@ use app::api::{AppError, DashboardPage, TaskPage};
 use http::{HeaderMap, HeaderValue};
 use shared_protocol::{DashboardState, StatusCounts, TaskId, TaskState};
 
-use crate::auth::{self, AuthFailure, CurrentUser};
+use crate::auth::{self, CurrentUser};
 use crate::error::ApiError;
 use crate::routes::auth::{check_credentials, create_account, LoginBody, SignupBody};
 use crate::routes::tasks::{answer, create, visible_task, visible_tasks, CreateTaskBody};
@@ -30,13 +30,10 @@ impl From<ApiError> for AppError {
 
 impl PageBackend {
     async fn viewer(&self, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
+        // Pages send anyone without a live session to sign in, whatever the reason.
         auth::user_from_headers(&self.0, headers)
             .await
-            .map_err(|f| match f {
-                AuthFailure::Missing | AuthFailure::Invalid | AuthFailure::Expired => {
-                    AppError::Unauthorized
-                }
-            })
+            .map_err(|_| AppError::Unauthorized)
     }
 
     fn cookie(&self, token: String) -> Result<HeaderValue, AppError> {

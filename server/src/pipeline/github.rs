@@ -4,11 +4,10 @@
 //! backoff, honouring `Retry-After`. Errors carry a sentence for people and never the
 //! token or a raw response body.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::json;
 
+use super::retry::{backoff, retry_after};
 use crate::config::GithubSettings;
 
 /// An issue GitHub created.
@@ -95,7 +94,7 @@ impl GithubClient {
                         attempt,
                         "GitHub is unavailable; will retry"
                     );
-                    retry_after(&res).unwrap_or_else(|| self.backoff(attempt))
+                    retry_after(&res).unwrap_or_else(|| backoff(self.settings.retry_base, attempt))
                 }
                 Ok(res) => {
                     return Err(GithubError::Refused {
@@ -108,7 +107,7 @@ impl GithubClient {
                         attempt,
                         "GitHub could not be reached; will retry"
                     );
-                    self.backoff(attempt)
+                    backoff(self.settings.retry_base, attempt)
                 }
             };
             if attempt < attempts {
@@ -117,21 +116,4 @@ impl GithubClient {
         }
         Err(GithubError::Unavailable { attempts })
     }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.settings.retry_base * 2u32.saturating_pow(attempt.saturating_sub(1))
-    }
-}
-
-/// `Retry-After` in seconds, capped so a hostile value cannot park the pipeline.
-fn retry_after(res: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = res
-        .headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(60)))
 }

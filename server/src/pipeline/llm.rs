@@ -6,7 +6,6 @@
 //! pipeline falls back to the rules when this analyser fails or answers nonsense.
 
 use std::num::NonZeroU32;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -14,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::analyser::{Analyser, AnalyserError, Analysis, Verdict};
+use super::retry::{backoff, retry_after};
 use crate::config::LlmSettings;
 
 const SYSTEM_PROMPT: &str =
@@ -110,13 +110,7 @@ impl LlmAnalyser {
                         attempt,
                         "analysis endpoint busy; will retry"
                     );
-                    let retry_after = res
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(30)));
-                    retry_after.unwrap_or_else(|| self.backoff(attempt))
+                    retry_after(&res).unwrap_or_else(|| backoff(self.settings.retry_base, attempt))
                 }
                 Ok(res) => {
                     return Err(AnalyserError::Refused {
@@ -130,7 +124,7 @@ impl LlmAnalyser {
                         attempt,
                         "analysis endpoint unreachable; will retry"
                     );
-                    self.backoff(attempt)
+                    backoff(self.settings.retry_base, attempt)
                 }
             };
             if attempt < attempts {
@@ -142,10 +136,6 @@ impl LlmAnalyser {
         } else {
             AnalyserError::Unavailable { attempts }
         })
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.settings.retry_base * 2u32.saturating_pow(attempt.saturating_sub(1))
     }
 }
 

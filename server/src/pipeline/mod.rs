@@ -7,6 +7,7 @@
 pub mod analyser;
 pub mod github;
 pub mod llm;
+pub mod retry;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -6,7 +6,6 @@ use std::time::Duration;
 use server::rooms::dashboard::DashboardHandle;
 use server::rooms::member::MemberHandle;
 use server::rooms::sequencer::Published;
-use server::rooms::Rooms;
 use server::tasks::Visibility;
 use shared_protocol::*;
 use tokio::sync::mpsc;
@@ -144,9 +143,4 @@ async fn a_task_room_stops_when_its_last_member_leaves() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the task room did not stop");
-}
-
-#[allow(dead_code)]
-fn _rooms_is_clone(r: &Rooms) -> Rooms {
-    r.clone()
 }
