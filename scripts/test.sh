@@ -2,6 +2,8 @@
 # Everything CI checks, in order: formatting, lints, Rust tests, then the Playwright
 # suite in Debian's Chromium against a freshly built release server.
 set -euo pipefail
+# First, before any install or build: the repository must stand on its own.
+bash "$(dirname "${BASH_SOURCE[0]}")/check-standalone.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 

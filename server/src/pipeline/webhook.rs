@@ -76,6 +76,11 @@ struct Repository {
 struct PushEvent {
     #[serde(rename = "ref")]
     git_ref: Option<String>,
+    /// The branch was deleted: GitHub sends a push with no commits.
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    commits: Option<Vec<serde::de::IgnoredAny>>,
 }
 
 #[derive(Deserialize)]
@@ -101,10 +106,16 @@ struct PullRequest {
 struct Head {
     #[serde(rename = "ref")]
     git_ref: Option<String>,
+    /// The repository the branch lives in: a fork's, for a pull request from a fork.
+    /// GitHub sends `null` when that fork has since been deleted.
+    repo: Option<Repository>,
 }
 
 /// Reads a delivery. `repo` is the configured `owner/name`, if any: closing keywords
-/// only count for issues of that repository.
+/// only count for issues of that repository, and a pull request's branch names a task
+/// only when the branch is in that repository (without one configured, in the
+/// repository the delivery is about). A fork can name its branch `task-12`; that
+/// branch is not taskwire's.
 pub fn interpret(
     event: &str,
     payload: &[u8],
@@ -114,6 +125,12 @@ pub fn interpret(
         "ping" => Intent::Pong,
         "push" => {
             let push: PushEvent = serde_json::from_slice(payload)?;
+            if push.deleted {
+                return Ok(Intent::Ignore("push that deleted a branch"));
+            }
+            if push.commits.as_ref().is_none_or(|c| c.is_empty()) {
+                return Ok(Intent::Ignore("push that added no commits"));
+            }
             match push
                 .git_ref
                 .as_deref()
@@ -131,8 +148,14 @@ pub fn interpret(
                 return Ok(Intent::Ignore("pull_request without a pull request"));
             };
             let pr_repo = e.repository.and_then(|r| r.full_name);
+            let ours = repo.or(pr_repo.as_deref());
+            let (branch, head_repo) = match pr.head {
+                Some(head) => (head.git_ref, head.repo.and_then(|r| r.full_name)),
+                None => (None, None),
+            };
+            let same_repo = matches!((head_repo.as_deref(), ours), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o));
             let link = PrLink {
-                branch: pr.head.and_then(|h| h.git_ref),
+                branch: branch.filter(|_| same_repo),
                 closes: closing_references(
                     pr.body.as_deref().unwrap_or(""),
                     pr_repo.as_deref(),
@@ -230,31 +253,56 @@ mod tests {
         );
     }
 
+    /// A payload from `server/tests/fixtures/github/`.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/github/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The fixture as JSON with `ref` set, for pushes to a task's branch.
+    fn push_to(name: &str, git_ref: &str) -> Vec<u8> {
+        let mut push: serde_json::Value = serde_json::from_slice(&fixture(name)).unwrap();
+        push["ref"] = git_ref.into();
+        serde_json::to_vec(&push).unwrap()
+    }
+
     #[test]
-    fn a_push_names_its_branch() {
-        let intent = interpret(
-            "push",
-            br#"{"ref":"refs/heads/task-7","after":"abc"}"#,
-            None,
-        )
-        .unwrap();
+    fn a_push_of_commits_names_its_branch() {
+        let intent = interpret("push", &push_to("push.json", "refs/heads/task-7"), None).unwrap();
         assert_eq!(
             intent,
             Intent::Push {
                 branch: "task-7".into()
             }
         );
-        let tag = interpret("push", br#"{"ref":"refs/tags/v1"}"#, None).unwrap();
+        let tag = interpret("push", &push_to("push.json", "refs/tags/v1"), None).unwrap();
         assert!(matches!(tag, Intent::Ignore(_)));
     }
 
     #[test]
+    fn a_push_that_deletes_a_branch_or_adds_no_commits_is_ignored() {
+        let deleted = push_to("push.deleted.json", "refs/heads/task-7");
+        assert_eq!(
+            interpret("push", &deleted, None).unwrap(),
+            Intent::Ignore("push that deleted a branch")
+        );
+        let mut created: serde_json::Value = serde_json::from_slice(&fixture("push.json")).unwrap();
+        created["ref"] = "refs/heads/task-7".into();
+        created["created"] = true.into();
+        created["commits"] = serde_json::json!([]);
+        let created = serde_json::to_vec(&created).unwrap();
+        assert_eq!(
+            interpret("push", &created, None).unwrap(),
+            Intent::Ignore("push that added no commits")
+        );
+    }
+
+    #[test]
     fn the_real_opened_payload_is_read() {
-        let payload = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/github/pull_request.opened.json"
-        ))
-        .expect("shared/fixtures/github sits beside the checkout");
+        let payload = fixture("pull_request.opened.json");
         let intent = interpret("pull_request", &payload, Some("Codertocat/Hello-World")).unwrap();
         let Intent::PrOpened {
             link,
@@ -275,6 +323,28 @@ mod tests {
             title.as_deref(),
             Some("Update the README with new information.")
         );
+    }
+
+    #[test]
+    fn a_branch_in_a_fork_names_no_task() {
+        let fork = fixture("pull_request.opened.fork.json");
+        for configured in [Some("Codertocat/Hello-World"), None] {
+            let Intent::PrOpened { link, .. } =
+                interpret("pull_request", &fork, configured).unwrap()
+            else {
+                panic!("a fork's pull request is still a pull request")
+            };
+            assert_eq!(link.branch, None, "configured: {configured:?}");
+        }
+        // The same pull request from the repository itself is linked by its branch, also
+        // when the configured name differs in case.
+        let own = fixture("pull_request.opened.json");
+        let Intent::PrOpened { link, .. } =
+            interpret("pull_request", &own, Some("codertocat/hello-world")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(link.branch.as_deref(), Some("changes"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Dispatch to GitHub (against a loopback stand-in) and GitHub webhooks (real payloads
-//! from `shared/fixtures/github`, signed here).
+//! from `server/tests/fixtures/github`, signed here).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -174,10 +174,18 @@ async fn without_github_a_task_is_dispatched_with_no_issue() {
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../../shared/fixtures/github/{name}",
+        "{}/tests/fixtures/github/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture present")).unwrap()
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The real push payload, to the branch `branch`.
+fn push(name: &str, branch: &str) -> Value {
+    let mut payload = fixture(name);
+    payload["ref"] = json!(format!("refs/heads/{branch}"));
+    payload
 }
 
 async fn deliver(
@@ -311,9 +319,9 @@ async fn a_pull_request_that_closes_the_tasks_issue_is_linked_by_its_body() {
 async fn a_push_to_the_tasks_branch_starts_coding() {
     let app = webhook_app().await;
     let (ada, id) = dispatched_task(&app).await;
-    let push = json!({ "ref": format!("refs/heads/task-{id}"), "after": "abc123", "repository": { "full_name": "Codertocat/Hello-World" } });
+    let payload = push("push.json", &format!("task-{id}"));
     assert_eq!(
-        deliver(&app, "push", "d-1", &push, WEBHOOK_SECRET)
+        deliver(&app, "push", "d-1", &payload, WEBHOOK_SECRET)
             .await
             .status(),
         200
@@ -321,10 +329,113 @@ async fn a_push_to_the_tasks_branch_starts_coding() {
     assert_eq!(task_json(&app, &ada, id).await["task"]["status"], "coding");
     // A second push changes nothing and is still accepted.
     assert_eq!(
-        deliver(&app, "push", "d-2", &push, WEBHOOK_SECRET)
+        deliver(&app, "push", "d-2", &payload, WEBHOOK_SECRET)
             .await
             .status(),
         202
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_tasks_branch_changes_nothing() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    let before = task_json(&app, &ada, id).await;
+    let res = deliver(
+        &app,
+        "push",
+        "d-1",
+        &push("push.deleted.json", &format!("task-{id}")),
+        WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ignored");
+    assert_eq!(
+        task_json(&app, &ada, id).await,
+        before,
+        "no event, no change"
+    );
+}
+
+#[tokio::test]
+async fn a_pull_request_from_a_fork_does_not_touch_the_task_its_branch_names() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    let before = task_json(&app, &ada, id).await;
+    let mut fork = fixture("pull_request.opened.fork.json");
+    fork["pull_request"]["head"]["ref"] = json!(format!("task-{id}"));
+    let res = deliver(&app, "pull_request", "d-1", &fork, WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ignored");
+    assert_eq!(task_json(&app, &ada, id).await, before);
+    // The same branch in the repository itself is the task's.
+    let own = pr("pull_request.opened.json", &format!("task-{id}"));
+    let res = deliver(&app, "pull_request", "d-2", &own, WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(task_json(&app, &ada, id).await["task"]["status"], "pr_open");
+}
+
+#[tokio::test]
+async fn a_large_push_is_accepted_up_to_githubs_cap_and_a_larger_body_gets_json_413() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    // A push of many commits touching many files: about 6 MB, well over the 2 MB that
+    // web frameworks accept by default.
+    let mut payload = push("push.json", &format!("task-{id}"));
+    let commit = payload["commits"][0].clone();
+    let files: Vec<String> = (0..400)
+        .map(|i| format!("src/module_{i}/generated_file.rs"))
+        .collect();
+    let commits: Vec<Value> = (0..400)
+        .map(|i| {
+            let mut c = commit.clone();
+            c["id"] = json!(format!("{i:040x}"));
+            c["modified"] = json!(files);
+            c
+        })
+        .collect();
+    payload["commits"] = json!(commits);
+    let size = serde_json::to_vec(&payload).unwrap().len();
+    assert!(size > 5_000_000, "{size}");
+    let res = deliver(&app, "push", "big-1", &payload, WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(task_json(&app, &ada, id).await["task"]["status"], "coding");
+
+    // Past 25 MB: refused with the project's error, not framework text.
+    let too_big = vec![b' '; 25 * 1024 * 1024 + 1];
+    let res = app
+        .http
+        .post(app.url("/api/webhooks/github"))
+        .header("x-github-event", "push")
+        .header("x-github-delivery", "big-2")
+        .header(
+            "x-hub-signature-256",
+            sign(WEBHOOK_SECRET.as_bytes(), &too_big),
+        )
+        .header("content-type", "application/json")
+        .body(too_big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn a_pull_request_link_that_is_not_a_web_address_is_refused() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    let mut payload = pr("pull_request.opened.json", &format!("task-{id}"));
+    payload["pull_request"]["html_url"] = json!("javascript:alert(document.cookie)");
+    let res = deliver(&app, "pull_request", "d-1", &payload, WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_url");
+    assert_eq!(
+        task_json(&app, &ada, id).await["task"]["status"],
+        "dispatched"
     );
 }
 
