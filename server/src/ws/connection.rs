@@ -18,6 +18,7 @@ use crate::auth::CurrentUser;
 use crate::rooms::member::{shared, MemberHandle, SharedFrame};
 use crate::rooms::RoomError;
 use crate::state::AppState;
+use crate::ws::slots::SocketSlot;
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -27,6 +28,12 @@ pub mod close_code {
     pub const GOING_AWAY: u16 = 1001;
     /// Too many bad frames.
     pub const POLICY: u16 = 1008;
+    /// A frame was not valid WebSocket framing.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame was not UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A message was larger than the server reads at all.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The connection could not keep up; reconnect and resync.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The session expired; refresh it, then reconnect.
@@ -38,6 +45,33 @@ enum Exit {
     ClientClosed,
     Dead,
     Close(u16, &'static str),
+    /// The client broke the WebSocket layer's rules; the reason names the rule.
+    Refused(u16, String),
+}
+
+/// What a read error from the WebSocket layer means for the connection: a close code
+/// and reason for a client that broke a rule, `None` for a connection that is gone.
+fn read_error_exit(error: axum::Error, max_read_bytes: usize) -> Exit {
+    use tungstenite::error::{CapacityError, Error as WsError};
+    let inner = error.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(CapacityError::MessageTooLong { size, .. })) => Exit::Refused(
+            close_code::MESSAGE_TOO_BIG,
+            format!("message of {size} bytes; the server reads at most {max_read_bytes}"),
+        ),
+        Some(WsError::Capacity(_)) => Exit::Refused(
+            close_code::MESSAGE_TOO_BIG,
+            format!("the server reads at most {max_read_bytes} bytes"),
+        ),
+        Some(WsError::Utf8(_)) => Exit::Refused(
+            close_code::INVALID_PAYLOAD,
+            "text frames must be UTF-8".into(),
+        ),
+        Some(WsError::Protocol(e)) => {
+            Exit::Refused(close_code::PROTOCOL_ERROR, format!("protocol error: {e}"))
+        }
+        _ => Exit::Dead,
+    }
 }
 
 struct Subscriptions {
@@ -55,7 +89,13 @@ impl Drop for ConnectionGuard<'_> {
 }
 
 #[tracing::instrument(name = "ws", skip_all, fields(conn_id, user_id = user.id))]
-pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser) {
+pub async fn handle_socket(
+    socket: WebSocket,
+    state: AppState,
+    user: CurrentUser,
+    // Held for as long as the connection lives: it is one of the user's sockets.
+    _slot: SocketSlot,
+) {
     let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
     tracing::Span::current().record("conn_id", conn_id);
     state.connections.fetch_add(1, Ordering::Relaxed);
@@ -100,7 +140,11 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
                 }
             }
             incoming = stream.next() => {
-                let Some(Ok(message)) = incoming else { break Exit::ClientClosed };
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    Some(Err(e)) => break read_error_exit(e, ws.max_read_bytes),
+                    None => break Exit::ClientClosed,
+                };
                 last_seen = Instant::now();
                 if matches!(message, Message::Text(_) | Message::Binary(_)) && limiter.check().is_err() {
                     if last_limit_notice.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
@@ -212,6 +256,24 @@ pub async fn handle_socket(socket: WebSocket, state: AppState, user: CurrentUser
             }
         })
         .await;
+    }
+    if let Exit::Refused(code, reason) = exit {
+        tracing::info!(code, %reason, "closing a connection that broke the protocol");
+        // A close reason has room for 123 bytes.
+        let mut reason = reason;
+        while reason.len() > 120 {
+            reason.pop();
+        }
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+        // What follows on the wire is the rest of the refused frame, not frames: nothing
+        // more is read. A moment's wait lets the client read the close before the
+        // connection goes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     tracing::debug!("connection closed");
 }

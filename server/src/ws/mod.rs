@@ -1,6 +1,7 @@
 //! `/ws`: the authenticated upgrade, and the per-connection loop in [`connection`].
 
 pub mod connection;
+pub mod slots;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{self, AuthFailure};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -92,15 +94,21 @@ pub async fn ws_handler(
             )
         }
     };
-    // Frames above our own limit are answered with a coded error; only far larger ones
-    // are cut off by the WebSocket layer itself.
-    let hard_limit = (state.settings.ws.max_frame_bytes * 4).max(64 * 1024);
+    let limit = state.settings.ws.max_sockets_per_user;
+    let Some(slot) = state.socket_slots.acquire(user.id, limit) else {
+        tracing::info!(user_id = user.id, limit, "socket refused: too many open");
+        return ApiError::TooManyConnections { limit }.into_response();
+    };
+    // Frames above our own limit are read and answered with a coded error; only larger
+    // ones than the server reads at all are refused by the WebSocket layer, before their
+    // payload is read, and the connection is closed with 1009.
+    let ceiling = state.settings.ws.max_read_bytes;
     let tracker = state.tracker.clone();
     upgrade
-        .max_message_size(hard_limit)
-        .max_frame_size(hard_limit)
+        .max_message_size(ceiling)
+        .max_frame_size(ceiling)
         .on_upgrade(move |socket| {
-            tracker.track_future(connection::handle_socket(socket, state, user))
+            tracker.track_future(connection::handle_socket(socket, state, user, slot))
         })
 }
 

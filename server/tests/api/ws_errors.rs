@@ -154,3 +154,121 @@ async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
         .unwrap();
     assert_eq!(health["connections"], 0);
 }
+
+/// Waits for the server's close frame; returns its code and reason.
+async fn close_of(ws: &mut WsClient) -> (u16, String) {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.stream.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return (u16::from(frame.code), frame.reason.to_string())
+            }
+            Ok(Some(Ok(Message::Close(None)))) => panic!("a close frame without a code"),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn any_frame_the_server_reads_over_the_limit_gets_frame_too_large() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    // Past the old 64 KiB transport cut-off, up to the 1 MiB the server reads at all; and
+    // 100,000 nested brackets, which no JSON parser should be asked to descend.
+    let padded = |n: usize| {
+        format!(
+            r#"{{"v":1,"type":"ping","data":{{"nonce":1,"pad":"{}"}}}}"#,
+            "x".repeat(n)
+        )
+    };
+    for text in [
+        padded(70_000),
+        "[".repeat(100_000),
+        padded(1024 * 1024 - 100),
+    ] {
+        ws.send_raw(&text).await;
+        let frame = ws.next().await;
+        let ServerMsg::Error(error) = &frame.msg else {
+            panic!("expected an error for {} bytes, got {frame:?}", text.len())
+        };
+        assert_eq!(error.code, ErrorCode::FrameTooLarge);
+        assert!(error.message.contains("16384"), "{}", error.message);
+    }
+    ws.send(ClientMsg::Ping(Ping { nonce: 5 })).await;
+    assert_eq!(ws.next().await.msg, ServerMsg::Pong(Ping { nonce: 5 }));
+}
+
+#[tokio::test]
+async fn a_frame_past_what_the_server_reads_closes_the_socket_with_1009() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    ws.send_raw(&"x".repeat(2 * 1024 * 1024)).await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, 1009);
+    assert!(
+        reason.contains("1048576"),
+        "the reason names the limit: {reason}"
+    );
+    // The server is fine, and the user can connect again.
+    let mut again = app.ws(&ada).await;
+    again.send(ClientMsg::Ping(Ping { nonce: 6 })).await;
+    assert_eq!(again.next().await.msg, ServerMsg::Pong(Ping { nonce: 6 }));
+}
+
+async fn upgrade(app: &TestApp, user: &TestUser) -> Result<WsClient, (u16, serde_json::Value)> {
+    let mut request = format!("ws://127.0.0.1:{}/ws", app.port)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", user.token).parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((stream, _)) => Ok(WsClient { stream }),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response.body().clone().unwrap_or_default();
+            Err((
+                response.status().as_u16(),
+                serde_json::from_slice(&body).unwrap_or_default(),
+            ))
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_user_may_hold_only_so_many_sockets_and_a_close_frees_one() {
+    let app = spawn_app_with(|s| s.ws.max_sockets_per_user = 3).await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(upgrade(&app, &ada).await.expect("under the cap"));
+    }
+    let Err((status, body)) = upgrade(&app, &ada).await else {
+        panic!("the fourth socket must be refused")
+    };
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["code"], "too_many_connections");
+    assert!(body["error"]["message"].as_str().unwrap().contains('3'));
+    // Another user is not affected.
+    assert!(upgrade(&app, &bob).await.is_ok());
+
+    // Closing one frees its slot.
+    let mut closing = open.pop().unwrap();
+    closing.stream.close(None).await.unwrap();
+    drop(closing);
+    let mut reopened = None;
+    for _ in 0..100 {
+        if let Ok(ws) = upgrade(&app, &ada).await {
+            reopened = Some(ws);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(reopened.is_some(), "the closed socket's slot was freed");
+}
