@@ -57,12 +57,15 @@ pub struct SessionKeys {
 }
 
 impl SessionKeys {
-    pub fn new(secret: &Secret, ttl: Duration) -> Self {
-        SessionKeys {
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+    /// Keys from the signing secret; only an empty secret is refused (settings and the
+    /// generated key file are at least 32 characters).
+    pub fn new(secret: &Secret, ttl: Duration) -> Result<Self, TokenError> {
+        let bytes = secret.expose().as_bytes();
+        Ok(SessionKeys {
+            encoding: EncodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
+            decoding: DecodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
             ttl,
-        }
+        })
     }
 
     pub fn issue(&self, user: &UserRow) -> String {
@@ -106,6 +109,30 @@ impl SessionKeys {
             return Err(TokenError::Expired);
         }
         Ok(claims)
+    }
+}
+
+/// Trades a session token that may have expired, but was issued within `max_age` and not
+/// revoked since, for a fresh one. `None` when the session cannot be renewed: the user
+/// signs in again.
+pub async fn renew_session(
+    pool: &SqlitePool,
+    keys: &SessionKeys,
+    token: &str,
+    max_age: Duration,
+) -> Result<Option<(UserRow, String)>, sqlx::Error> {
+    let Ok(claims) = keys.verify_for_refresh(token, max_age) else {
+        return Ok(None);
+    };
+    let Ok(id) = claims.sub.parse::<i64>() else {
+        return Ok(None);
+    };
+    match users::find_by_id(pool, id).await? {
+        Some(user) if user.token_version == claims.ver => {
+            let token = keys.issue(&user);
+            Ok(Some((user, token)))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -386,7 +413,7 @@ mod tests {
     use super::*;
 
     fn keys(ttl: u64) -> SessionKeys {
-        SessionKeys::new(&Secret::new("k".repeat(40)), Duration::from_secs(ttl))
+        SessionKeys::new(&Secret::new("k".repeat(40)), Duration::from_secs(ttl)).unwrap()
     }
 
     fn user() -> UserRow {
@@ -409,7 +436,8 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_key_is_invalid() {
-        let other = SessionKeys::new(&Secret::new("x".repeat(40)), Duration::from_secs(60));
+        let other =
+            SessionKeys::new(&Secret::new("x".repeat(40)), Duration::from_secs(60)).unwrap();
         assert_eq!(
             keys(60).verify(&other.issue(&user())),
             Err(TokenError::Invalid)

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use leptos::config::{Env, LeptosOptions};
 
 /// A value that must never be printed.
@@ -34,8 +35,14 @@ impl std::fmt::Debug for Secret {
 pub struct WsSettings {
     /// Frames a connection may have waiting to be written before it counts as too slow.
     pub queue_capacity: usize,
-    /// Largest client text frame accepted, in bytes.
+    /// Largest client text frame accepted, in bytes; a larger one is answered with
+    /// `error frame_too_large` and the connection stays open.
     pub max_frame_bytes: usize,
+    /// The most the server reads of one message at all; a larger one closes the
+    /// connection with 1009 (message too big) before it is read.
+    pub max_read_bytes: usize,
+    /// Sockets one account may have open at once (each tab holds one).
+    pub max_sockets_per_user: usize,
     /// How often the server pings each socket.
     pub heartbeat: Duration,
     /// A socket that sends nothing (not even a pong) for this long is closed.
@@ -47,6 +54,34 @@ pub struct WsSettings {
     /// Client frames per second one connection may send, and the burst above it.
     pub frames_per_second: u32,
     pub frame_burst: u32,
+}
+
+/// A rate: so many per minute, with bursts of up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+/// Limits per client IP on the routes anyone may call without a session.
+#[derive(Debug, Clone, Copy)]
+pub struct IpLimitSettings {
+    /// Sign-in and sign-up attempts (each costs an argon2 hash).
+    pub sign_in: Rate,
+    pub refresh: Rate,
+    /// Webhook deliveries (GitHub sends from a handful of addresses).
+    pub webhook: Rate,
+}
+
+/// How long state that grows with traffic is kept, and how often it is pruned.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Results kept for `Idempotency-Key` retries.
+    pub idempotency_keys: Duration,
+    /// Webhook delivery ids kept to recognise redeliveries (GitHub redelivers for days).
+    pub webhook_deliveries: Duration,
+    /// How often expired rows and idle rate-limiter entries are removed.
+    pub prune_every: Duration,
 }
 
 /// Where dispatched tasks become GitHub issues.
@@ -104,6 +139,11 @@ pub struct Settings {
     /// HTTP actions (create, answer, report) per user per minute, and the burst above it.
     pub actions_per_minute: u32,
     pub action_burst: u32,
+    pub ip_limits: IpLimitSettings,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR blocks); from
+    /// anyone else the header is ignored.
+    pub trusted_proxies: Vec<IpNet>,
+    pub retention: Retention,
     /// Demo mode: synthetic tasks, one step per this interval; `None` is off.
     pub demo: Option<Duration>,
     /// The LLM analyser; `None` keeps the built-in rules.
@@ -147,6 +187,8 @@ impl Settings {
             ws: WsSettings {
                 queue_capacity: 512,
                 max_frame_bytes: 16 * 1024,
+                max_read_bytes: 1024 * 1024,
+                max_sockets_per_user: 50,
                 heartbeat: Duration::from_secs(15),
                 idle_timeout: Duration::from_secs(45),
                 max_bad_frames: 20,
@@ -156,6 +198,26 @@ impl Settings {
             },
             actions_per_minute: 120,
             action_burst: 30,
+            ip_limits: IpLimitSettings {
+                sign_in: Rate {
+                    per_minute: 20,
+                    burst: 10,
+                },
+                refresh: Rate {
+                    per_minute: 60,
+                    burst: 20,
+                },
+                webhook: Rate {
+                    per_minute: 600,
+                    burst: 100,
+                },
+            },
+            trusted_proxies: Vec::new(),
+            retention: Retention {
+                idempotency_keys: Duration::from_secs(24 * 3600),
+                webhook_deliveries: Duration::from_secs(7 * 24 * 3600),
+                prune_every: Duration::from_secs(600),
+            },
             demo: None,
             llm: None,
             github: None,
@@ -213,6 +275,93 @@ impl Settings {
         }
         if let Some(v) = get("TASKWIRE_WS_MAX_FRAME_BYTES") {
             s.ws.max_frame_bytes = parse("TASKWIRE_WS_MAX_FRAME_BYTES", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_WS_MAX_READ_BYTES") {
+            s.ws.max_read_bytes = parse("TASKWIRE_WS_MAX_READ_BYTES", &v)?;
+        }
+        if s.ws.max_read_bytes < s.ws.max_frame_bytes {
+            return Err(ConfigError {
+                name: "TASKWIRE_WS_MAX_READ_BYTES",
+                reason: "must be at least TASKWIRE_WS_MAX_FRAME_BYTES".into(),
+            });
+        }
+        if let Some(v) = get("TASKWIRE_WS_MAX_SOCKETS_PER_USER") {
+            s.ws.max_sockets_per_user = parse("TASKWIRE_WS_MAX_SOCKETS_PER_USER", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_WS_FRAMES_PER_SECOND") {
+            s.ws.frames_per_second = parse("TASKWIRE_WS_FRAMES_PER_SECOND", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_WS_FRAME_BURST") {
+            s.ws.frame_burst = parse("TASKWIRE_WS_FRAME_BURST", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_REPLAY_LIMIT") {
+            s.replay_limit = parse("TASKWIRE_REPLAY_LIMIT", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_ACTIONS_PER_MINUTE") {
+            s.actions_per_minute = parse("TASKWIRE_ACTIONS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("TASKWIRE_ACTION_BURST") {
+            s.action_burst = parse("TASKWIRE_ACTION_BURST", &v)?;
+        }
+        for (per_minute, burst, rate) in [
+            (
+                "TASKWIRE_SIGNIN_PER_MINUTE",
+                "TASKWIRE_SIGNIN_BURST",
+                &mut s.ip_limits.sign_in,
+            ),
+            (
+                "TASKWIRE_REFRESH_PER_MINUTE",
+                "TASKWIRE_REFRESH_BURST",
+                &mut s.ip_limits.refresh,
+            ),
+            (
+                "TASKWIRE_WEBHOOKS_PER_MINUTE",
+                "TASKWIRE_WEBHOOK_BURST",
+                &mut s.ip_limits.webhook,
+            ),
+        ] {
+            if let Some(v) = get(per_minute) {
+                rate.per_minute = parse(per_minute, &v)?;
+            }
+            if let Some(v) = get(burst) {
+                rate.burst = parse(burst, &v)?;
+            }
+        }
+        if let Some(list) = get("TASKWIRE_TRUSTED_PROXIES") {
+            s.trusted_proxies = list
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| ConfigError {
+                            name: "TASKWIRE_TRUSTED_PROXIES",
+                            reason: format!("'{p}' is not an IP address or CIDR block"),
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        for (name, field) in [
+            (
+                "TASKWIRE_IDEMPOTENCY_TTL_SECS",
+                &mut s.retention.idempotency_keys,
+            ),
+            (
+                "TASKWIRE_WEBHOOK_DELIVERY_TTL_SECS",
+                &mut s.retention.webhook_deliveries,
+            ),
+            ("TASKWIRE_PRUNE_INTERVAL_SECS", &mut s.retention.prune_every),
+        ] {
+            if let Some(v) = get(name) {
+                *field = Duration::from_secs(parse(name, &v)?);
+            }
+        }
+        if s.retention.prune_every.is_zero() {
+            return Err(ConfigError {
+                name: "TASKWIRE_PRUNE_INTERVAL_SECS",
+                reason: "must be at least 1".into(),
+            });
         }
         if let Some(v) = get("TASKWIRE_WS_HEARTBEAT_SECS") {
             s.ws.heartbeat = Duration::from_secs(parse("TASKWIRE_WS_HEARTBEAT_SECS", &v)?);
@@ -341,6 +490,34 @@ mod tests {
         let err = Settings::from_lookup(|k| (k == "TASKWIRE_WS_QUEUE").then(|| "lots".into()))
             .unwrap_err();
         assert_eq!(err.name, "TASKWIRE_WS_QUEUE");
+    }
+
+    #[test]
+    fn limits_and_trusted_proxies_are_settings() {
+        let s = Settings::from_lookup(|k| match k {
+            "TASKWIRE_SIGNIN_PER_MINUTE" => Some("5".into()),
+            "TASKWIRE_WS_MAX_SOCKETS_PER_USER" => Some("3".into()),
+            "TASKWIRE_TRUSTED_PROXIES" => Some("127.0.0.1, 10.0.0.0/8".into()),
+            "TASKWIRE_IDEMPOTENCY_TTL_SECS" => Some("60".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.ip_limits.sign_in.per_minute, 5);
+        assert_eq!(
+            s.ip_limits.sign_in.burst, 10,
+            "unset parts keep their default"
+        );
+        assert_eq!(s.ws.max_sockets_per_user, 3);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(s.trusted_proxies[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(s.retention.idempotency_keys, Duration::from_secs(60));
+        let bad = Settings::from_lookup(|k| {
+            (k == "TASKWIRE_TRUSTED_PROXIES").then(|| "proxy.local".into())
+        });
+        assert_eq!(bad.unwrap_err().name, "TASKWIRE_TRUSTED_PROXIES");
+        let small =
+            Settings::from_lookup(|k| (k == "TASKWIRE_WS_MAX_READ_BYTES").then(|| "1024".into()));
+        assert_eq!(small.unwrap_err().name, "TASKWIRE_WS_MAX_READ_BYTES");
     }
 
     #[test]

@@ -47,6 +47,16 @@ pub enum ApiError {
     /// 409 with `request_in_progress`: the same request is still running.
     #[error("the same request is still being processed; retry shortly")]
     InProgress,
+    /// 400 with `invalid_url`: a link that is not `http(s)`, which taskwire will not
+    /// store or show.
+    #[error("{field}: use an http:// or https:// address")]
+    BadUrl { field: &'static str },
+    /// 413 with `payload_too_large`: the body is over the route's limit.
+    #[error("the request body is larger than this endpoint accepts ({limit_bytes} bytes)")]
+    PayloadTooLarge { limit_bytes: usize },
+    /// 429 with `too_many_connections`: the user has as many sockets open as allowed.
+    #[error("an account may have at most {limit} sockets open; close a tab and retry")]
+    TooManyConnections { limit: usize },
     /// 500: logged, never shown.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -76,6 +86,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::InProgress => StatusCode::CONFLICT,
+            ApiError::BadUrl { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +106,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::KeyReused => "idempotency_key_reused",
             ApiError::InProgress => "request_in_progress",
+            ApiError::BadUrl { .. } => "invalid_url",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -121,7 +137,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?e, "request failed");
         }
         let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        if let ApiError::Invalid { field, .. } = &self {
+        if let ApiError::Invalid { field, .. } | ApiError::BadUrl { field } = &self {
             body["error"]["field"] = json!(field);
         }
         let mut response = (self.status(), Json(body)).into_response();

@@ -5,6 +5,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod janitor;
+pub mod limits;
 pub mod pages;
 pub mod pipeline;
 pub mod rooms;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
+use axum::{middleware, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
@@ -47,7 +47,8 @@ impl Application {
         let pool = db::connect(&settings.database_url).await?;
         let secret =
             load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir, "jwt.key")?;
-        let keys = SessionKeys::new(&secret, settings.session_ttl);
+        let keys = SessionKeys::new(&secret, settings.session_ttl)
+            .context("the session signing key is empty")?;
         let webhook_secret = load_or_create_secret(
             settings.webhook_secret.as_ref(),
             &settings.data_dir,
@@ -110,6 +111,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.addr))?;
         let action_quota = action_quota(&settings);
+        let ip_limits = Arc::new(crate::limits::IpLimits::new(&settings.ip_limits));
         let state = AppState {
             settings: Arc::new(settings),
             pool,
@@ -121,10 +123,15 @@ impl Application {
             rooms,
             revocations: tokio::sync::broadcast::channel(256).0,
             action_limits: Arc::new(governor::RateLimiter::keyed(action_quota)),
+            ip_limits,
+            socket_slots: Default::default(),
             connections: Arc::new(AtomicUsize::new(0)),
             shutdown,
             tracker,
         };
+        state
+            .tracker
+            .spawn(crate::janitor::run(state.clone(), state.shutdown.clone()));
         let router = build_router(state.clone());
         Ok(Application {
             listener,
@@ -154,7 +161,9 @@ impl Application {
         } = self;
         tracing::info!(addr = %listener.local_addr()?, "listening");
         let token = state.shutdown.clone();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        // Peers' addresses reach the handlers, for the per-client-IP limits.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             stop.await;
             // Sockets see this and send their close frames.
             token.cancel();
@@ -177,28 +186,40 @@ impl Application {
 }
 
 fn action_quota(settings: &Settings) -> governor::Quota {
-    use std::num::NonZeroU32;
-    let per_minute = NonZeroU32::new(settings.actions_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(settings.action_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    governor::Quota::per_minute(per_minute).allow_burst(burst)
+    crate::limits::quota(crate::config::Rate {
+        per_minute: settings.actions_per_minute,
+        burst: settings.action_burst,
+    })
 }
 
+/// Pages (and their server functions) first, with the session renewal that only they
+/// get; then the JSON API and the socket. Every request passes the per-client-IP limits
+/// and the body limits.
 fn build_router(state: AppState) -> Router {
     let leptos_options = state.settings.leptos.clone();
     let routes = generate_route_list(app::App);
     let backend: app::api::backend::SharedBackend = Arc::new(PageBackend(state.clone()));
     let context = move || provide_context(backend.clone());
     Router::new()
-        .merge(routes::router())
-        .merge(ws::router())
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::pages::renew_expired_session,
+        ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(context, app::shell))
+        .merge(routes::router())
+        .merge(ws::router())
+        .layer(middleware::from_fn(routes::limit_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::limit_per_client_ip,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

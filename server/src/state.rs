@@ -11,10 +11,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::SessionKeys;
 use crate::config::{Secret, Settings};
+use crate::limits::IpLimits;
 use crate::pipeline::github::GithubClient;
 use crate::pipeline::PipelineHandle;
 use crate::rooms::Rooms;
 use crate::tasks::TaskService;
+use crate::ws::slots::SocketSlots;
 
 /// Cheap to clone: every field is a handle.
 #[derive(Clone)]
@@ -35,6 +37,10 @@ pub struct AppState {
     pub revocations: tokio::sync::broadcast::Sender<i64>,
     /// Per-user limit on HTTP actions, keyed by `user:<id>` or `agent:<name>`.
     pub action_limits: Arc<governor::DefaultKeyedRateLimiter<String>>,
+    /// Per-client-IP limits on sign-in, sign-up, refresh and webhooks.
+    pub ip_limits: Arc<IpLimits>,
+    /// Open sockets per user, for the per-user cap.
+    pub socket_slots: SocketSlots,
     /// Open WebSocket connections.
     pub connections: Arc<AtomicUsize>,
     /// Cancelled on shutdown; sockets close with a close frame when it fires.

@@ -206,3 +206,53 @@ impl StatusCounts {
         counts
     }
 }
+
+/// Whether `url` may be shown as a link: an absolute `http://` or `https://` address
+/// with no spaces or control characters. Anything else (`javascript:`, `data:`, a
+/// relative path) is text, never an `href`.
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    !rest.is_empty()
+        && !rest.starts_with('/')
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_web_url;
+
+    #[test]
+    fn only_absolute_http_addresses_are_links() {
+        for ok in [
+            "https://github.com/acme/app/pull/2",
+            "HTTP://example.com",
+            "http://127.0.0.1:3000/x?y=1#z",
+        ] {
+            assert!(is_web_url(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            " javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "//evil.example/x",
+            "/tasks/1",
+            "https://",
+            "https:///path",
+            "https://a b",
+            "https://a\u{0}b",
+            "",
+            "ht",
+        ] {
+            assert!(!is_web_url(bad), "{bad:?}");
+        }
+    }
+}

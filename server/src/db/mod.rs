@@ -1,6 +1,7 @@
 //! The database: pool set-up and query functions over the pool or a transaction.
 
 pub mod events;
+pub mod idempotency;
 pub mod service_tokens;
 pub mod tasks;
 pub mod users;

@@ -11,7 +11,7 @@ fn hash(token: &str) -> String {
 }
 
 /// Creates a token named `name`; returns it (the only time it is ever shown), or `None`
-/// if the name is taken.
+/// if a live token has that name (a revoked token's name can be used again).
 pub async fn create(
     pool: &SqlitePool,
     name: &str,

@@ -83,6 +83,10 @@ impl GithubClient {
                 Ok(res) if res.status().is_success() => {
                     let issue: IssueAnswer =
                         res.json().await.map_err(|_| GithubError::BadAnswer)?;
+                    // The link is shown to people: never anything but a web address.
+                    if !shared_protocol::is_web_url(&issue.html_url) {
+                        return Err(GithubError::BadAnswer);
+                    }
                     return Ok(CreatedIssue {
                         number: issue.number,
                         url: issue.html_url,

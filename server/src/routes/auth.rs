@@ -164,18 +164,14 @@ async fn refresh(
     headers: http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let token = auth::token_from_headers(&headers).ok_or(ApiError::Unauthorized)?;
-    let claims = state
-        .keys
-        .verify_for_refresh(&token, state.settings.session_max_age)
-        .map_err(|_| ApiError::Unauthorized)?;
-    let id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthorized)?;
-    let user = users::find_by_id(&state.pool, id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if user.token_version != claims.ver {
-        return Err(ApiError::Unauthorized);
-    }
-    let token = state.keys.issue(&user);
+    let (user, token) = auth::renew_session(
+        &state.pool,
+        &state.keys,
+        &token,
+        state.settings.session_max_age,
+    )
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
     Ok(session_response(&state, jar, StatusCode::OK, &user, token))
 }
 

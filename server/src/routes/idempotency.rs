@@ -62,33 +62,22 @@ where
         return Ok((status, axum::Json(body)).into_response());
     };
     let fingerprint = hex::encode(Sha256::digest(request.as_bytes()));
-    let claimed = sqlx::query(
-        "INSERT OR IGNORE INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, 0, '', ?)",
-    )
-    .bind(scope)
-    .bind(&key)
-    .bind(&fingerprint)
-    .bind(db::now_millis())
-    .execute(&state.pool)
-    .await?
-    .rows_affected()
-        == 1;
-    if !claimed {
-        let (stored_fingerprint, status, body): (String, i64, String) = sqlx::query_as(
-            "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = ? AND key = ?",
-        )
-        .bind(scope)
-        .bind(&key)
-        .fetch_one(&state.pool)
-        .await?;
-        if stored_fingerprint != fingerprint {
+    let now = db::now_millis();
+    let expired_before = now - state.settings.retention.idempotency_keys.as_millis() as i64;
+    let pool = &state.pool;
+    if !db::idempotency::claim(pool, scope, &key, &fingerprint, now, expired_before).await? {
+        // Gone in between (released by a failed first try): that try changed nothing.
+        let Some(stored) = db::idempotency::find(pool, scope, &key).await? else {
+            return Err(ApiError::InProgress);
+        };
+        if stored.fingerprint != fingerprint {
             return Err(ApiError::KeyReused);
         }
-        if status == 0 {
+        if stored.status == 0 {
             return Err(ApiError::InProgress);
         }
-        let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
-        let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let status = StatusCode::from_u16(stored.status as u16).unwrap_or(StatusCode::OK);
+        let body: Value = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(
             "idempotent-replayed",
@@ -98,23 +87,12 @@ where
     }
     match action().await {
         Ok((status, body)) => {
-            sqlx::query(
-                "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?",
-            )
-            .bind(status.as_u16() as i64)
-            .bind(body.to_string())
-            .bind(scope)
-            .bind(&key)
-            .execute(&state.pool)
-            .await?;
+            db::idempotency::complete(pool, scope, &key, status.as_u16(), &body.to_string())
+                .await?;
             Ok((status, axum::Json(body)).into_response())
         }
         Err(e) => {
-            sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
-                .bind(scope)
-                .bind(&key)
-                .execute(&state.pool)
-                .await?;
+            db::idempotency::release(pool, scope, &key).await?;
             Err(e)
         }
     }

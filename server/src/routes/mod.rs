@@ -6,12 +6,27 @@ pub mod idempotency;
 pub mod tasks;
 pub mod webhooks;
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequest;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use http_body::{Frame, SizeHint};
+use http_body_util::{LengthLimitError, Limited};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The largest body any route but the webhook accepts: a task's longest fields, as
+/// JSON or as a form, fit many times over.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,6 +36,76 @@ pub fn router() -> Router<AppState> {
         .merge(webhooks::router())
 }
 
+/// The body limit of a path, for the error that names it.
+fn body_limit_of(path: &str) -> usize {
+    if path == webhooks::PATH {
+        webhooks::BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
+
+/// Holds every request body to its path's limit, and makes every refusal for size the
+/// JSON error `payload_too_large` (413): a `Content-Length` over the limit is refused
+/// before anything is read; a body without one is cut off where it passes the limit,
+/// and whatever the handler then answered is replaced. Server functions read their
+/// bodies themselves, so the extractors' limits alone would not cover them.
+pub async fn limit_bodies(request: Request, next: Next) -> Response {
+    let limit_bytes = body_limit_of(request.uri().path());
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit_bytes as u64) {
+        return ApiError::PayloadTooLarge { limit_bytes }.into_response();
+    }
+    let tripped = Arc::new(AtomicBool::new(false));
+    let request = request.map(|body| {
+        Body::new(CappedBody {
+            inner: Limited::new(body, limit_bytes),
+            tripped: tripped.clone(),
+        })
+    });
+    let response = next.run(request).await;
+    if tripped.load(Ordering::Relaxed) || response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge { limit_bytes }.into_response();
+    }
+    response
+}
+
+/// A body limited to so many bytes that remembers whether the limit was hit.
+struct CappedBody {
+    inner: Limited<Body>,
+    tripped: Arc<AtomicBool>,
+}
+
+impl HttpBody for CappedBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(e))) = &polled {
+            if e.is::<LengthLimitError>() {
+                self.tripped.store(true, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// `Json` whose rejections are our JSON errors rather than plain text.
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
@@ -28,6 +113,12 @@ pub struct ApiJson<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // JSON bodies are only taken by routes under the general limit.
+            return ApiError::PayloadTooLarge {
+                limit_bytes: BODY_LIMIT,
+            };
+        }
         let message = match rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "send a JSON body with Content-Type: application/json".to_owned()
@@ -46,8 +137,8 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-impl<T: serde::Serialize> axum::response::IntoResponse for ApiJson<T> {
-    fn into_response(self) -> axum::response::Response {
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
 }

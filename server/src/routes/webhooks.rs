@@ -5,7 +5,8 @@
 //! ignored.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -19,8 +20,16 @@ use crate::pipeline::webhook::{interpret, signature_is_valid, Intent, PrLink};
 use crate::state::AppState;
 use crate::tasks::{Actor, Command, ServiceError};
 
+/// Where GitHub delivers.
+pub const PATH: &str = "/api/webhooks/github";
+
+/// GitHub caps a delivery at 25 MB; a push of many commits comes close.
+pub const BODY_LIMIT: usize = 25 * 1024 * 1024;
+
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/webhooks/github", post(github_webhook))
+    Router::new()
+        .route(PATH, post(github_webhook))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -31,8 +40,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 async fn github_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            limit_bytes: BODY_LIMIT,
+        },
+        _ => ApiError::invalid("body", "the body could not be read"),
+    })?;
     let secret = state.webhook_secret.expose().as_bytes();
     if !signature_is_valid(secret, &body, header(&headers, "x-hub-signature-256")) {
         tracing::warn!("webhook with a missing or wrong signature refused");
@@ -48,7 +63,9 @@ async fn github_webhook(
     if delivery.len() > 200 {
         return Err(ApiError::invalid("X-GitHub-Delivery", "too long"));
     }
-    if db::webhooks::seen(&state.pool, delivery).await? {
+    let remembered_since =
+        db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
+    if db::webhooks::seen(&state.pool, delivery, remembered_since).await? {
         return Ok((StatusCode::OK, axum::Json(json!({ "status": "duplicate" }))));
     }
     let repo = state.github.as_ref().map(|g| g.repo().to_owned());
@@ -99,7 +116,7 @@ async fn apply(state: &AppState, intent: Intent) -> Result<&'static str, ApiErro
             number,
             url,
             title,
-        } => (
+        } if url.as_deref().is_none_or(shared_protocol::is_web_url) => (
             find(state, &link).await?,
             Command::OpenPr {
                 pr_number: number,
@@ -107,6 +124,11 @@ async fn apply(state: &AppState, intent: Intent) -> Result<&'static str, ApiErro
                 pr_title: title,
             },
         ),
+        Intent::PrOpened { .. } => {
+            return Err(ApiError::BadUrl {
+                field: "pull_request.html_url",
+            })
+        }
         Intent::PrMerged {
             link,
             sha,

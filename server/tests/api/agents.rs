@@ -105,3 +105,48 @@ async fn an_agent_can_fail_a_task_with_a_reason() {
     assert_eq!(task["task"]["status"], "failed");
     assert_eq!(task["task"]["errorMessage"], "The build does not compile");
 }
+
+#[tokio::test]
+async fn a_revoked_tokens_name_can_be_given_to_a_new_token() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Rotate the agent's token").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    let pool = app.pool().await;
+    let old = service_tokens::create(&pool, "build-agent", 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(service_tokens::revoke(&pool, "build-agent", 1)
+        .await
+        .unwrap());
+    let new = service_tokens::create(&pool, "build-agent", 2)
+        .await
+        .unwrap()
+        .expect("the name is free again once its token is revoked");
+    assert_ne!(old, new);
+    assert!(
+        service_tokens::create(&pool, "build-agent", 3)
+            .await
+            .unwrap()
+            .is_none(),
+        "but only one live token has a name"
+    );
+    assert_eq!(
+        report(&app, &old, id, json!({ "note": "old" }))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        report(&app, &new, id, json!({ "note": "new" }))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        service_tokens::list(&pool).await.unwrap().len(),
+        1,
+        "the list shows live tokens only"
+    );
+}

@@ -22,6 +22,8 @@ pub struct TestApp {
     /// Keeps the temp dir alive across restarts.
     pub dir: Arc<TempDir>,
     pub http: reqwest::Client,
+    /// The running server's state, for what only the inside can tell (limiter sizes).
+    pub state: server::state::AppState,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -39,6 +41,13 @@ fn test_settings(dir: &std::path::Path) -> Settings {
     // Tests act much faster than people; the limits have tests of their own.
     settings.actions_per_minute = 100_000;
     settings.action_burst = 10_000;
+    let many = server::config::Rate {
+        per_minute: 100_000,
+        burst: 10_000,
+    };
+    settings.ip_limits.sign_in = many;
+    settings.ip_limits.refresh = many;
+    settings.ip_limits.webhook = many;
     settings
 }
 
@@ -95,6 +104,7 @@ async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) 
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("server builds");
     let port = app.port();
+    let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
@@ -107,6 +117,7 @@ async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) 
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
+        state,
         stop: Some(stop),
         server: Some(server),
     }

@@ -126,7 +126,7 @@ async fn forged_expired_unsigned_and_wrong_key_tokens_are_refused() {
         encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(key),
+            &EncodingKey::from_secret(key).unwrap(),
         )
         .unwrap()
     };

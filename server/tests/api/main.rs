@@ -12,6 +12,7 @@ mod demo;
 mod github;
 mod http_api;
 mod idempotency;
+mod limits;
 mod live;
 mod pages;
 mod rooms;

@@ -1,0 +1,100 @@
+//! Queries on `idempotency_keys`: results of actions sent with an `Idempotency-Key`.
+//!
+//! A row with status 0 is a claim: the action is still running. A key older than the
+//! retention period counts as never used; [`prune`] removes such rows.
+
+use sqlx::SqlitePool;
+
+/// What is stored under a key.
+pub struct Stored {
+    pub fingerprint: String,
+    /// 0 while the first request is still running.
+    pub status: i64,
+    pub body: String,
+}
+
+/// Claims `(scope, key)` for a request with `fingerprint`; `false` if a live claim or a
+/// result is already there. A claim older than `expired_before` is replaced.
+pub async fn claim(
+    pool: &SqlitePool,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: i64,
+    expired_before: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at < ?")
+        .bind(scope)
+        .bind(key)
+        .bind(expired_before)
+        .execute(pool)
+        .await?;
+    let claimed = sqlx::query(
+        "INSERT OR IGNORE INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, 0, '', ?)",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+/// What another request stored under `(scope, key)`, if it is still there.
+pub async fn find(
+    pool: &SqlitePool,
+    scope: &str,
+    key: &str,
+) -> Result<Option<Stored>, sqlx::Error> {
+    let row: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = ? AND key = ?",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(fingerprint, status, body)| Stored {
+        fingerprint,
+        status,
+        body,
+    }))
+}
+
+/// Stores the result of the claimed request.
+pub async fn complete(
+    pool: &SqlitePool,
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?")
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(scope)
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Gives up a claim (the action failed), so the same key can be tried again.
+pub async fn release(pool: &SqlitePool, scope: &str, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+        .bind(scope)
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Removes keys created before `expired_before`; returns how many.
+pub async fn prune(pool: &SqlitePool, expired_before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(expired_before)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
