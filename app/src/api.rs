@@ -12,7 +12,11 @@ use shared_protocol::TaskId;
 use shared_protocol::{DashboardState, Seq, TaskState, UserRef};
 
 /// What a page shows when something fails; every message is meant for people.
+///
+/// On the wire (a server function's error body) it is the same JSON error the HTTP API
+/// answers with: `{"error":{"code":"unauthorized","message":"Please sign in."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "ErrorEnvelope", from = "ErrorEnvelope")]
 pub enum AppError {
     #[error("Please sign in.")]
     Unauthorized,
@@ -24,6 +28,97 @@ pub enum AppError {
     Internal,
     #[error("The server could not be reached. Please try again.")]
     Transport,
+}
+
+impl AppError {
+    /// The stable machine code, as the HTTP API names it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "unauthorized",
+            AppError::NotFound => "not_found",
+            AppError::Invalid(_) => "invalid_input",
+            AppError::Internal => "internal",
+            AppError::Transport => "transport",
+        }
+    }
+
+    /// The HTTP status a server function answers this error with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            AppError::Unauthorized => http::StatusCode::UNAUTHORIZED,
+            AppError::NotFound => http::StatusCode::NOT_FOUND,
+            AppError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Internal | AppError::Transport => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+impl From<AppError> for ErrorEnvelope {
+    fn from(e: AppError) -> Self {
+        ErrorEnvelope {
+            error: ErrorBody {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<ErrorEnvelope> for AppError {
+    fn from(e: ErrorEnvelope) -> Self {
+        match e.error.code.as_str() {
+            "unauthorized" => AppError::Unauthorized,
+            "not_found" => AppError::NotFound,
+            "invalid_input" => AppError::Invalid(e.error.message),
+            "transport" => AppError::Transport,
+            _ => AppError::Internal,
+        }
+    }
+}
+
+/// Where to go after signing in: `next` if it is a path on this site, else the dashboard.
+/// Only visible ASCII, starting with one `/`: never another site, never a header break.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.len() <= 512
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// The sign-in page, asked to come back to `path` afterwards.
+pub fn login_path(path: &str) -> String {
+    let next = safe_next(Some(path));
+    if next == "/" {
+        return "/login".to_owned();
+    }
+    let mut encoded = String::with_capacity(next.len() * 3);
+    for b in next.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("/login?next={encoded}")
 }
 
 impl FromServerFnError for AppError {
@@ -60,13 +155,15 @@ pub mod backend {
     use std::sync::Arc;
 
     use http::{HeaderMap, HeaderValue};
-    use shared_protocol::TaskId;
+    use shared_protocol::{TaskId, UserRef};
 
     use super::{AppError, DashboardPage, TaskPage};
 
     /// The server's side of the pages. `headers` are the request's, to find the viewer.
     #[async_trait::async_trait]
     pub trait Backend: Send + Sync + 'static {
+        /// The signed-in user, or `Unauthorized`.
+        async fn viewer(&self, headers: &HeaderMap) -> Result<UserRef, AppError>;
         async fn dashboard(&self, headers: &HeaderMap) -> Result<DashboardPage, AppError>;
         async fn task(&self, headers: &HeaderMap, id: TaskId) -> Result<TaskPage, AppError>;
         async fn create_task(
@@ -105,6 +202,49 @@ fn backend() -> Result<(backend::SharedBackend, http::HeaderMap), AppError> {
     Ok((backend, parts.headers))
 }
 
+/// Gives a server function's error its HTTP status (401, 404, 422 …) instead of a
+/// blanket 500. A plain form post without a session (no JavaScript) is sent to sign in.
+#[cfg(feature = "ssr")]
+fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(e.status());
+        }
+        if *e == AppError::Unauthorized && accepts_html() {
+            leptos_axum::redirect("/login");
+        }
+    }
+    result
+}
+
+#[cfg(feature = "ssr")]
+fn accepts_html() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs a server function's body against the backend, and answers its error with the
+/// right status.
+#[cfg(feature = "ssr")]
+async fn call<T, Fut>(
+    body: impl FnOnce(backend::SharedBackend, http::HeaderMap) -> Fut,
+) -> Result<T, AppError>
+where
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match backend() {
+        Ok((backend, headers)) => body(backend, headers).await,
+        Err(e) => Err(e),
+    };
+    answer(result)
+}
+
 #[cfg(feature = "ssr")]
 fn set_cookie(value: http::HeaderValue) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -112,16 +252,20 @@ fn set_cookie(value: http::HeaderValue) {
     }
 }
 
+/// Who is signed in, for pages that need a session but load nothing else.
+#[server]
+pub async fn load_viewer() -> Result<UserRef, AppError> {
+    call(move |backend, headers| async move { backend.viewer(&headers).await }).await
+}
+
 #[server]
 pub async fn load_dashboard() -> Result<DashboardPage, AppError> {
-    let (backend, headers) = backend()?;
-    backend.dashboard(&headers).await
+    call(move |backend, headers| async move { backend.dashboard(&headers).await }).await
 }
 
 #[server]
 pub async fn load_task(id: i64) -> Result<TaskPage, AppError> {
-    let (backend, headers) = backend()?;
-    backend.task(&headers, TaskId(id)).await
+    call(move |backend, headers| async move { backend.task(&headers, TaskId(id)).await }).await
 }
 
 /// `private` is a checkbox: present (any value) when ticked.
@@ -131,26 +275,35 @@ pub async fn create_task(
     description: String,
     private: Option<String>,
 ) -> Result<i64, AppError> {
-    let (backend, headers) = backend()?;
-    let id = backend
-        .create_task(&headers, title, description, private.is_some())
-        .await?;
+    let id = call(move |backend, headers| async move {
+        backend
+            .create_task(&headers, title, description, private.is_some())
+            .await
+    })
+    .await?;
     leptos_axum::redirect(&format!("/tasks/{id}"));
     Ok(id.0)
 }
 
 #[server]
 pub async fn answer_questions(id: i64, answers: Vec<String>) -> Result<(), AppError> {
-    let (backend, headers) = backend()?;
-    backend.answer(&headers, TaskId(id), answers).await
+    call(move |backend, headers| async move { backend.answer(&headers, TaskId(id), answers).await })
+        .await
 }
 
+/// Signs in, then goes to `next` (the page that sent the visitor here), or home.
 #[server]
-pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    let (backend, _) = backend()?;
-    set_cookie(backend.login(username, password).await?);
-    leptos_axum::redirect("/");
-    Ok(())
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
+    let cookie =
+        call(move |backend, _| async move { backend.login(username, password).await }).await?;
+    set_cookie(cookie);
+    let next = safe_next(next.as_deref());
+    leptos_axum::redirect(&next);
+    Ok(next)
 }
 
 #[server]
@@ -158,11 +311,17 @@ pub async fn signup(
     username: String,
     display_name: String,
     password: String,
-) -> Result<(), AppError> {
-    let (backend, _) = backend()?;
-    set_cookie(backend.signup(username, display_name, password).await?);
-    leptos_axum::redirect("/");
-    Ok(())
+    next: Option<String>,
+) -> Result<String, AppError> {
+    let cookie =
+        call(
+            move |backend, _| async move { backend.signup(username, display_name, password).await },
+        )
+        .await?;
+    set_cookie(cookie);
+    let next = safe_next(next.as_deref());
+    leptos_axum::redirect(&next);
+    Ok(next)
 }
 
 #[server]
@@ -171,4 +330,48 @@ pub async fn logout() -> Result<(), AppError> {
     set_cookie(backend.logout(&headers).await);
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_gone_back_to() {
+        for ok in ["/", "/tasks/7", "/tasks/new?x=1"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "tasks/7",
+            "/tasks/7\r\nSet-Cookie: x=1",
+            "/ space",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(login_path("/"), "/login");
+        assert_eq!(login_path("/tasks/new"), "/login?next=/tasks/new");
+        assert_eq!(login_path("/tasks?q=a&b"), "/login?next=/tasks%3Fq%3Da%26b");
+    }
+
+    #[test]
+    fn errors_travel_as_the_json_error_the_api_uses() {
+        let json = serde_json::to_value(AppError::Unauthorized).unwrap();
+        assert_eq!(json["error"]["code"], "unauthorized");
+        assert_eq!(json["error"]["message"], "Please sign in.");
+        for e in [
+            AppError::Unauthorized,
+            AppError::NotFound,
+            AppError::Invalid("title: too long".into()),
+            AppError::Internal,
+            AppError::Transport,
+        ] {
+            let back: AppError = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
+        }
+    }
 }

@@ -74,7 +74,7 @@ pub fn App() -> impl IntoView {
             <main>
                 // Async: pages are sent whole once their data is loaded, so they render
                 // fully without JavaScript.
-                <Routes fallback=|| view! { <p class="error">"Page not found."</p> }>
+                <Routes fallback=routes::NotFound>
                     <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/new") view=NewTask ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/:id") view=TaskDetailPage ssr=SsrMode::Async/>

@@ -1,10 +1,13 @@
 //! The pages' backend: what the UI's server functions call, implemented with the same
-//! services as the JSON API.
+//! services as the JSON API; and the renewal of expired sessions on the way in.
 
 use app::api::backend::Backend;
 use app::api::{AppError, DashboardPage, TaskPage};
-use http::{HeaderMap, HeaderValue};
-use shared_protocol::{DashboardState, StatusCounts, TaskId, TaskState};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{header, HeaderMap, HeaderValue};
+use shared_protocol::{DashboardState, StatusCounts, TaskId, TaskState, UserRef};
 
 use crate::auth::{self, CurrentUser};
 use crate::error::ApiError;
@@ -29,7 +32,7 @@ impl From<ApiError> for AppError {
 }
 
 impl PageBackend {
-    async fn viewer(&self, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
+    async fn current_user(&self, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
         // Pages send anyone without a live session to sign in, whatever the reason.
         auth::user_from_headers(&self.0, headers)
             .await
@@ -46,10 +49,82 @@ impl PageBackend {
     }
 }
 
+/// A page (or a page's server function) whose session cookie holds an expired token that
+/// can still be renewed is served as if the token were fresh, and the response carries
+/// the renewed cookie: exactly what the browser's socket does through
+/// `/api/auth/refresh`, so opening the dashboard after a night away does not sign anyone
+/// out. A revoked or too old session is left alone, and the page sends its visitor to
+/// sign in. Requests with a `Bearer` header are clients that refresh by themselves.
+pub async fn renew_expired_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let renewed = renewal(&state, request.headers()).await;
+    if let Some((token, _)) = &renewed {
+        with_session_cookie(request.headers_mut(), token);
+    }
+    let mut response = next.run(request).await;
+    if let Some((_, set_cookie)) = renewed {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie);
+    }
+    response
+}
+
+/// The fresh token and its `Set-Cookie`, when the request's cookie session has expired
+/// and may be renewed.
+async fn renewal(state: &AppState, headers: &HeaderMap) -> Option<(String, HeaderValue)> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    let token = auth::token_from_headers(headers)?;
+    if state.keys.verify(&token) != Err(auth::TokenError::Expired) {
+        return None;
+    }
+    let max_age = state.settings.session_max_age;
+    let (user, token) = match auth::renew_session(&state.pool, &state.keys, &token, max_age).await {
+        Ok(Some(renewed)) => renewed,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::error!(error = %e, "renewing a session failed");
+            return None;
+        }
+    };
+    tracing::debug!(user_id = user.id, "renewed an expired session for a page");
+    let cookie = auth::session_cookie(token.clone(), max_age, state.settings.secure_cookies);
+    let value = HeaderValue::from_str(&cookie.to_string()).ok()?;
+    Some((token, value))
+}
+
+/// Replaces the session cookie in a request's `Cookie` headers, keeping the others.
+fn with_session_cookie(headers: &mut HeaderMap, token: &str) {
+    let prefix = format!("{}=", auth::SESSION_COOKIE);
+    let mut cookies: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.starts_with(&prefix))
+        .map(str::to_owned)
+        .collect();
+    cookies.push(format!("{prefix}{token}"));
+    if let Ok(value) = HeaderValue::from_str(&cookies.join("; ")) {
+        headers.remove(header::COOKIE);
+        headers.insert(header::COOKIE, value);
+    }
+}
+
 #[async_trait::async_trait]
 impl Backend for PageBackend {
+    async fn viewer(&self, headers: &HeaderMap) -> Result<UserRef, AppError> {
+        Ok(self.current_user(headers).await?.to_ref())
+    }
+
     async fn dashboard(&self, headers: &HeaderMap) -> Result<DashboardPage, AppError> {
-        let viewer = self.viewer(headers).await?;
+        let viewer = self.current_user(headers).await?;
         let (tasks, seq) = visible_tasks(&self.0, viewer.viewer()).await?;
         let counts = StatusCounts::of(&tasks);
         Ok(DashboardPage {
@@ -60,7 +135,7 @@ impl Backend for PageBackend {
     }
 
     async fn task(&self, headers: &HeaderMap, id: TaskId) -> Result<TaskPage, AppError> {
-        let viewer = self.viewer(headers).await?;
+        let viewer = self.current_user(headers).await?;
         let (task, timeline, seq) = visible_task(&self.0, viewer.viewer(), id).await?;
         Ok(TaskPage {
             viewer: viewer.to_ref(),
@@ -79,7 +154,7 @@ impl Backend for PageBackend {
         description: String,
         private: bool,
     ) -> Result<TaskId, AppError> {
-        let viewer = self.viewer(headers).await?;
+        let viewer = self.current_user(headers).await?;
         let applied = create(
             &self.0,
             &viewer,
@@ -99,7 +174,7 @@ impl Backend for PageBackend {
         id: TaskId,
         answers: Vec<String>,
     ) -> Result<(), AppError> {
-        let viewer = self.viewer(headers).await?;
+        let viewer = self.current_user(headers).await?;
         answer(&self.0, &viewer, id, answers).await?;
         Ok(())
     }
@@ -125,7 +200,7 @@ impl Backend for PageBackend {
     }
 
     async fn logout(&self, headers: &HeaderMap) -> HeaderValue {
-        if let Ok(viewer) = self.viewer(headers).await {
+        if let Ok(viewer) = self.current_user(headers).await {
             if let Err(e) = crate::routes::auth::revoke_sessions(&self.0, viewer.id).await {
                 tracing::error!(error = %e, "logout could not revoke tokens");
             }

@@ -183,7 +183,13 @@ async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
             match refresh_session().await {
                 Refresh::Renewed if ended.auth_expired && ended.hello => continue,
                 Refresh::SignedOut => {
-                    let _ = window().location().set_href("/login");
+                    let location = window().location();
+                    let here = format!(
+                        "{}{}",
+                        location.pathname().unwrap_or_default(),
+                        location.search().unwrap_or_default()
+                    );
+                    let _ = location.set_href(&crate::api::login_path(&here));
                     return;
                 }
                 _ => {}

@@ -1,34 +1,53 @@
-//! `/login` and `/signup`. Both work without JavaScript (plain form posts).
+//! `/login` and `/signup`. Both work without JavaScript (plain form posts), and both
+//! bring the visitor back to the page that sent them (`?next=/tasks/7`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use crate::api::{Login, Signup};
+use crate::api::{safe_next, Login, Signup};
 
-/// After signing in, load the dashboard afresh so the live socket opens with the new
-/// session cookie.
-fn go_home() {
+/// After signing in, load the page afresh so the live socket opens with the new session
+/// cookie.
+fn go_to(_path: &str) {
     #[cfg(feature = "hydrate")]
-    let _ = window().location().set_href("/");
+    let _ = window().location().set_href(_path);
+}
+
+/// The `next` of this page's URL, checked: only a path on this site.
+fn next_path() -> String {
+    let query = use_query_map();
+    query.with_untracked(|q| safe_next(q.get("next").as_deref()))
+}
+
+/// `?next=…` for the link to the other form, so the way back is kept.
+fn carry_next(next: &str) -> String {
+    crate::api::login_path(next)
+        .strip_prefix("/login")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    let next = next_path();
     Effect::new(move |_| {
-        if let Some(Ok(())) = login.value().get() {
-            go_home();
+        if let Some(Ok(path)) = login.value().get() {
+            go_to(&path);
         }
     });
+    let signup_href = format!("/signup{}", carry_next(&next));
     view! {
         <Title text="Sign in · taskwire"/>
         <h1>"Sign in"</h1>
         <ActionForm action=login attr:class="form narrow">
+            <input type="hidden" name="next" value=next/>
             <label>"Username" <input name="username" required autocomplete="username"/></label>
             <label>"Password" <input name="password" type="password" required autocomplete="current-password"/></label>
             {move || login.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <button type="submit" class="button primary" data-testid="login-submit">"Sign in"</button>
-            <p class="hint">"No account yet? " <a href="/signup">"Sign up"</a></p>
+            <p class="hint">"No account yet? " <a href=signup_href>"Sign up"</a></p>
         </ActionForm>
     }
 }
@@ -36,22 +55,25 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
+    let next = next_path();
     Effect::new(move |_| {
-        if let Some(Ok(())) = signup.value().get() {
-            go_home();
+        if let Some(Ok(path)) = signup.value().get() {
+            go_to(&path);
         }
     });
+    let login_href = format!("/login{}", carry_next(&next));
     view! {
         <Title text="Sign up · taskwire"/>
         <h1>"Create an account"</h1>
         <ActionForm action=signup attr:class="form narrow">
+            <input type="hidden" name="next" value=next/>
             <label>"Username" <input name="username" required autocomplete="username" pattern="[a-z0-9_\\-]{3,32}"
                 title="3 to 32 characters: lowercase letters, digits, _ or -"/></label>
             <label>"Display name" <input name="display_name" required maxlength="64" autocomplete="name"/></label>
             <label>"Password" <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
             {move || signup.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <button type="submit" class="button primary" data-testid="signup-submit">"Sign up"</button>
-            <p class="hint">"Already have an account? " <a href="/login">"Sign in"</a></p>
+            <p class="hint">"Already have an account? " <a href=login_href>"Sign in"</a></p>
         </ActionForm>
     }
 }

@@ -1,13 +1,31 @@
-//! `/tasks/new`: write a task. Works without JavaScript too (a plain form post).
+//! `/tasks/new`: write a task. Works without JavaScript too (a plain form post). A
+//! visitor without a session is sent to sign in first, and back here afterwards.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::CreateTask;
+use super::load_failed;
+use crate::api::{load_viewer, CreateTask};
 
 #[component]
 pub fn NewTask() -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| load_viewer());
+    view! {
+        <Title text="New task · taskwire"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(_) => view! { <NewTaskForm/> }.into_any(),
+                    Err(e) => load_failed(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn NewTaskForm() -> impl IntoView {
     let create = ServerAction::<CreateTask>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -16,7 +34,6 @@ pub fn NewTask() -> impl IntoView {
         }
     });
     view! {
-        <Title text="New task · taskwire"/>
         <h1>"New task"</h1>
         <ActionForm action=create attr:class="form">
             <label>

@@ -89,21 +89,29 @@ fn Links(task: Signal<shared_protocol::TaskDetail>) -> impl IntoView {
         view! {
             <ul class="links">
                 {t.issue_url.clone().map(|url| view! {
-                    <li><a href=url target="_blank" rel="noopener" data-testid="issue-link">
-                        {format!("Issue #{}", t.issue_number.unwrap_or_default())}
-                    </a></li>
+                    <li>{external_link(url, format!("Issue #{}", t.issue_number.unwrap_or_default()), "issue-link")}</li>
                 })}
                 {(dispatched && t.issue_url.is_none()).then(|| view! {
                     <li class="muted" data-testid="no-issue">"Dispatched without a GitHub issue (no repository configured)."</li>
                 })}
                 {t.github_branch.clone().map(|b| view! { <li>"Branch " <code>{b}</code></li> })}
-                {t.pr_url.clone().map(|url| view! {
-                    <li><a href=url target="_blank" rel="noopener" data-testid="pr-link">
-                        {t.pr_title.clone().unwrap_or_else(|| format!("Pull request #{}", t.pr_number.unwrap_or_default()))}
-                    </a></li>
+                {t.pr_url.clone().map(|url| {
+                    let text = t.pr_title.clone().unwrap_or_else(|| format!("Pull request #{}", t.pr_number.unwrap_or_default()));
+                    view! { <li>{external_link(url, text, "pr-link")}</li> }
                 })}
             </ul>
         }
+    }
+}
+
+/// A link to GitHub. The server only stores web addresses, but a link is only ever made
+/// of one: anything else is shown as text.
+fn external_link(url: String, text: String, test_id: &'static str) -> AnyView {
+    if shared_protocol::is_web_url(&url) {
+        view! { <a href=url target="_blank" rel="noopener noreferrer" data-testid=test_id>{text}</a> }
+            .into_any()
+    } else {
+        view! { <span data-testid=test_id>{text}</span> }.into_any()
     }
 }
 

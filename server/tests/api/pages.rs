@@ -65,3 +65,237 @@ async fn a_visitor_without_a_session_is_sent_to_login() {
     let login = app.http.get(app.url("/login")).send().await.unwrap();
     assert_eq!(login.status(), 200);
 }
+
+/// `GET path` as a browser navigating with `cookie` (or no session at all).
+async fn navigate(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app.http.get(app.url(path)).header("accept", "text/html");
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("theme=dark; taskwire_session={token}"));
+    }
+    request.send().await.unwrap()
+}
+
+/// The page without its per-response script nonce.
+fn without_nonce(html: &str) -> String {
+    let nonce = html
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert!(!nonce.is_empty(), "pages carry a nonce");
+    html.replace(nonce, "NONCE")
+}
+
+#[tokio::test]
+async fn a_missing_task_a_hidden_task_and_an_unknown_path_answer_404_with_one_page() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let hidden = app.create_task_with(&ada, "Ada's private plan", true).await;
+    app.wait_for_status(&ada, hidden, "dispatched").await;
+    let missing = 987_654;
+
+    let hidden_page = navigate(&app, &format!("/tasks/{hidden}"), Some(&bob.token)).await;
+    assert_eq!(hidden_page.status(), 404);
+    let hidden_html = hidden_page.text().await.unwrap();
+    let missing_page = navigate(&app, &format!("/tasks/{missing}"), Some(&bob.token)).await;
+    assert_eq!(missing_page.status(), 404);
+    let missing_html = missing_page.text().await.unwrap();
+    assert!(
+        hidden_html.contains(r#"data-testid="not-found""#),
+        "{hidden_html}"
+    );
+    assert!(!hidden_html.contains("private plan"));
+    assert_eq!(
+        without_nonce(&hidden_html),
+        without_nonce(&missing_html),
+        "a hidden task looks exactly like a missing one"
+    );
+    // Its owner still sees it.
+    let own = navigate(&app, &format!("/tasks/{hidden}"), Some(&ada.token)).await;
+    assert_eq!(own.status(), 200);
+
+    for path in ["/no/such/page", "/tasks/not-a-number", "/tasks"] {
+        let res = navigate(&app, path, Some(&ada.token)).await;
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"data-testid="not-found""#));
+    }
+}
+
+#[tokio::test]
+async fn an_expired_session_with_a_live_refresh_window_is_renewed_by_the_first_page_load() {
+    let app = spawn_app_with(|s| s.session_ttl = std::time::Duration::from_secs(1)).await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Renew me").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        app.get(&ada, "/api/auth/me").await.status(),
+        401,
+        "the token inside the cookie has expired"
+    );
+
+    let res = navigate(&app, "/", Some(&ada.token)).await;
+    assert_eq!(res.status(), 200, "not sent to sign in");
+    let renewed = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("taskwire_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .expect("the response renews the session cookie");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Renew me"),
+        "the dashboard is rendered: {html}"
+    );
+    let fresh = TestUser { token: renewed };
+    assert_eq!(app.get(&fresh, "/api/auth/me").await.status(), 200);
+    assert_eq!(
+        navigate(&app, &format!("/tasks/{id}"), Some(&fresh.token))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_session_is_not_renewed_by_a_page() {
+    let app = spawn_app_with(|s| s.session_ttl = std::time::Duration::from_secs(1)).await;
+    let ada = app.signup("ada").await;
+    let revoked = ada.token.clone();
+    let res = app
+        .post(&ada, "/api/auth/logout", serde_json::json!({}))
+        .await;
+    assert_eq!(res.status(), 204);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = navigate(&app, "/", Some(&revoked)).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/login");
+    assert!(res.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn a_signed_out_visitor_is_sent_to_sign_in_and_back() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app().await;
+    app.signup("ada").await;
+    let res = navigate(&app, "/tasks/new", None).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/login?next=/tasks/new");
+
+    // The sign-in form carries `next` and comes back to it.
+    let login_page = navigate(&app, "/login?next=/tasks/new", None).await;
+    let html = login_page.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="next""#) && html.contains(r#"value="/tasks/new""#),
+        "{html}"
+    );
+    let sign_in = |next: &'static str| {
+        app.http
+            .post(app.url(app::api::Login::PATH))
+            .header("accept", "text/html")
+            .form(&[
+                ("username", "ada"),
+                ("password", "correct horse battery"),
+                ("next", next),
+            ])
+            .send()
+    };
+    let res = sign_in("/tasks/new").await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/tasks/new");
+    assert!(res.headers().get("set-cookie").is_some());
+    // Never to another site.
+    for elsewhere in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+    ] {
+        let res = sign_in(elsewhere).await.unwrap();
+        assert_eq!(res.headers()["location"], "/", "{elsewhere}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_function_called_without_a_session_answers_401_with_the_json_error() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .post(app.url(app::api::CreateTask::PATH))
+        .form(&[("title", "No session"), ("description", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert!(body["error"]["message"].is_string());
+
+    // A plain form post (no JavaScript) is sent to sign in instead.
+    let res = app
+        .http
+        .post(app.url(app::api::CreateTask::PATH))
+        .header("accept", "text/html")
+        .header("referer", app.url("/tasks/new"))
+        .form(&[("title", "No session"), ("description", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn links_that_are_not_web_addresses_are_refused_and_never_rendered() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Links").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    for url in [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        " JavaScript:x",
+    ] {
+        let res = app
+            .report(
+                &ada,
+                id,
+                serde_json::json!({ "status": "pr_open", "prUrl": url, "prNumber": 3 }),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{url}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_url");
+        assert_eq!(body["error"]["field"], "prUrl");
+    }
+    assert_eq!(
+        app.status_of(&ada, id).await,
+        "dispatched",
+        "nothing applied"
+    );
+
+    // A link stored before this check existed is shown as text, not as a link.
+    let pool = app.pool().await;
+    sqlx::query("UPDATE tasks SET pr_url = 'javascript:alert(1)', pr_title = 'Old PR', issue_url = 'data:text/html,x', issue_number = 4 WHERE id = ?")
+        .bind(id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let html = navigate(&app, &format!("/tasks/{id}"), Some(&ada.token))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Old PR"), "{html}");
+    assert!(
+        !html.contains(r#"href="javascript:"#) && !html.contains(r#"href="data:"#),
+        "{html}"
+    );
+}

@@ -168,12 +168,9 @@ async fn pages_do_not_show_what_the_viewer_may_not_see() {
     };
     let dashboard = page("/".into()).await.unwrap().text().await.unwrap();
     assert!(!dashboard.contains("Ada&#x27;s secret plan") && !dashboard.contains("secret plan"));
-    let task = page(format!("/tasks/{secret}"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(task.contains("That task does not exist."));
+    let task = page(format!("/tasks/{secret}")).await.unwrap();
+    assert_eq!(task.status(), 404);
+    let task = task.text().await.unwrap();
+    assert!(task.contains(r#"data-testid="not-found""#));
     assert!(!task.contains("secret plan"));
 }
