@@ -361,7 +361,7 @@ pub async fn user_from_headers(
     headers: &HeaderMap,
 ) -> Result<CurrentUser, AuthFailure> {
     let token = token_from_headers(headers).ok_or(AuthFailure::Missing)?;
-    authenticate(&state.pool, &state.keys, &token).await
+    authenticate(&state.db.read, &state.keys, &token).await
 }
 
 /// Who reports progress on a task: a signed-in person, or an agent with a service token.
@@ -380,7 +380,8 @@ impl FromRequestParts<AppState> for Reporter {
     ) -> Result<Self, Self::Rejection> {
         if let Some(token) = token_from_headers(&parts.headers) {
             if token.starts_with(crate::db::service_tokens::PREFIX) {
-                return match crate::db::service_tokens::authenticate(&state.pool, &token).await? {
+                return match crate::db::service_tokens::authenticate(&state.db.read, &token).await?
+                {
                     Some(name) => Ok(Reporter::Agent { name }),
                     None => Err(ApiError::Unauthorized),
                 };

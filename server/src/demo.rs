@@ -44,10 +44,12 @@ const THIN: [(&str, &str); 4] = [
 pub async fn run(
     tasks: TaskService,
     pipeline: PipelineHandle,
+    // The database's writer, for the demo accounts.
+    accounts: SqlitePool,
     step: Duration,
     shutdown: CancellationToken,
 ) {
-    let people = match ensure_users(tasks.pool()).await {
+    let people = match ensure_users(&accounts).await {
         Ok(people) => people,
         Err(e) => {
             tracing::error!(error = %e, "demo users could not be created; demo mode is off");

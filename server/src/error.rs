@@ -121,6 +121,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidTransition(t) => ApiError::Conflict(t.to_string()),
             ServiceError::Invalid { field, message } => ApiError::Invalid { field, message },
             ServiceError::Db(e) => ApiError::Internal(e.into()),
+            e @ (ServiceError::NotCommitted | ServiceError::Stopped) => {
+                ApiError::Internal(anyhow::anyhow!(e))
+            }
         }
     }
 }

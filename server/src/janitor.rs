@@ -22,12 +22,12 @@ pub async fn sweep(state: &AppState) -> Result<Swept, sqlx::Error> {
     let retention = state.settings.retention;
     let now = db::now_millis();
     let idempotency_keys = db::idempotency::prune(
-        &state.pool,
+        &state.db.write,
         now - retention.idempotency_keys.as_millis() as i64,
     )
     .await?;
     let webhook_deliveries = db::webhooks::prune(
-        &state.pool,
+        &state.db.write,
         now - retention.webhook_deliveries.as_millis() as i64,
     )
     .await?;

@@ -84,14 +84,15 @@ async fn renewal(state: &AppState, headers: &HeaderMap) -> Option<(String, Heade
         return None;
     }
     let max_age = state.settings.session_max_age;
-    let (user, token) = match auth::renew_session(&state.pool, &state.keys, &token, max_age).await {
-        Ok(Some(renewed)) => renewed,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::error!(error = %e, "renewing a session failed");
-            return None;
-        }
-    };
+    let (user, token) =
+        match auth::renew_session(&state.db.read, &state.keys, &token, max_age).await {
+            Ok(Some(renewed)) => renewed,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!(error = %e, "renewing a session failed");
+                return None;
+            }
+        };
     tracing::debug!(user_id = user.id, "renewed an expired session for a page");
     let cookie = auth::session_cookie(token.clone(), max_age, state.settings.secure_cookies);
     let value = HeaderValue::from_str(&cookie.to_string()).ok()?;

@@ -44,7 +44,8 @@ impl Application {
                 settings.data_dir.display()
             )
         })?;
-        let pool = db::connect(&settings.database_url).await?;
+        let database = db::open(&settings.database_url).await?;
+        let pool = database.read.clone();
         let secret =
             load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir, "jwt.key")?;
         let keys = SessionKeys::new(&secret, settings.session_ttl)
@@ -59,7 +60,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let committed = Arc::new(Notify::new());
-        let tasks = TaskService::new(pool.clone(), committed.clone());
+        let tasks = TaskService::new(&database, committed.clone());
 
         // The dashboard room and the sequencer start from the same consistent read, so
         // the first event the sequencer publishes is the first the room has not seen.
@@ -102,6 +103,7 @@ impl Application {
             tracker.spawn(crate::demo::run(
                 tasks.clone(),
                 pipeline.clone(),
+                database.write.clone(),
                 step,
                 shutdown.clone(),
             ));
@@ -114,7 +116,7 @@ impl Application {
         let ip_limits = Arc::new(crate::limits::IpLimits::new(&settings.ip_limits));
         let state = AppState {
             settings: Arc::new(settings),
-            pool,
+            db: database,
             keys,
             webhook_secret,
             github,
@@ -176,7 +178,7 @@ impl Application {
         {
             tracing::warn!("some connections did not close in time");
         }
-        state.pool.close().await;
+        state.db.close().await;
         Ok(())
     }
 

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::SessionKeys;
 use crate::config::{Secret, Settings};
+use crate::db::Db;
 use crate::limits::IpLimits;
 use crate::pipeline::github::GithubClient;
 use crate::pipeline::PipelineHandle;
@@ -22,7 +22,8 @@ use crate::ws::slots::SocketSlots;
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
-    pub pool: SqlitePool,
+    /// Readers, and the one writer every write of this process goes through.
+    pub db: Db,
     pub keys: SessionKeys,
     /// Verifies GitHub webhook signatures.
     pub webhook_secret: Secret,

@@ -13,20 +13,73 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-/// Opens (creating if needed) the SQLite database in WAL mode and runs migrations.
-/// A failed migration stops start-up.
-pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+/// The database as a server uses it: readers in parallel, and exactly one writer.
+///
+/// SQLite lets one connection write at a time. With several writing connections, the
+/// losers wait in SQLite's busy handler, which sleeps and retries and, under load,
+/// gives up with "database is locked". Here every write of this process goes through
+/// the one connection of `write`, so writers queue in the process, in order, and SQLite
+/// never sees two of them; task changes are also batched into group commits (see
+/// `tasks::writer`). Reads never wait for writes (WAL).
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// Read-only connections: a write through one of them fails loudly.
+    pub read: SqlitePool,
+    /// The one writing connection.
+    pub write: SqlitePool,
+}
+
+impl Db {
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
     use anyhow::Context;
-    let options = SqliteConnectOptions::from_str(database_url)
+    Ok(SqliteConnectOptions::from_str(database_url)
         .context("parsing the database URL")?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
+        // Only other processes (the CLI) can hold the write lock now; wait for them.
+        .busy_timeout(Duration::from_secs(5)))
+}
+
+/// Opens the database for a server: runs migrations on the writer, then opens readers.
+/// A failed migration stops start-up.
+pub async fn open(database_url: &str) -> anyhow::Result<Db> {
+    use anyhow::Context;
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        // Writers queue here, in the process; under a burst the wait can be long, and it
+        // is still better than failing.
+        .acquire_timeout(Duration::from_secs(120))
+        .connect_with(options(database_url)?)
+        .await
+        .context("opening the database")?;
+    sqlx::migrate!("./migrations")
+        .run(&write)
+        .await
+        .context("running database migrations")?;
+    let read = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .connect_with(options(database_url)?.read_only(true))
+        .await
+        .context("opening the database for reading")?;
+    Ok(Db { read, write })
+}
+
+/// Opens (creating if needed) the SQLite database in WAL mode and runs migrations, as
+/// one small pool that reads and writes: for the command line and tests, which run
+/// beside a server rather than as one.
+pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+    use anyhow::Context;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options(database_url)?)
         .await
         .context("opening the database")?;
     sqlx::migrate!("./migrations")

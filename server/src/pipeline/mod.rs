@@ -1,8 +1,9 @@
 //! The pipeline around the dashboard: analysis and dispatch, run in the background.
 //!
 //! Handlers hand it jobs through a bounded queue; each job moves a task through the
-//! task service like any other writer. On start-up, tasks left mid-way by a previous
-//! process are resumed.
+//! task service like any other writer. A step that cannot be stored is retried with
+//! backoff until it is; on start-up, tasks left mid-way by a previous process (a crash,
+//! a restart during a retry) are resumed from their stored status.
 
 pub mod analyser;
 pub mod github;
@@ -164,18 +165,56 @@ async fn run_pipeline(
     }
 }
 
+/// Backoff between tries of a failed step: doubling from this, up to [`MAX_RETRY_WAIT`].
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(100);
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// What to do after a step's outcome.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Done,
+    RetryAfter(Duration),
+}
+
+/// A step that could not be stored is tried again, with backoff and jitter, until it is
+/// (or the server stops, after which start-up resumes it); a step that no longer
+/// applies is done.
+fn after(result: &Result<(), ServiceError>, attempt: u32) -> Next {
+    match result {
+        Ok(()) => Next::Done,
+        // Someone else moved the task on (an operator, another instance), or it is gone.
+        Err(ServiceError::InvalidTransition(_) | ServiceError::NotFound) => Next::Done,
+        // Bad data for this task will not get better by trying again.
+        Err(ServiceError::Invalid { .. }) => Next::Done,
+        Err(ServiceError::Db(_) | ServiceError::NotCommitted | ServiceError::Stopped) => {
+            let wait = retry::backoff(FIRST_RETRY_WAIT, attempt).min(MAX_RETRY_WAIT);
+            // Full jitter in the upper half, so retries of many tasks spread out.
+            let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0);
+            Next::RetryAfter(wait.mul_f64(jitter))
+        }
+    }
+}
+
 impl Worker {
     #[tracing::instrument(skip(self))]
     async fn run(&self, job: Job) {
-        let result = match job {
-            Job::Analyse(id) => self.analyse(id).await,
-            Job::Dispatch(id) => self.dispatch(id).await,
-        };
-        match result {
-            Ok(()) => {}
-            // Someone else moved the task on (an operator, another instance): fine.
-            Err(ServiceError::InvalidTransition(e)) => tracing::info!(%e, "pipeline step skipped"),
-            Err(e) => tracing::error!(error = %e, "pipeline step failed"),
+        for attempt in 1u32.. {
+            let result = match job {
+                Job::Analyse(id) => self.analyse(id).await,
+                Job::Dispatch(id) => self.dispatch(id).await,
+            };
+            match (after(&result, attempt), result) {
+                (Next::Done, Ok(())) => return,
+                (Next::Done, Err(e)) => {
+                    tracing::info!(%e, "pipeline step skipped");
+                    return;
+                }
+                (Next::RetryAfter(wait), Err(e)) => {
+                    tracing::warn!(error = %e, attempt, ?wait, "pipeline step failed; will retry");
+                    tokio::time::sleep(wait).await;
+                }
+                (Next::RetryAfter(_), Ok(())) => return,
+            }
         }
     }
 
@@ -246,5 +285,35 @@ impl Worker {
             .apply(id, Actor::System("dispatcher"), command)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_is_retried_with_growing_capped_waits_and_a_moot_step_is_not() {
+        let failed: Result<(), ServiceError> = Err(ServiceError::NotCommitted);
+        let waits: Vec<Duration> = (1..=12)
+            .map(|attempt| match after(&failed, attempt) {
+                Next::RetryAfter(wait) => wait,
+                Next::Done => panic!("a failed write must be retried"),
+            })
+            .collect();
+        assert!(waits[0] >= FIRST_RETRY_WAIT / 2 && waits[0] <= FIRST_RETRY_WAIT);
+        assert!(waits[4] >= FIRST_RETRY_WAIT * 8, "doubling: {waits:?}");
+        assert!(waits.iter().all(|w| *w <= MAX_RETRY_WAIT));
+        assert!(waits[11] >= MAX_RETRY_WAIT / 2, "capped, not stuck small");
+
+        assert_eq!(after(&Ok(()), 1), Next::Done);
+        assert_eq!(after(&Err(ServiceError::NotFound), 1), Next::Done);
+        let moot = Err(ServiceError::InvalidTransition(
+            crate::tasks::TransitionError {
+                from: TaskStatus::Dispatched,
+                command: crate::tasks::CommandKind::Dispatch,
+            },
+        ));
+        assert_eq!(after(&moot, 1), Next::Done);
     }
 }

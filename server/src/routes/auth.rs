@@ -53,7 +53,7 @@ pub async fn create_account(
     auth::validate_signup(&username, &body.password, &display_name)?;
     let hash = auth::hash_password(body.password).await?;
     let user = users::insert(
-        &state.pool,
+        &state.db.write,
         &username,
         display_name.trim(),
         &hash,
@@ -72,7 +72,7 @@ pub async fn check_credentials(
     body: LoginBody,
 ) -> Result<(users::UserRow, String), ApiError> {
     let username = body.username.trim().to_lowercase();
-    let user = users::find_by_username(&state.pool, &username).await?;
+    let user = users::find_by_username(&state.db.read, &username).await?;
     let Some(user) = user else {
         // Spend the same time as a real check, so timing does not reveal accounts.
         auth::burn_verification_time(body.password).await;
@@ -150,7 +150,7 @@ async fn me(user: CurrentUser) -> impl IntoResponse {
 
 /// Ends every session of a user: tokens stop working and open sockets close.
 pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
-    users::bump_token_version(&state.pool, user_id).await?;
+    users::bump_token_version(&state.db.write, user_id).await?;
     let _ = state.revocations.send(user_id);
     Ok(())
 }
@@ -165,7 +165,7 @@ async fn refresh(
 ) -> Result<impl IntoResponse, ApiError> {
     let token = auth::token_from_headers(&headers).ok_or(ApiError::Unauthorized)?;
     let (user, token) = auth::renew_session(
-        &state.pool,
+        &state.db.read,
         &state.keys,
         &token,
         state.settings.session_max_age,
@@ -190,7 +190,7 @@ async fn change_password(
     user: CurrentUser,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let row = users::find_by_id(&state.pool, user.id)
+    let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     if !auth::verify_password(body.current_password, row.password_hash.clone()).await {
@@ -198,9 +198,9 @@ async fn change_password(
     }
     auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
     let hash = auth::hash_password(body.new_password).await?;
-    users::set_password(&state.pool, user.id, &hash).await?;
+    users::set_password(&state.db.write, user.id, &hash).await?;
     revoke_sessions(&state, user.id).await?;
-    let row = users::find_by_id(&state.pool, user.id)
+    let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let token = state.keys.issue(&row);

@@ -17,7 +17,7 @@ pub fn router() -> Router<AppState> {
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let database = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.pool)
+        .fetch_one(&state.db.read)
         .await
         .is_ok();
     let body = json!({

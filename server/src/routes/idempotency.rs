@@ -64,7 +64,7 @@ where
     let fingerprint = hex::encode(Sha256::digest(request.as_bytes()));
     let now = db::now_millis();
     let expired_before = now - state.settings.retention.idempotency_keys.as_millis() as i64;
-    let pool = &state.pool;
+    let pool = &state.db.write;
     if !db::idempotency::claim(pool, scope, &key, &fingerprint, now, expired_before).await? {
         // Gone in between (released by a failed first try): that try changed nothing.
         let Some(stored) = db::idempotency::find(pool, scope, &key).await? else {

@@ -65,14 +65,14 @@ async fn github_webhook(
     }
     let remembered_since =
         db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
-    if db::webhooks::seen(&state.pool, delivery, remembered_since).await? {
+    if db::webhooks::seen(&state.db.read, delivery, remembered_since).await? {
         return Ok((StatusCode::OK, axum::Json(json!({ "status": "duplicate" }))));
     }
     let repo = state.github.as_ref().map(|g| g.repo().to_owned());
     let intent = interpret(event, &body, repo.as_deref())
         .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
     let outcome = apply(&state, intent).await?;
-    db::webhooks::record(&state.pool, delivery, event, db::now_millis()).await?;
+    db::webhooks::record(&state.db.write, delivery, event, db::now_millis()).await?;
     let status = match outcome {
         "pong" | "applied" => StatusCode::OK,
         _ => StatusCode::ACCEPTED,
@@ -82,12 +82,12 @@ async fn github_webhook(
 
 async fn find(state: &AppState, link: &PrLink) -> Result<Option<TaskId>, sqlx::Error> {
     if let Some(branch) = &link.branch {
-        if let Some(id) = db::tasks::id_by_branch(&state.pool, branch).await? {
+        if let Some(id) = db::tasks::id_by_branch(&state.db.read, branch).await? {
             return Ok(Some(id));
         }
     }
     for number in &link.closes {
-        if let Some(id) = db::tasks::id_by_issue(&state.pool, *number).await? {
+        if let Some(id) = db::tasks::id_by_issue(&state.db.read, *number).await? {
             return Ok(Some(id));
         }
     }
@@ -103,7 +103,7 @@ async fn apply(state: &AppState, intent: Intent) -> Result<&'static str, ApiErro
             return Ok("ignored");
         }
         Intent::Push { branch } => {
-            let task = db::tasks::id_by_branch(&state.pool, &branch).await?;
+            let task = db::tasks::id_by_branch(&state.db.read, &branch).await?;
             (
                 task,
                 Command::StartCoding {

@@ -1,19 +1,21 @@
 //! The task service: the only way a task is created or its status changes.
 //!
-//! Each command runs in one write transaction that validates the transition, updates the
-//! task and appends exactly one event; only after commit is the sequencer woken to
-//! publish it. Nothing is shown that is not stored.
+//! Each command validates the transition, updates the task and appends exactly one
+//! event, all or nothing; the [`writer`] runs commands in batches, each in a savepoint
+//! of one group commit, and only after commit is the sequencer woken to publish them.
+//! Nothing is shown that is not stored.
 
 pub mod transitions;
 pub mod visibility;
+pub mod writer;
 
 use std::sync::Arc;
 
 use shared_protocol::*;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::Notify;
 
-use crate::db::{self, events, tasks::Task};
+use crate::db::{self, events, tasks::Task, Db};
 pub use transitions::{next_status, CommandKind, TransitionError};
 pub use visibility::{Viewer, Visibility};
 
@@ -125,6 +127,12 @@ pub enum ServiceError {
     },
     #[error("database error")]
     Db(#[from] sqlx::Error),
+    /// The batch it was in could not be committed; nothing of it was applied.
+    #[error("the change could not be saved")]
+    NotCommitted,
+    /// The writer is gone (the server is stopping).
+    #[error("the server is stopping")]
+    Stopped,
 }
 
 /// The result of an applied command.
@@ -135,21 +143,36 @@ pub struct Applied {
     pub event: ServerMsg,
 }
 
+/// A new task, as its creator wrote it.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub creator_id: i64,
+    pub creator_name: String,
+    pub org_id: i64,
+    pub title: String,
+    pub description: String,
+    pub private: bool,
+}
+
 /// Creates tasks and applies commands. Cheap to clone.
 #[derive(Clone)]
 pub struct TaskService {
+    /// Readers; writes go through `writer`.
     pool: SqlitePool,
-    /// Woken after every commit; the sequencer then reads the log past what it published.
-    committed: Arc<Notify>,
+    writer: writer::WriterHandle,
 }
 
 impl TaskService {
-    pub fn new(pool: SqlitePool, committed: Arc<Notify>) -> Self {
-        TaskService { pool, committed }
+    /// Starts the writer on `db.write`; `committed` is woken after every commit.
+    pub fn new(db: &Db, committed: Arc<Notify>) -> Self {
+        TaskService {
+            pool: db.read.clone(),
+            writer: writer::WriterHandle::start(db.write.clone(), committed),
+        }
     }
 
     /// Creates a task in `received` and appends `task:created`.
-    #[tracing::instrument(skip(self, title, description))]
+    #[tracing::instrument(skip_all, fields(creator_id))]
     pub async fn create(
         &self,
         creator_id: i64,
@@ -163,40 +186,19 @@ impl TaskService {
         let description = description.trim();
         check_len("title", title, 1, MAX_TITLE_CHARS)?;
         check_len("description", description, 0, MAX_DESCRIPTION_CHARS)?;
-
-        let mut tx = db::begin_write(&self.pool).await?;
-        let now = db::now_millis();
-        let seq = events::next_seq(&mut tx).await?;
-        let id = db::tasks::insert(
-            &mut tx,
-            db::tasks::NewTask {
-                title,
-                description,
+        let applied = self
+            .writer
+            .write(writer::Write::Create(NewTask {
                 creator_id,
+                creator_name: creator_name.to_owned(),
                 org_id,
+                title: title.to_owned(),
+                description: description.to_owned(),
                 private,
-            },
-            now,
-            seq,
-        )
-        .await?;
-        let task = db::tasks::get(&mut tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let event = ServerMsg::TaskCreated(TaskCreated {
-            meta: EventMeta {
-                task_id: id,
-                at: now,
-                actor: Some(creator_name.to_owned()),
-                task: task.detail.summary.clone(),
-            },
-            description: description.to_owned(),
-        });
-        events::append(&mut tx, seq, id, &event, Some(creator_id), now).await?;
-        tx.commit().await?;
-        self.committed.notify_one();
-        tracing::info!(task_id = %id, seq, "task created");
-        Ok(Applied { task, seq, event })
+            }))
+            .await?;
+        tracing::info!(task_id = %applied.task.id(), seq = applied.seq, "task created");
+        Ok(applied)
     }
 
     /// Applies `command` to task `id` if its status allows it.
@@ -208,47 +210,12 @@ impl TaskService {
         command: Command,
     ) -> Result<Applied, ServiceError> {
         validate(&command)?;
-        let mut tx = db::begin_write(&self.pool).await?;
-        let mut task = db::tasks::get(&mut tx, id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let to = next_status(task.status(), command.kind())?;
-        if let Command::Answer { answers } = &command {
-            if answers.len() != task.detail.questions.len() {
-                return Err(ServiceError::Invalid {
-                    field: "answers",
-                    message: format!(
-                        "expected {} answers, one per question, got {}",
-                        task.detail.questions.len(),
-                        answers.len()
-                    ),
-                });
-            }
-        }
-        let now = db::now_millis();
-        let seq = events::next_seq(&mut tx).await?;
-        let row = TaskSummary {
-            status: to,
-            updated_at: now,
-            last_seq: seq,
-            ..task.detail.summary.clone()
-        };
-        let meta = EventMeta {
-            task_id: id,
-            at: now,
-            actor: Some(actor.name()),
-            task: row,
-        };
-        let event = event_for(meta, command);
-        // The same function the browser's reducer uses, so what is stored is what
-        // every open page shows.
-        task.detail.apply_event(&event);
-        db::tasks::update(&mut tx, &task).await?;
-        events::append(&mut tx, seq, id, &event, actor.user_id(), now).await?;
-        tx.commit().await?;
-        self.committed.notify_one();
-        tracing::info!(task_id = %id, seq, status = %to, "task changed");
-        Ok(Applied { task, seq, event })
+        let applied = self
+            .writer
+            .write(writer::Write::Apply { id, actor, command })
+            .await?;
+        tracing::info!(task_id = %id, seq = applied.seq, status = %applied.task.status(), "task changed");
+        Ok(applied)
     }
 
     /// A task and its timeline, as of one consistent read.
@@ -278,6 +245,87 @@ impl TaskService {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Inserts a task and its `task:created` event on `conn` (inside the writer's
+/// transaction).
+async fn create_in(conn: &mut SqliteConnection, new: &NewTask) -> Result<Applied, ServiceError> {
+    let now = db::now_millis();
+    let seq = events::next_seq(conn).await?;
+    let id = db::tasks::insert(
+        conn,
+        db::tasks::NewTask {
+            title: &new.title,
+            description: &new.description,
+            creator_id: new.creator_id,
+            org_id: new.org_id,
+            private: new.private,
+        },
+        now,
+        seq,
+    )
+    .await?;
+    let task = db::tasks::get(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let event = ServerMsg::TaskCreated(TaskCreated {
+        meta: EventMeta {
+            task_id: id,
+            at: now,
+            actor: Some(new.creator_name.clone()),
+            task: task.detail.summary.clone(),
+        },
+        description: new.description.clone(),
+    });
+    events::append(conn, seq, id, &event, Some(new.creator_id), now).await?;
+    Ok(Applied { task, seq, event })
+}
+
+/// Checks and applies one command to task `id` on `conn` (inside the writer's
+/// transaction).
+async fn apply_in(
+    conn: &mut SqliteConnection,
+    id: TaskId,
+    actor: &Actor,
+    command: Command,
+) -> Result<Applied, ServiceError> {
+    let mut task = db::tasks::get(conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let to = next_status(task.status(), command.kind())?;
+    if let Command::Answer { answers } = &command {
+        if answers.len() != task.detail.questions.len() {
+            return Err(ServiceError::Invalid {
+                field: "answers",
+                message: format!(
+                    "expected {} answers, one per question, got {}",
+                    task.detail.questions.len(),
+                    answers.len()
+                ),
+            });
+        }
+    }
+    let now = db::now_millis();
+    let seq = events::next_seq(conn).await?;
+    let row = TaskSummary {
+        status: to,
+        updated_at: now,
+        last_seq: seq,
+        ..task.detail.summary.clone()
+    };
+    let meta = EventMeta {
+        task_id: id,
+        at: now,
+        actor: Some(actor.name()),
+        task: row,
+    };
+    let event = event_for(meta, command);
+    // The same function the browser's reducer uses, so what is stored is what every
+    // open page shows.
+    task.detail.apply_event(&event);
+    db::tasks::update(conn, &task).await?;
+    events::append(conn, seq, id, &event, actor.user_id(), now).await?;
+    Ok(Applied { task, seq, event })
 }
 
 fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), ServiceError> {

@@ -14,6 +14,7 @@ mod http_api;
 mod idempotency;
 mod limits;
 mod live;
+mod load;
 mod pages;
 mod rooms;
 mod secrets;

@@ -61,10 +61,11 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let dir = tempfile::tempdir().unwrap();
-            let pool = server::db::connect(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
+            let db = server::db::open(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
+            let pool = db.write.clone();
             sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
                 .execute(&pool).await.unwrap();
-            let service = TaskService::new(pool.clone(), Arc::new(Notify::new()));
+            let service = TaskService::new(&db, Arc::new(Notify::new()));
             let created = service.create(1, "Ada", 1, "A task", "", false).await.unwrap();
             let id: TaskId = created.task.id();
             let mut status = TaskStatus::Received;

@@ -1,0 +1,121 @@
+//! The task writer: one task that owns every change to tasks and the event log, and
+//! commits them in groups.
+//!
+//! Callers send a [`Write`] with a oneshot to answer on; the channel is the queue, so
+//! writers wait in the process, in order, instead of in SQLite's busy handler. The
+//! writer takes what has queued up (up to [`MAX_BATCH`]), runs each write in its own
+//! savepoint inside one `BEGIN IMMEDIATE` transaction, commits once, and only then
+//! answers every caller and wakes the sequencer. A write that fails (an invalid
+//! transition, say) rolls back its savepoint and nothing else; a commit that fails
+//! fails every write of the batch, none of which is then visible. `seq` is assigned
+//! inside the transaction as before, so it stays gap-free: a rolled-back savepoint
+//! gives its seq to the next write.
+//!
+//! The actor ends when every handle is dropped (the channel closes).
+
+use std::sync::Arc;
+
+use sqlx::{Acquire, SqlitePool};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::{apply_in, create_in, Actor, Applied, Command, NewTask, ServiceError};
+use shared_protocol::TaskId;
+
+/// The most writes committed together; enough to absorb a burst, small enough that a
+/// batch never holds the write lock for long.
+pub const MAX_BATCH: usize = 256;
+
+/// Writes waiting beyond this make senders wait (backpressure), not fail.
+const QUEUE: usize = 4096;
+
+/// One change to make.
+#[derive(Debug)]
+pub enum Write {
+    Create(NewTask),
+    Apply {
+        id: TaskId,
+        actor: Actor,
+        command: Command,
+    },
+}
+
+struct Queued {
+    write: Write,
+    respond_to: oneshot::Sender<Result<Applied, ServiceError>>,
+}
+
+/// Cheap to clone; sends writes to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    queue: mpsc::Sender<Queued>,
+}
+
+impl WriterHandle {
+    /// Spawns the writer on `pool` (the database's one writing connection).
+    pub fn start(pool: SqlitePool, committed: Arc<Notify>) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run_writer(pool, rx, committed));
+        WriterHandle { queue }
+    }
+
+    /// Makes one change, in the next group commit; answers once it is durable.
+    pub async fn write(&self, write: Write) -> Result<Applied, ServiceError> {
+        let (respond_to, answer) = oneshot::channel();
+        self.queue
+            .send(Queued { write, respond_to })
+            .await
+            .map_err(|_| ServiceError::Stopped)?;
+        answer.await.map_err(|_| ServiceError::Stopped)?
+    }
+}
+
+async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Queued>, committed: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (writes, responders): (Vec<Write>, Vec<_>) =
+            batch.drain(..).map(|q| (q.write, q.respond_to)).unzip();
+        let results = commit_batch(&pool, writes).await;
+        if results.iter().any(|r| r.is_ok()) {
+            committed.notify_one();
+        }
+        for (respond_to, result) in responders.into_iter().zip(results) {
+            // A caller that stopped waiting (its request was cancelled) is fine: the
+            // change is made and published all the same.
+            let _ = respond_to.send(result);
+        }
+    }
+}
+
+/// Runs the writes in one transaction; one result per write, in order.
+async fn commit_batch(pool: &SqlitePool, writes: Vec<Write>) -> Vec<Result<Applied, ServiceError>> {
+    let count = writes.len();
+    let outcome = async {
+        let mut tx = crate::db::begin_write(pool).await?;
+        let mut results = Vec::with_capacity(count);
+        for write in writes {
+            let mut savepoint = tx.begin().await?;
+            let result = match write {
+                Write::Create(new) => create_in(&mut savepoint, &new).await,
+                Write::Apply { id, actor, command } => {
+                    apply_in(&mut savepoint, id, &actor, command).await
+                }
+            };
+            match &result {
+                Ok(_) => savepoint.commit().await?,
+                Err(_) => savepoint.rollback().await?,
+            }
+            results.push(result);
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(results)
+    };
+    match outcome.await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, writes = count, "a group commit failed; nothing in it was applied");
+            (0..count)
+                .map(|_| Err(ServiceError::NotCommitted))
+                .collect()
+        }
+    }
+}
