@@ -154,11 +154,15 @@ pub struct DashboardState {
     pub counts: StatusCounts,
 }
 
-/// `dashboard:task_list_updated`: a row's newest state.
+/// `dashboard:task_list_updated`: a row's newest state, and, when its status changed,
+/// the viewer's counts after it (one frame where a separate count frame would double
+/// the traffic).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskListUpdated {
     pub task: TaskSummary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<StatusCounts>,
 }
 
 /// `dashboard:task_count_changed`

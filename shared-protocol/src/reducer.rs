@@ -40,14 +40,15 @@ impl DashboardView {
                 *self = DashboardView::from_state(seq, state.clone());
                 true
             }
-            (ServerMsg::TaskListUpdated(update), Some(seq)) => self.upsert(seq, &update.task),
+            (ServerMsg::TaskListUpdated(update), Some(seq)) => {
+                let counted = match &update.counts {
+                    Some(counts) => self.set_counts(seq, counts),
+                    None => false,
+                };
+                self.upsert(seq, &update.task) || counted
+            }
             (ServerMsg::TaskCountChanged(change), Some(seq)) => {
-                if seq <= self.counts_seq {
-                    return false;
-                }
-                self.counts_seq = seq;
-                self.counts = change.counts.clone();
-                true
+                self.set_counts(seq, &change.counts)
             }
             (msg, Some(seq)) => match msg.event_meta() {
                 Some(meta) => self.upsert(seq, &meta.task),
@@ -55,6 +56,16 @@ impl DashboardView {
             },
             (_, None) => false,
         }
+    }
+
+    /// Counts as of `seq`, unless newer ones are already shown.
+    fn set_counts(&mut self, seq: Seq, counts: &StatusCounts) -> bool {
+        if seq <= self.counts_seq {
+            return false;
+        }
+        self.counts_seq = seq;
+        self.counts = counts.clone();
+        true
     }
 
     fn upsert(&mut self, seq: Seq, row: &TaskSummary) -> bool {

@@ -34,6 +34,7 @@ fn list_updated(id: i64, status: TaskStatus, seq: Seq) -> ServerFrame {
         seq,
         ServerMsg::TaskListUpdated(TaskListUpdated {
             task: row(id, status, seq),
+            counts: None,
         }),
     )
 }
@@ -279,4 +280,35 @@ fn a_closed_pull_request_shows_why_and_a_reopened_one_clears_it() {
     ));
     assert_eq!(view.task.error_message, None);
     assert_eq!(view.task.pr_number, Some(3));
+}
+
+#[test]
+fn counts_carried_by_a_row_update_are_shown_unless_newer_ones_are() {
+    let mut view = DashboardView::from_state(
+        1,
+        DashboardState {
+            tasks: vec![],
+            counts: StatusCounts::default(),
+        },
+    );
+    let mut counts = StatusCounts::default();
+    counts.0.insert(TaskStatus::Received, 1);
+    let frame = ServerFrame::at(
+        2,
+        ServerMsg::TaskListUpdated(TaskListUpdated {
+            task: row(7, TaskStatus::Received, 2),
+            counts: Some(counts.clone()),
+        }),
+    );
+    assert!(view.apply(&frame));
+    assert_eq!(view.counts, counts);
+    // An older count frame arriving late changes nothing.
+    let stale = ServerFrame::at(
+        1,
+        ServerMsg::TaskCountChanged(TaskCountChanged {
+            counts: StatusCounts::default(),
+        }),
+    );
+    assert!(!view.apply(&stale));
+    assert_eq!(view.counts, counts);
 }

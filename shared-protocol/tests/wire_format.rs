@@ -332,10 +332,30 @@ fn dashboard_task_list_updated_is_pinned() {
             8,
             ServerMsg::TaskListUpdated(TaskListUpdated {
                 task: row(TaskStatus::Coding, 8),
+                counts: None,
             }),
         ),
         &format!(
             r#"{{"v":1,"seq":8,"type":"dashboard:task_list_updated","data":{{"task":{{{ROW},"status":"coding","lastSeq":8}}}}}}"#
+        ),
+    );
+}
+
+#[test]
+fn dashboard_task_list_updated_with_counts_is_pinned() {
+    let mut counts = StatusCounts::default();
+    counts.0.insert(TaskStatus::Coding, 2);
+    counts.0.insert(TaskStatus::Merged, 1);
+    assert_server_pinned(
+        ServerFrame::at(
+            8,
+            ServerMsg::TaskListUpdated(TaskListUpdated {
+                task: row(TaskStatus::Coding, 8),
+                counts: Some(counts),
+            }),
+        ),
+        &format!(
+            r#"{{"v":1,"seq":8,"type":"dashboard:task_list_updated","data":{{"task":{{{ROW},"status":"coding","lastSeq":8}},"counts":{{"coding":2,"merged":1}}}}}}"#
         ),
     );
 }

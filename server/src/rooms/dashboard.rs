@@ -182,10 +182,11 @@ impl DashboardRoom {
             self.counts_for(p.visibility)
                 .shift(before, p.summary.status);
         }
-        // The row frame is the same for everyone who may see it: serialised once. Counts
-        // are the same for everyone in an org who has no private tasks, so a count frame
-        // is serialised once per org, plus once per member who has private tasks.
-        let mut count_frames: HashMap<(i64, Option<i64>), SharedFrame> = HashMap::new();
+        // The row frame is the same for everyone who may see it: serialised once. When the
+        // status changed, the row carries the viewer's counts too; counts are the same
+        // for everyone in an org who has no private tasks, so that frame is serialised
+        // once per org, plus once per member who has private tasks.
+        let mut counted_rows: HashMap<(i64, Option<i64>), SharedFrame> = HashMap::new();
         let mut gone = Vec::new();
         for (conn_id, m) in &mut self.members {
             if p.seq <= m.sent_upto {
@@ -196,29 +197,31 @@ impl DashboardRoom {
             if !p.visibility.allows(viewer) {
                 continue;
             }
-            let mut alive = m.handle.send(p.row_frame.clone());
-            if alive && status_changed {
+            let frame = if status_changed {
                 let owner = self
                     .private_counts
                     .contains_key(&viewer.user_id)
                     .then_some(viewer.user_id);
-                let frame = count_frames
+                counted_rows
                     .entry((viewer.org_id, owner))
                     .or_insert_with(|| {
                         shared(&ServerFrame::at(
                             p.seq,
-                            ServerMsg::TaskCountChanged(TaskCountChanged {
-                                counts: counts_of(
+                            ServerMsg::TaskListUpdated(TaskListUpdated {
+                                task: p.summary.clone(),
+                                counts: Some(counts_of(
                                     &self.public_counts,
                                     &self.private_counts,
                                     viewer,
-                                ),
+                                )),
                             }),
                         ))
-                    });
-                alive = m.handle.send(frame.clone());
-            }
-            if !alive {
+                    })
+                    .clone()
+            } else {
+                p.row_frame.clone()
+            };
+            if !m.handle.send(frame) {
                 gone.push(*conn_id);
             }
         }
@@ -265,7 +268,10 @@ impl DashboardRoom {
                         Visibility::of(&row, e.org_id).allows(viewer).then(|| {
                             ServerFrame::at(
                                 e.seq,
-                                ServerMsg::TaskListUpdated(TaskListUpdated { task: row }),
+                                ServerMsg::TaskListUpdated(TaskListUpdated {
+                                    task: row,
+                                    counts: None,
+                                }),
                             )
                         })
                     })

@@ -41,6 +41,7 @@ impl Published {
             seq,
             ServerMsg::TaskListUpdated(TaskListUpdated {
                 task: summary.clone(),
+                counts: None,
             }),
         ));
         let task_frame = shared(&ServerFrame::at(seq, msg));

@@ -111,6 +111,7 @@ async fn a_private_task_never_reaches_another_members_socket() {
     assert_eq!(rows(&seen).len(), 3, "created, analyzing, dispatched");
     let last_counts = seen.iter().rev().find_map(|f| match &f.msg {
         ServerMsg::TaskCountChanged(c) => Some(c.counts.clone()),
+        ServerMsg::TaskListUpdated(u) => u.counts.clone(),
         _ => None,
     });
     assert_eq!(
