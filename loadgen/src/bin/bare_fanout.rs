@@ -1,0 +1,90 @@
+//! `bare-fanout`: the least a server can do for taskwire's dashboard, as a yardstick.
+//! It speaks just enough of the protocol (`hello`, `dashboard:join`, `POST /api/tasks`),
+//! stores nothing, checks nobody, and sends each frame's bytes to every socket. What
+//! it achieves on a machine is what the machine and the harness allow.
+//!
+//! `bare-fanout [ADDR]` (default 127.0.0.1:3901).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast;
+
+#[derive(Clone)]
+struct Bare {
+    frames: broadcast::Sender<Utf8Bytes>,
+    seq: Arc<AtomicU64>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:3901".into());
+    let state = Bare {
+        frames: broadcast::channel(16_384).0,
+        seq: Arc::new(AtomicU64::new(0)),
+    };
+    let app = Router::new()
+        .route("/ws", get(upgrade))
+        .route("/api/tasks", post(create))
+        .route("/api/health", get(|| async { "ok" }))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("bare-fanout listening on {addr}");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn create(State(s): State<Bare>, Json(body): Json<serde_json::Value>) -> impl IntoResponse {
+    let seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+    let frame = serde_json::json!({
+        "v": 1, "type": "dashboard:task_list_updated", "seq": seq,
+        "data": { "task": { "id": seq, "title": body["title"], "status": "received", "lastSeq": seq } },
+    });
+    let _ = s.frames.send(frame.to_string().into());
+    (StatusCode::CREATED, Json(serde_json::json!({ "seq": seq })))
+}
+
+async fn upgrade(State(s): State<Bare>, ws: WebSocketUpgrade) -> impl IntoResponse {
+    ws.on_upgrade(move |socket| serve(socket, s))
+}
+
+async fn serve(socket: WebSocket, s: Bare) {
+    let (mut tx, mut rx) = socket.split();
+    let hello = r#"{"v":1,"type":"hello","data":{"user":{"id":0,"name":"bare"},"serverVersion":"0","heartbeatMs":15000}}"#;
+    if tx.send(Message::text(hello)).await.is_err() {
+        return;
+    }
+    // Wait for the join, then answer with an empty snapshot and forward every frame.
+    while let Some(Ok(msg)) = rx.next().await {
+        if matches!(&msg, Message::Text(t) if t.as_str().contains("dashboard:join")) {
+            break;
+        }
+    }
+    let mut frames = s.frames.subscribe();
+    let seq = s.seq.load(Ordering::Relaxed);
+    let snapshot = format!(
+        r#"{{"v":1,"type":"dashboard:state","seq":{seq},"data":{{"tasks":[],"counts":{{}}}}}}"#
+    );
+    if tx.send(Message::text(snapshot)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = frames.recv() => match frame {
+                Ok(bytes) => if tx.send(Message::Text(bytes)).await.is_err() { return },
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            msg = rx.next() => if !matches!(msg, Some(Ok(_))) { return },
+        }
+    }
+}
