@@ -156,6 +156,8 @@ pub struct Settings {
     pub public_url: String,
     /// Origins besides the server's own whose pages may open a WebSocket.
     pub allowed_origins: Vec<String>,
+    /// Bearer token for `/metrics`; without one, `/metrics` is not served.
+    pub metrics_token: Option<Secret>,
     /// How long after sign-in a session can still be refreshed.
     pub session_max_age: Duration,
     /// Where the compiled site (WASM, JS, CSS, public files) is.
@@ -224,6 +226,7 @@ impl Settings {
             webhook_secret: None,
             public_url: format!("http://{addr}"),
             allowed_origins: Vec::new(),
+            metrics_token: None,
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             leptos: leptos_options("taskwire", "target/site", addr, Env::PROD),
         }
@@ -373,6 +376,18 @@ impl Settings {
                 .map(|o| o.trim().to_owned())
                 .filter(|o| !o.is_empty())
                 .collect();
+        }
+        s.metrics_token = get("TASKWIRE_METRICS_TOKEN")
+            .filter(|v| !v.is_empty())
+            .map(Secret::new);
+        if s.metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return Err(ConfigError {
+                name: "TASKWIRE_METRICS_TOKEN",
+                reason: "must be at least 16 characters".into(),
+            });
         }
         s.public_url = get("TASKWIRE_PUBLIC_URL").unwrap_or_else(|| format!("http://{}", s.addr));
         s.webhook_secret = get("TASKWIRE_GITHUB_WEBHOOK_SECRET")

@@ -152,3 +152,42 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Adds the request's id (`X-Request-Id`, set for every request) to every JSON error
+/// body, whichever layer answered: `{"error":{"code":…,"message":…,"requestId":…}}`.
+/// An operator finds the request's log lines by it.
+pub async fn with_request_id(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let is_json_error = response.status().as_u16() >= 400
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+    let Some(id) = id.filter(|_| is_json_error) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a few hundred bytes; anything larger is passed on untouched.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (parts.status, "").into_response();
+    };
+    let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
+    };
+    if let Some(error) = value.get_mut("error").and_then(|e| e.as_object_mut()) {
+        error.insert("requestId".into(), json!(id));
+    }
+    let body = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

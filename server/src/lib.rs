@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod janitor;
 pub mod limits;
+pub mod metrics;
 pub mod pages;
 pub mod pipeline;
 pub mod rooms;

@@ -51,7 +51,11 @@ enum UserCmd {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    server::telemetry::init("info,sqlx=warn,tower_http=warn");
+    let format = std::env::var("TASKWIRE_LOG_FORMAT").ok();
+    server::telemetry::init(
+        "info,sqlx=warn,tower_http=warn",
+        server::telemetry::LogFormat::parse(format.as_deref()),
+    );
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::routing::get;
 use axum::{middleware, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{load_or_create_secret, SessionKeys};
@@ -109,6 +111,8 @@ impl Application {
             ));
         }
 
+        // The recorder is process-wide; installing it early means start-up is counted too.
+        let _ = crate::metrics::handle();
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("binding {}", settings.addr))?;
@@ -194,6 +198,17 @@ fn action_quota(settings: &Settings) -> governor::Quota {
     })
 }
 
+/// Every request's span names its method, path (never the query, which may hold a
+/// token) and request id, so each log line of a request can be found by its id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+}
+
 /// Pages (and their server functions) first, with the session renewal that only they
 /// get; then the JSON API and the socket. Every request passes the per-client-IP limits
 /// and the body limits.
@@ -217,11 +232,16 @@ fn build_router(state: AppState) -> Router {
         >(context, app::shell))
         .merge(routes::router())
         .merge(ws::router())
+        .route("/metrics", get(crate::metrics::serve_metrics))
         .layer(middleware::from_fn(routes::limit_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::limits::limit_per_client_ip,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(crate::metrics::record_http))
+        .layer(middleware::from_fn(crate::error::with_request_id))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

@@ -203,18 +203,26 @@ impl Worker {
                 Job::Analyse(id) => self.analyse(id).await,
                 Job::Dispatch(id) => self.dispatch(id).await,
             };
-            match (after(&result, attempt), result) {
-                (Next::Done, Ok(())) => return,
+            let name = match job {
+                Job::Analyse(_) => "analyse",
+                Job::Dispatch(_) => "dispatch",
+            };
+            let outcome = match (after(&result, attempt), result) {
+                (Next::Done, Ok(())) | (Next::RetryAfter(_), Ok(())) => "done",
                 (Next::Done, Err(e)) => {
                     tracing::info!(%e, "pipeline step skipped");
-                    return;
+                    "skipped"
                 }
                 (Next::RetryAfter(wait), Err(e)) => {
                     tracing::warn!(error = %e, attempt, ?wait, "pipeline step failed; will retry");
+                    metrics::counter!("taskwire_pipeline_jobs_total", "job" => name, "outcome" => "retried").increment(1);
                     tokio::time::sleep(wait).await;
+                    continue;
                 }
-                (Next::RetryAfter(_), Ok(())) => return,
-            }
+            };
+            metrics::counter!("taskwire_pipeline_jobs_total", "job" => name, "outcome" => outcome)
+                .increment(1);
+            return;
         }
     }
 

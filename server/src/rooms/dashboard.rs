@@ -256,6 +256,13 @@ impl DashboardRoom {
             .replay_limit
             .min(handle.room_left().saturating_sub(1) as u64);
         let replayable = since.filter(|s| *s <= self.seq && self.seq - *s <= limit);
+        let answer = match replayable {
+            Some(since) if since == self.seq => "current",
+            Some(_) => "replay",
+            None => "snapshot",
+        };
+        metrics::counter!("taskwire_joins_total", "room" => "dashboard", "answer" => answer)
+            .increment(1);
         let frames = match replayable {
             Some(since) if since == self.seq => Vec::new(),
             Some(since) => {

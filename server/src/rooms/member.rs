@@ -70,10 +70,17 @@ impl MemberHandle {
                     conn_id = self.conn_id,
                     "outbound queue full; closing slow connection"
                 );
+                if !self.lagged.is_cancelled() {
+                    metrics::counter!("taskwire_slow_consumers_total").increment(1);
+                }
+                metrics::counter!("taskwire_frames_dropped_total").increment(1);
                 self.lagged.cancel();
                 false
             }
-            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Closed(_)) => {
+                metrics::counter!("taskwire_frames_dropped_total").increment(1);
+                false
+            }
         }
     }
 }

@@ -90,6 +90,11 @@ pub async fn run_sequencer(
             for event in batch {
                 debug_assert!(event.seq == last + 1, "the log is gap-free");
                 last = event.seq;
+                if let Some(meta) = event.msg.event_meta() {
+                    let age_ms = crate::db::now_millis().saturating_sub(meta.at).max(0);
+                    metrics::histogram!("taskwire_commit_to_broadcast_seconds")
+                        .record(age_ms as f64 / 1000.0);
+                }
                 if let Some(p) = Published::new(event.seq, event.task_id, event.msg, event.org_id) {
                     rooms.publish(Arc::new(p)).await;
                 }

@@ -36,6 +36,17 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Counts each delivery by its event and what became of it.
+fn delivered(event: &str, outcome: &'static str) {
+    // Only GitHub's event names become labels; anything else is one series.
+    let event = match event {
+        "ping" | "push" | "pull_request" | "issues" => event.to_owned(),
+        _ => "other".to_owned(),
+    };
+    metrics::counter!("taskwire_webhook_deliveries_total", "event" => event, "outcome" => outcome)
+        .increment(1);
+}
+
 #[tracing::instrument(skip_all, fields(event, delivery))]
 async fn github_webhook(
     State(state): State<AppState>,
@@ -51,6 +62,7 @@ async fn github_webhook(
     let secret = state.webhook_secret.expose().as_bytes();
     if !signature_is_valid(secret, &body, header(&headers, "x-hub-signature-256")) {
         tracing::warn!("webhook with a missing or wrong signature refused");
+        delivered("unsigned", "bad_signature");
         return Err(ApiError::BadSignature);
     }
     let event = header(&headers, "x-github-event")
@@ -66,12 +78,16 @@ async fn github_webhook(
     let remembered_since =
         db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
     if db::webhooks::seen(&state.db.read, delivery, remembered_since).await? {
+        delivered(event, "duplicate");
         return Ok((StatusCode::OK, axum::Json(json!({ "status": "duplicate" }))));
     }
     let repo = state.github.as_ref().map(|g| g.repo().to_owned());
     let intent = interpret(event, &body, repo.as_deref())
         .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
-    let outcome = apply(&state, intent).await?;
+    let outcome = apply(&state, intent)
+        .await
+        .inspect_err(|e| delivered(event, e.code()))?;
+    delivered(event, outcome);
     db::webhooks::record(&state.db.write, delivery, event, db::now_millis()).await?;
     let status = match outcome {
         "pong" | "applied" => StatusCode::OK,

@@ -74,7 +74,11 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Queued>, committed:
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, responders): (Vec<Write>, Vec<_>) =
             batch.drain(..).map(|q| (q.write, q.respond_to)).unzip();
+        let started = std::time::Instant::now();
+        let count = writes.len();
         let results = commit_batch(&pool, writes).await;
+        metrics::histogram!("taskwire_log_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("taskwire_log_writes_per_commit").record(count as f64);
         if results.iter().any(|r| r.is_ok()) {
             committed.notify_one();
         }

@@ -90,7 +90,13 @@ struct ConnectionGuard<'a>(&'a std::sync::atomic::AtomicUsize);
 impl Drop for ConnectionGuard<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("taskwire_sockets_open").decrement(1.0);
     }
+}
+
+/// Counts a room membership this connection took (`+1`) or gave up (`-1`).
+fn members(room: &'static str, delta: f64) {
+    metrics::gauge!("taskwire_room_members", "room" => room).increment(delta);
 }
 
 #[tracing::instrument(name = "ws", skip_all, fields(conn_id, user_id = user.id))]
@@ -104,6 +110,7 @@ pub async fn handle_socket(
     let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
     tracing::Span::current().record("conn_id", conn_id);
     state.connections.fetch_add(1, Ordering::Relaxed);
+    metrics::gauge!("taskwire_sockets_open").increment(1.0);
     let _guard = ConnectionGuard(&state.connections);
 
     let ws = &state.settings.ws;
@@ -159,6 +166,7 @@ pub async fn handle_socket(
                 if failed || sink.flush().await.is_err() {
                     break Exit::Dead;
                 }
+                metrics::counter!("taskwire_frames_sent_total").increment(batched as u64);
             }
             incoming = stream.next() => {
                 let message = match incoming {
@@ -236,9 +244,11 @@ pub async fn handle_socket(
 
     if subs.dashboard {
         state.rooms.dashboard().leave(conn_id).await;
+        members("dashboard", -1.0);
     }
     for task_id in subs.tasks {
         state.rooms.leave_task(task_id, conn_id).await;
+        members("task", -1.0);
     }
     if let Exit::Close(code, reason) = exit {
         // Replies already queued (the error for the last bad frame, say) go out before
@@ -347,6 +357,7 @@ async fn handle_text(
         ClientMsg::DashboardLeave(_) => {
             if std::mem::take(&mut subs.dashboard) {
                 state.rooms.dashboard().leave(member.conn_id).await;
+                members("dashboard", -1.0);
             }
             None
         }
@@ -356,6 +367,7 @@ async fn handle_text(
         ClientMsg::TaskLeave(TaskLeave { task_id }) => {
             if subs.tasks.remove(&task_id) {
                 state.rooms.leave_task(task_id, member.conn_id).await;
+                members("task", -1.0);
             }
             None
         }
@@ -380,11 +392,13 @@ async fn join_dashboard(
     let dashboard = state.rooms.dashboard();
     if subs.dashboard {
         dashboard.leave(member.conn_id).await;
+        members("dashboard", -1.0);
     }
     subs.dashboard = false;
     match dashboard.join(member.clone(), since).await {
         Ok(()) => {
             subs.dashboard = true;
+            members("dashboard", 1.0);
             None
         }
         Err(e) => Some(room_error(e)),
@@ -401,6 +415,7 @@ async fn join_task(
     let max = state.settings.ws.max_task_rooms;
     if subs.tasks.remove(&task_id) {
         state.rooms.leave_task(task_id, member.conn_id).await;
+        members("task", -1.0);
     } else if subs.tasks.len() >= max {
         return Some(ServerFrame::error(
             ErrorCode::TooManyRooms,
@@ -410,6 +425,7 @@ async fn join_task(
     match state.rooms.join_task(task_id, member.clone(), since).await {
         Ok(()) => {
             subs.tasks.insert(task_id);
+            members("task", 1.0);
             None
         }
         Err(e) => Some(room_error(e)),

@@ -295,6 +295,18 @@ impl Drop for TestApp {
     }
 }
 
+/// An error body without its request id (which differs on every request), for
+/// comparing two answers.
+pub fn without_request_id(mut body: Value) -> Value {
+    if let Some(error) = body.get_mut("error").and_then(|e| e.as_object_mut()) {
+        assert!(
+            error.remove("requestId").is_some(),
+            "errors carry a request id"
+        );
+    }
+    body
+}
+
 /// Long enough for the rules analyser to dispatch without questions.
 pub const ACTIONABLE: &str =
     "When a payment webhook fails, retry it three times with exponential backoff and log each attempt.";

@@ -15,6 +15,7 @@ mod idempotency;
 mod limits;
 mod live;
 mod load;
+mod operators;
 mod pages;
 mod rooms;
 mod secrets;

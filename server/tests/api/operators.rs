@@ -1,0 +1,94 @@
+//! What operators see: Prometheus metrics behind a token, and a request id on every
+//! request, in every JSON error.
+
+use serde_json::Value;
+use server::config::Secret;
+
+use crate::helpers::*;
+
+const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
+#[tokio::test]
+async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
+    let app = spawn_app_with(|s| s.metrics_token = Some(Secret::new(METRICS_TOKEN))).await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Count me").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    let mut ws = app.ws(&ada).await;
+    ws.join_dashboard(None).await;
+    ws.next().await;
+
+    let anonymous = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("not-the-metrics-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    for name in [
+        "taskwire_sockets_open",
+        "taskwire_room_members",
+        "taskwire_frames_sent_total",
+        "taskwire_joins_total",
+        "taskwire_log_commit_seconds",
+        "taskwire_log_writes_per_commit",
+        "taskwire_commit_to_broadcast_seconds",
+        "taskwire_pipeline_jobs_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    // Requests are counted by route pattern, never by raw path.
+    assert!(
+        text.contains(r#"route="/api/tasks/{id}""#),
+        "routes by pattern:\n{text}"
+    );
+    assert!(!text.contains(&format!("/api/tasks/{id}\"")));
+    assert!(!text.contains(METRICS_TOKEN));
+}
+
+#[tokio::test]
+async fn without_a_token_configured_metrics_are_not_served() {
+    let app = spawn_app().await;
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_every_json_error_names_it() {
+    let app = spawn_app().await;
+    let res = app.http.get(app.url("/api/health")).send().await.unwrap();
+    assert!(res.headers().get("x-request-id").is_some());
+
+    let res = app.http.get(app.url("/api/tasks")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(body["error"]["requestId"], id.as_str());
+
+    // A caller's own id (a proxy's, say) is kept, so logs on both sides match.
+    let res = app
+        .http
+        .get(app.url("/api/tasks/1"))
+        .header("x-request-id", "proxy-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "proxy-42");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["requestId"], "proxy-42");
+}
