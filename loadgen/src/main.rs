@@ -45,8 +45,9 @@ pub struct Args {
     /// Dashboard sockets to hold open.
     #[arg(long, default_value_t = 1000)]
     pub clients: usize,
-    /// Sockets per account (taskwire caps an account at 50).
-    #[arg(long, default_value_t = 50)]
+    /// Sockets per account (taskwire caps an account at 50; a dropped socket's place is
+    /// freed a moment after it closes, so keep some room for rejoins).
+    #[arg(long, default_value_t = 40)]
     pub sockets_per_user: usize,
     /// Tasks created per second; 0 creates as fast as `--concurrency` allows.
     #[arg(long, default_value_t = 50.0)]
@@ -76,6 +77,9 @@ pub struct Args {
     /// Only connect the sockets, measure memory, and stop (no creates).
     #[arg(long)]
     pub idle: bool,
+    /// Stop after this many creates (within `--seconds`), e.g. to seed a database.
+    #[arg(long)]
+    pub creates: Option<usize>,
 }
 
 /// What the whole run shares.
@@ -107,6 +111,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let max_creates = if args.idle {
         0
+    } else if let Some(n) = args.creates {
+        n
     } else if args.rate > 0.0 {
         (args.rate * args.seconds).ceil() as usize
     } else {

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The standard benchmark suite: taskwire, the bare fan-out server and the Socket.IO peer
+# under the same load generator, on this machine, one after the other; then the
+# server-rendered dashboard at 10,000 tasks and the size of what browsers download.
+# Writes the figures (with the machine and the date) into docs/PERFORMANCE.md between
+# its bench markers, and the raw reports under target/bench/.
+#
+#   bash scripts/bench.sh            the whole suite (about 10 minutes)
+#   BENCH_QUICK=1 bash scripts/bench.sh   smaller runs, to try the script
+#
+# Everything runs on loopback, every run is bounded in count and time, and every server
+# it starts is stopped when it ends.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$ROOT"
+
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+# 10,000 sockets need 10,000 descriptors on each side.
+ulimit -n 20000
+
+QUICK="${BENCH_QUICK:-}"
+CLIENTS=1000
+BIG=10000
+SECONDS_PER_RUN=10
+SEED=10000
+if [ -n "$QUICK" ]; then CLIENTS=200; BIG=1000; SECONDS_PER_RUN=3; SEED=500; fi
+
+say "Building taskwire (release) and the load generator"
+cargo leptos build --release
+cargo build --release -p loadgen
+LOAD="$ROOT/target/release/taskwire-load"
+
+say "Installing the Socket.IO peer"
+(cd "$ROOT/bench/socketio-peer" && npm ci --no-audit --no-fund --silent)
+
+PIDS=()
+stop_all() {
+  for pid in "${PIDS[@]:-}"; do
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  PIDS=()
+}
+trap stop_all EXIT
+
+wait_for() {
+  for _ in $(seq 1 100); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+
+# Starts one server fresh; sets SERVER_PID and URL.
+start() {
+  stop_all
+  case "$1" in
+    taskwire)
+      local data; data="$(mktemp -d)"
+      LEPTOS_OUTPUT_NAME=taskwire LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_PKG_DIR=pkg \
+      LEPTOS_SITE_ADDR=127.0.0.1:3800 TASKWIRE_DATA_DIR="$data" RUST_LOG=warn \
+      TASKWIRE_ANALYSIS_DELAY_MS=400 \
+      TASKWIRE_SIGNIN_PER_MINUTE=1000000 TASKWIRE_SIGNIN_BURST=100000 \
+      TASKWIRE_ACTIONS_PER_MINUTE=10000000 TASKWIRE_ACTION_BURST=1000000 \
+        "$ROOT/target/release/server" serve >"$OUT/taskwire.log" 2>&1 &
+      SERVER_PID=$!; URL=http://127.0.0.1:3800; wait_for "$URL/api/health" ;;
+    bare)
+      "$ROOT/target/release/bare-fanout" 127.0.0.1:3901 >"$OUT/bare.log" 2>&1 &
+      SERVER_PID=$!; URL=http://127.0.0.1:3901; wait_for "$URL/api/health" ;;
+    socketio)
+      (cd "$ROOT/bench/socketio-peer" && exec node server.js) >"$OUT/socketio.log" 2>&1 &
+      SERVER_PID=$!; URL=http://127.0.0.1:3900; wait_for "$URL/api/tasks" ;;
+  esac
+  PIDS+=("$SERVER_PID")
+}
+
+# run NAME TARGET ARGS...: one fresh server, one load run, its JSON report kept.
+run() {
+  local name="$1" target="$2"; shift 2
+  start "$target"
+  say "$name on $target"
+  "$LOAD" --target "$target" --url "$URL" --server-pid "$SERVER_PID" \
+    --label "$name" --json "$OUT/$name-$target.json" "$@" | tee "$OUT/$name-$target.txt"
+}
+
+for target in taskwire bare socketio; do
+  run latency "$target" --clients "$CLIENTS" --rate 50 --seconds "$SECONDS_PER_RUN"
+  run saturated "$target" --clients "$CLIENTS" --rate 0 --concurrency 64 --seconds 5
+  run drops "$target" --clients "$CLIENTS" --rate 50 --seconds "$SECONDS_PER_RUN" --drop-every 2
+  run idle "$target" --clients "$BIG" --idle
+done
+
+say "Server-rendered dashboard with $SEED tasks"
+start taskwire
+"$LOAD" --target taskwire --url "$URL" --clients 0 --rate 0 --concurrency 32 \
+  --creates "$SEED" --seconds 600 --settle 1 --label seed --json "$OUT/seed.json" >/dev/null
+TOKEN="$(curl -fs -X POST "$URL/api/auth/signup" -H 'content-type: application/json' \
+  -d '{"username":"benchreader","password":"bench reader password"}' \
+  | sed -E 's/.*"token":"([^"]+)".*/\1/')"
+: > "$OUT/first-load.txt"
+for _ in $(seq 1 21); do
+  curl -s -o /dev/null -H "cookie: taskwire_session=$TOKEN" -H 'accept: text/html' \
+    -w '%{time_starttransfer} %{size_download}\n' "$URL/" >> "$OUT/first-load.txt"
+done
+stop_all
+TTFB_P50="$(sort -n "$OUT/first-load.txt" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] * 1000 }')"
+HTML_BYTES="$(tail -1 "$OUT/first-load.txt" | awk '{ print $2 }')"
+
+say "What browsers download"
+WASM="$(ls "$ROOT"/target/site/pkg/*.wasm | head -1)"
+WASM_RAW="$(wc -c < "$WASM")"
+WASM_GZ="$(gzip -9 -c "$WASM" | wc -c)"
+
+say "Writing docs/PERFORMANCE.md"
+python3 - "$OUT" "$TTFB_P50" "$HTML_BYTES" "$WASM_RAW" "$WASM_GZ" "$CLIENTS" "$BIG" "$SEED" <<'PY'
+import json, os, platform, subprocess, sys, datetime
+out, ttfb, html, wasm_raw, wasm_gz, clients, big, seed = sys.argv[1:]
+def r(name, target):
+    with open(os.path.join(out, f"{name}-{target}.json")) as f:
+        return json.load(f)
+def cpu():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+mem = next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1]
+targets = [("taskwire", "taskwire"), ("bare", "bare fan-out"), ("socketio", "Socket.IO peer")]
+rows = []
+def line(label, fn):
+    cells = []
+    for t, _ in targets:
+        try:
+            cells.append(fn(t))
+        except Exception:
+            cells.append("–")
+    rows.append(f"| {label} | " + " | ".join(cells) + " |")
+line(f"{clients} sockets × 50 creates/s: create → every socket, p50 / p99 / max", lambda t: "{:.1f} / {:.1f} / {:.1f} ms".format(r("latency", t)["latency_ms_p50"], r("latency", t)["latency_ms_p99"], r("latency", t)["latency_ms_max"]))
+line("… delivered / lost / duplicates / out of order", lambda t: "{delivered} / {lost} / {duplicates} / {out_of_order}".format(**r("latency", t)))
+line("… failed creates", lambda t: str(sum(n for _, n in r("latency", t)["creates_failed"])))
+line("… server CPU while creating", lambda t: "{:.0f} %".format(r("latency", t)["server_cpu_percent"]))
+line(f"saturated, {clients} sockets: frames delivered per second", lambda t: "{:,.0f}".format(r("saturated", t)["frames_per_sec"]))
+line("… creates accepted in 5 s (all stored, for taskwire)", lambda t: str(r("saturated", t)["creates_accepted"]))
+line("forced drops every ~2 s: delivered", lambda t: "{:.2f} %".format(100 * r("drops", t)["delivered"] / max(1, r("drops", t)["expected_deliveries"])))
+line("… reconnects / snapshots needed", lambda t: "{reconnects} / {snapshots}".format(**r("drops", t)))
+line(f"{big} idle sockets: connect time", lambda t: "{:.1f} s".format(r("idle", t)["connect_secs"]))
+line("… resident memory per socket", lambda t: "{:.1f} KiB".format(r("idle", t)["rss_per_socket_kib"]))
+table = "\n".join(["| | " + " | ".join(n for _, n in targets) + " |", "|---|" + "---|" * len(targets)] + rows)
+kib = lambda n: f"{int(n) / 1024:,.0f} KiB"
+block = f"""<!-- bench:start -->
+Measured by `scripts/bench.sh` on {datetime.date.today().isoformat()}: {cpu()}, {os.cpu_count()} cores,
+{int(mem) // 1024 // 1024} GiB; loopback, load generator on the same machine. Each row is a fresh server.
+
+{table}
+
+| first load and assets | taskwire |
+|---|---|
+| server-rendered dashboard with {int(seed):,} tasks: time to first byte, p50 of 21 | {ttfb} ms |
+| … HTML size | {kib(html)} |
+| WASM: raw / gzip -9 | {kib(wasm_raw)} / {kib(wasm_gz)} |
+<!-- bench:end -->"""
+path = "docs/PERFORMANCE.md"
+doc = open(path).read()
+start, end = doc.index("<!-- bench:start -->"), doc.index("<!-- bench:end -->") + len("<!-- bench:end -->")
+open(path, "w").write(doc[:start] + block + doc[end:])
+print(block)
+PY
