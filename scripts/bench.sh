@@ -7,6 +7,7 @@
 #
 #   bash scripts/bench.sh            the whole suite (about 10 minutes)
 #   BENCH_QUICK=1 bash scripts/bench.sh   smaller runs, to try the script
+#   BENCH_TARGETS=bare bash scripts/bench.sh   one server again, the others' figures kept
 #
 # Everything runs on loopback, every run is bounded in count and time, and every server
 # it starts is stopped when it ends.
@@ -87,7 +88,8 @@ run() {
     --label "$name" --json "$OUT/$name-$target.json" "$@" | tee "$OUT/$name-$target.txt"
 }
 
-for target in taskwire bare socketio; do
+# BENCH_TARGETS runs a subset; the report reads the others' last reports from target/bench.
+for target in ${BENCH_TARGETS:-taskwire bare socketio}; do
   run latency "$target" --clients "$CLIENTS" --rate 50 --seconds "$SECONDS_PER_RUN"
   run saturated "$target" --clients "$CLIENTS" --rate 0 --concurrency 64 --seconds 5
   run drops "$target" --clients "$CLIENTS" --rate 50 --seconds "$SECONDS_PER_RUN" --drop-every 2

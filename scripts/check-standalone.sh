@@ -6,8 +6,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Written with character classes so this file does not match itself: `../shared`,
-# `../../shared/...`, and the same path spelled as path segments ('..', 'shared').
+# What it looks for: a relative path that climbs out of the repository into a sibling
+# named shared (one or more parent steps, then that name), written as a path or as
+# path segments. The pattern is spelled with character classes so this file never
+# matches itself.
 dotdot='[.][.]'
 pattern="${dotdot}/(${dotdot}/)*shared([/\"'\`[:space:]]|\$)|['\"]${dotdot}['\"],[[:space:]]*['\"]shared['\"]"
 

@@ -127,6 +127,15 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Transport,
+            // The request's fields could not be read (missing, or of the wrong kind):
+            // the caller's mistake, answered 422 like any other bad input.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                #[cfg(feature = "ssr")]
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+                }
+                AppError::Invalid("the form is missing a field or has one of the wrong kind".into())
+            }
             _ => AppError::Internal,
         }
     }
@@ -203,18 +212,34 @@ fn backend() -> Result<(backend::SharedBackend, http::HeaderMap), AppError> {
 }
 
 /// Gives a server function's error its HTTP status (401, 404, 422 …) instead of a
-/// blanket 500. A plain form post without a session (no JavaScript) is sent to sign in.
+/// blanket 500, for callers that read the JSON error. A browser's plain form post (no
+/// JavaScript) is left to the redirect back to its form, which shows the error; without
+/// a session it is sent to sign in, and back to the form afterwards. A page being
+/// rendered sets its own status.
 #[cfg(feature = "ssr")]
 fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if accepts_html() {
+            if *e == AppError::Unauthorized {
+                leptos_axum::redirect(&login_path(&referring_path()));
+            }
+        } else if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(e.status());
-        }
-        if *e == AppError::Unauthorized && accepts_html() {
-            leptos_axum::redirect("/login");
         }
     }
     result
+}
+
+/// The path (and query) of the page that sent the request, or `/`.
+#[cfg(feature = "ssr")]
+fn referring_path() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| {
+            let referer = p.headers.get(http::header::REFERER)?.to_str().ok()?;
+            let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
+            after_scheme.find('/').map(|i| after_scheme[i..].to_owned())
+        })
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 #[cfg(feature = "ssr")]

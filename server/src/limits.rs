@@ -107,25 +107,44 @@ impl IpLimits {
 
 /// The client's address: the TCP peer, or, when the peer is a trusted proxy, the
 /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy (entries
-/// further left were written by the client and prove nothing).
+/// further left were written by the client and prove nothing). An entry that is not an
+/// address stops the walk at the last trusted hop: skipping it would let a client's own
+/// entry further left stand in for it.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = headers
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    hops.iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(hops.first())
-        .copied()
-        .unwrap_or(peer)
+    let mut last_trusted = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else {
+            return last_trusted;
+        };
+        if !is_trusted(&ip) {
+            return ip;
+        }
+        last_trusted = ip;
+    }
+    last_trusted
+}
+
+/// An `X-Forwarded-For` entry: an address, with or without a port (`1.2.3.4:80`,
+/// `[2001:db8::1]:443`, `[2001:db8::1]`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Ok(addr) = hop.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
 }
 
 /// Refuses a request to an unauthenticated route once its client is over the limit,
@@ -179,6 +198,24 @@ mod tests {
         assert_eq!(client_ip(stranger, &headers, &trusted), stranger);
         // No header from the proxy: the proxy itself.
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        // Ports and brackets are read; an entry that is no address stops the walk
+        // instead of letting the spoofed entry to its left through.
+        assert_eq!(
+            client_ip(proxy, &forwarded("6.6.6.6, 203.0.113.7:4711"), &trusted),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(proxy, &forwarded("6.6.6.6, [2001:db8::1]:443"), &trusted),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(proxy, &forwarded("6.6.6.6, unknown"), &trusted),
+            proxy
+        );
+        assert_eq!(
+            client_ip(proxy, &forwarded("6.6.6.6, unknown, 10.0.0.9"), &trusted),
+            "10.0.0.9".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -102,7 +102,11 @@ pub async fn record_http(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".to_owned());
-    let method = request.method().as_str().to_owned();
+    // Any token is a valid method to hyper; only the standard ones become labels.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -111,4 +115,20 @@ pub async fn record_http(request: Request, next: Next) -> Response {
     metrics::counter!("taskwire_http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
     response
+}
+
+/// Histograms keep their raw samples until they are drained into buckets; this drains
+/// them every few seconds, so memory stays flat whether or not anyone scrapes.
+pub async fn run_upkeep(shutdown: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Some(handle) = handle() {
+                    handle.run_upkeep();
+                }
+            }
+            _ = shutdown.cancelled() => break,
+        }
+    }
 }

@@ -3,7 +3,9 @@
 
 use app::api::backend::Backend;
 use app::api::{AppError, DashboardPage, TaskPage};
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue};
@@ -60,12 +62,24 @@ pub async fn renew_expired_session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let renewed = renewal(&state, request.headers()).await;
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let renewed = renewal(&state, request.headers(), peer).await;
     if let Some((token, _)) = &renewed {
         with_session_cookie(request.headers_mut(), token);
     }
     let mut response = next.run(request).await;
-    if let Some((_, set_cookie)) = renewed {
+    // Signing in, signing up or out sets (or clears) the session itself: that one wins.
+    let prefix = format!("{}=", auth::SESSION_COOKIE);
+    let sets_session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.starts_with(&prefix));
+    if let Some((_, set_cookie)) = renewed.filter(|_| !sets_session) {
         response
             .headers_mut()
             .append(header::SET_COOKIE, set_cookie);
@@ -75,13 +89,28 @@ pub async fn renew_expired_session(
 
 /// The fresh token and its `Set-Cookie`, when the request's cookie session has expired
 /// and may be renewed.
-async fn renewal(state: &AppState, headers: &HeaderMap) -> Option<(String, HeaderValue)> {
+async fn renewal(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Option<(String, HeaderValue)> {
     if headers.contains_key(header::AUTHORIZATION) {
         return None;
     }
     let token = auth::token_from_headers(headers)?;
     if state.keys.verify(&token) != Err(auth::TokenError::Expired) {
         return None;
+    }
+    // A renewal is a refresh, held to the same per-client-IP limit.
+    if let Some(peer) = peer {
+        let ip = crate::limits::client_ip(peer, headers, &state.settings.trusted_proxies);
+        if state
+            .ip_limits
+            .check(crate::limits::RouteClass::Refresh, ip)
+            .is_err()
+        {
+            return None;
+        }
     }
     let max_age = state.settings.session_max_age;
     let (user, token) =

@@ -138,6 +138,9 @@ impl Application {
         state
             .tracker
             .spawn(crate::janitor::run(state.clone(), state.shutdown.clone()));
+        state
+            .tracker
+            .spawn(crate::metrics::run_upkeep(state.shutdown.clone()));
         let router = build_router(state.clone());
         Ok(Application {
             listener,

@@ -5,8 +5,7 @@
 //!
 //! `bare-fanout [ADDR]` (default 127.0.0.1:3901).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -20,7 +19,9 @@ use tokio::sync::broadcast;
 #[derive(Clone)]
 struct Bare {
     frames: broadcast::Sender<Utf8Bytes>,
-    seq: Arc<AtomicU64>,
+    /// The last seq handed out; held while its frame is sent, so frames go out in seq
+    /// order (what a client checks).
+    seq: Arc<Mutex<u64>>,
 }
 
 #[tokio::main]
@@ -30,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:3901".into());
     let state = Bare {
         frames: broadcast::channel(16_384).0,
-        seq: Arc::new(AtomicU64::new(0)),
+        seq: Arc::new(Mutex::new(0)),
     };
     let app = Router::new()
         .route("/ws", get(upgrade))
@@ -44,17 +45,23 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn create(State(s): State<Bare>, Json(body): Json<serde_json::Value>) -> impl IntoResponse {
-    let seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut last = s.seq.lock().unwrap_or_else(|e| e.into_inner());
+    *last += 1;
+    let seq = *last;
     let frame = serde_json::json!({
         "v": 1, "type": "dashboard:task_list_updated", "seq": seq,
         "data": { "task": { "id": seq, "title": body["title"], "status": "received", "lastSeq": seq } },
     });
     let _ = s.frames.send(frame.to_string().into());
+    drop(last);
     (StatusCode::CREATED, Json(serde_json::json!({ "seq": seq })))
 }
 
 async fn upgrade(State(s): State<Bare>, ws: WebSocketUpgrade) -> impl IntoResponse {
-    ws.on_upgrade(move |socket| serve(socket, s))
+    // The same small buffers taskwire uses: the library's defaults cost 128 KiB each.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .on_upgrade(move |socket| serve(socket, s))
 }
 
 async fn serve(socket: WebSocket, s: Bare) {
@@ -69,8 +76,10 @@ async fn serve(socket: WebSocket, s: Bare) {
             break;
         }
     }
-    let mut frames = s.frames.subscribe();
-    let seq = s.seq.load(Ordering::Relaxed);
+    let (mut frames, seq) = {
+        let last = s.seq.lock().unwrap_or_else(|e| e.into_inner());
+        (s.frames.subscribe(), *last)
+    };
     let snapshot = format!(
         r#"{{"v":1,"type":"dashboard:state","seq":{seq},"data":{{"tasks":[],"counts":{{}}}}}}"#
     );

@@ -76,6 +76,7 @@ struct Repository {
 struct PushEvent {
     #[serde(rename = "ref")]
     git_ref: Option<String>,
+    repository: Option<Repository>,
     /// The branch was deleted: GitHub sends a push with no commits.
     #[serde(default)]
     deleted: bool,
@@ -130,6 +131,14 @@ pub fn interpret(
             }
             if push.commits.as_ref().is_none_or(|c| c.is_empty()) {
                 return Ok(Intent::Ignore("push that added no commits"));
+            }
+            // A hook on an org or on a fork delivers pushes of other repositories too;
+            // only a branch of the configured repository is a task's.
+            let pushed_to = push.repository.and_then(|r| r.full_name);
+            if let Some(configured) = repo {
+                if !pushed_to.is_some_and(|r| r.eq_ignore_ascii_case(configured)) {
+                    return Ok(Intent::Ignore("push to another repository"));
+                }
             }
             match push
                 .git_ref
@@ -280,6 +289,15 @@ mod tests {
         );
         let tag = interpret("push", &push_to("push.json", "refs/tags/v1"), None).unwrap();
         assert!(matches!(tag, Intent::Ignore(_)));
+        let ours = push_to("push.json", "refs/heads/task-7");
+        assert!(matches!(
+            interpret("push", &ours, Some("codertocat/hello-world")).unwrap(),
+            Intent::Push { .. }
+        ));
+        assert_eq!(
+            interpret("push", &ours, Some("acme/app")).unwrap(),
+            Intent::Ignore("push to another repository")
+        );
     }
 
     #[test]

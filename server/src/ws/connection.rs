@@ -175,6 +175,23 @@ pub async fn handle_socket(
                     None => break Exit::ClientClosed,
                 };
                 last_seen = Instant::now();
+                // Size first: an oversized frame is named as such, whatever its kind.
+                let size = match &message {
+                    Message::Text(t) => t.len(),
+                    Message::Binary(b) => b.len(),
+                    _ => 0,
+                };
+                if size > ws.max_frame_bytes {
+                    bad_frames += 1;
+                    member.send(shared(&ServerFrame::error(
+                        ErrorCode::FrameTooLarge,
+                        format!("frames are limited to {} bytes; this one has {size}", ws.max_frame_bytes),
+                    )));
+                    if bad_frames > ws.max_bad_frames {
+                        break Exit::Close(close_code::POLICY, "too many invalid frames");
+                    }
+                    continue;
+                }
                 if matches!(message, Message::Text(_) | Message::Binary(_)) && limiter.check().is_err() {
                     if last_limit_notice.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                         last_limit_notice = Some(Instant::now());
@@ -329,16 +346,6 @@ async fn handle_text(
     subs: &mut Subscriptions,
     text: &str,
 ) -> Option<ServerFrame> {
-    let limit = state.settings.ws.max_frame_bytes;
-    if text.len() > limit {
-        return Some(ServerFrame::error(
-            ErrorCode::FrameTooLarge,
-            format!(
-                "frames are limited to {limit} bytes; this one has {}",
-                text.len()
-            ),
-        ));
-    }
     let frame = match ClientFrame::decode(text) {
         Ok(frame) => frame,
         Err(e) => {

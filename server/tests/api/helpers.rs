@@ -115,6 +115,8 @@ async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) 
         dir,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A server that stops answering fails the test with a message, not a hang.
+            .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
         state,

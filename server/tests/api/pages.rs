@@ -238,7 +238,7 @@ async fn a_server_function_called_without_a_session_answers_401_with_the_json_er
     assert_eq!(body["error"]["code"], "unauthorized");
     assert!(body["error"]["message"].is_string());
 
-    // A plain form post (no JavaScript) is sent to sign in instead.
+    // A plain form post (no JavaScript) is sent to sign in instead, and back after.
     let res = app
         .http
         .post(app.url(app::api::CreateTask::PATH))
@@ -249,7 +249,42 @@ async fn a_server_function_called_without_a_session_answers_401_with_the_json_er
         .await
         .unwrap();
     assert_eq!(res.status(), 302);
-    assert_eq!(res.headers()["location"], "/login");
+    assert_eq!(res.headers()["location"], "/login?next=/tasks/new");
+
+    // A request whose fields cannot be read is the caller's mistake, not a 500.
+    let res = app
+        .http
+        .post(app.url(app::api::Login::PATH))
+        .form(&[("username", "ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input");
+}
+
+#[tokio::test]
+async fn a_form_posted_without_javascript_goes_back_to_its_page_with_the_error() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app().await;
+    app.signup("ada").await;
+    let res = app
+        .http
+        .post(app.url(app::api::Login::PATH))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login"))
+        .form(&[
+            ("username", "ada"),
+            ("password", "not the password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "back to the form, not a page of JSON");
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(location.contains("/login"), "{location}");
 }
 
 #[tokio::test]
@@ -298,4 +333,48 @@ async fn links_that_are_not_web_addresses_are_refused_and_never_rendered() {
         !html.contains(r#"href="javascript:"#) && !html.contains(r#"href="data:"#),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn signing_in_as_someone_else_is_not_undone_by_renewing_the_old_session() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app_with(|s| s.session_ttl = std::time::Duration::from_secs(1)).await;
+    let ada = app.signup("ada").await;
+    app.signup("bob").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Ada's expired (but renewable) cookie is still in the browser when Bob signs in.
+    let res = app
+        .http
+        .post(app.url(app::api::Login::PATH))
+        .header("cookie", format!("taskwire_session={}", ada.token))
+        .form(&[
+            ("username", "bob"),
+            ("password", "correct horse battery"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let sessions: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.strip_prefix("taskwire_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(sessions.len(), 1, "one session cookie: {sessions:?}");
+    let me: serde_json::Value = app
+        .get(
+            &TestUser {
+                token: sessions[0].clone(),
+            },
+            "/api/auth/me",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["name"], "bob");
 }

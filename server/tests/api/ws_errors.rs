@@ -197,6 +197,13 @@ async fn any_frame_the_server_reads_over_the_limit_gets_frame_too_large() {
         assert_eq!(error.code, ErrorCode::FrameTooLarge);
         assert!(error.message.contains("16384"), "{}", error.message);
     }
+    // A binary frame over the limit is named for its size too.
+    use futures::SinkExt;
+    ws.stream
+        .send(Message::binary(vec![0u8; 20_000]))
+        .await
+        .unwrap();
+    assert_eq!(error_code(&ws.next().await), ErrorCode::FrameTooLarge);
     ws.send(ClientMsg::Ping(Ping { nonce: 5 })).await;
     assert_eq!(ws.next().await.msg, ServerMsg::Pong(Ping { nonce: 5 }));
 }
