@@ -364,15 +364,10 @@ fn leading_number(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// A number in [0, 1) that differs per call; good enough to spread drop phases.
+/// A number in [0, 1) that differs per call (each `RandomState` is seeded afresh);
+/// good enough to spread drop phases.
 fn fastish_random() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .elapsed()
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(7),
-    );
-    (h.finish() % 1_000_000) as f64 / 1_000_000.0
+    use std::hash::BuildHasher;
+    let h = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    (h % 1_000_000) as f64 / 1_000_000.0
 }

@@ -120,6 +120,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => ApiError::NotFound,
             ServiceError::InvalidTransition(t) => ApiError::Conflict(t.to_string()),
             ServiceError::Invalid { field, message } => ApiError::Invalid { field, message },
+            ServiceError::BadUrl { field } => ApiError::BadUrl { field },
             ServiceError::Db(e) => ApiError::Internal(e.into()),
             e @ (ServiceError::NotCommitted | ServiceError::Stopped) => {
                 ApiError::Internal(anyhow::anyhow!(e))

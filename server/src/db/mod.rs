@@ -48,27 +48,33 @@ fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
         .busy_timeout(Duration::from_secs(5)))
 }
 
+/// A pool of `max` connections to the database (read-only ones when `read_only`).
+async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<SqlitePool> {
+    use anyhow::Context;
+    SqlitePoolOptions::new()
+        .max_connections(max)
+        // Writers queue for the one writing connection, in the process; under a burst
+        // the wait can be long, and it is still better than failing.
+        .acquire_timeout(Duration::from_secs(120))
+        .connect_with(options(database_url)?.read_only(read_only))
+        .await
+        .context("opening the database")
+}
+
+async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
+    use anyhow::Context;
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .context("running database migrations")
+}
+
 /// Opens the database for a server: runs migrations on the writer, then opens readers.
 /// A failed migration stops start-up.
 pub async fn open(database_url: &str) -> anyhow::Result<Db> {
-    use anyhow::Context;
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        // Writers queue here, in the process; under a burst the wait can be long, and it
-        // is still better than failing.
-        .acquire_timeout(Duration::from_secs(120))
-        .connect_with(options(database_url)?)
-        .await
-        .context("opening the database")?;
-    sqlx::migrate!("./migrations")
-        .run(&write)
-        .await
-        .context("running database migrations")?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options(database_url)?.read_only(true))
-        .await
-        .context("opening the database for reading")?;
+    let write = pool(database_url, 1, false).await?;
+    migrate(&write).await?;
+    let read = pool(database_url, 8, true).await?;
     Ok(Db { read, write })
 }
 
@@ -76,16 +82,8 @@ pub async fn open(database_url: &str) -> anyhow::Result<Db> {
 /// one small pool that reads and writes: for the command line and tests, which run
 /// beside a server rather than as one.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
-    use anyhow::Context;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(2)
-        .connect_with(options(database_url)?)
-        .await
-        .context("opening the database")?;
-    sqlx::migrate!("./migrations")
-        .run(&pool)
-        .await
-        .context("running database migrations")?;
+    let pool = pool(database_url, 2, false).await?;
+    migrate(&pool).await?;
     Ok(pool)
 }
 

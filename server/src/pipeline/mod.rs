@@ -185,7 +185,7 @@ fn after(result: &Result<(), ServiceError>, attempt: u32) -> Next {
         // Someone else moved the task on (an operator, another instance), or it is gone.
         Err(ServiceError::InvalidTransition(_) | ServiceError::NotFound) => Next::Done,
         // Bad data for this task will not get better by trying again.
-        Err(ServiceError::Invalid { .. }) => Next::Done,
+        Err(ServiceError::Invalid { .. } | ServiceError::BadUrl { .. }) => Next::Done,
         Err(ServiceError::Db(_) | ServiceError::NotCommitted | ServiceError::Stopped) => {
             let wait = retry::backoff(FIRST_RETRY_WAIT, attempt).min(MAX_RETRY_WAIT);
             // Full jitter in the upper half, so retries of many tasks spread out.

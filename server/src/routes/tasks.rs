@@ -223,13 +223,6 @@ pub struct StatusReport {
 impl StatusReport {
     /// The command a report asks for, or why it cannot be reported.
     pub fn into_command(self) -> Result<Command, ApiError> {
-        if self
-            .pr_url
-            .as_deref()
-            .is_some_and(|url| !shared_protocol::is_web_url(url))
-        {
-            return Err(ApiError::BadUrl { field: "prUrl" });
-        }
         let note = self.note.filter(|n| !n.trim().is_empty());
         match self.status.as_deref() {
             None => note

@@ -132,7 +132,7 @@ async fn apply(state: &AppState, intent: Intent) -> Result<&'static str, ApiErro
             number,
             url,
             title,
-        } if url.as_deref().is_none_or(shared_protocol::is_web_url) => (
+        } => (
             find(state, &link).await?,
             Command::OpenPr {
                 pr_number: number,
@@ -140,11 +140,6 @@ async fn apply(state: &AppState, intent: Intent) -> Result<&'static str, ApiErro
                 pr_title: title,
             },
         ),
-        Intent::PrOpened { .. } => {
-            return Err(ApiError::BadUrl {
-                field: "pull_request.html_url",
-            })
-        }
         Intent::PrMerged {
             link,
             sha,

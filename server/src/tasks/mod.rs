@@ -125,6 +125,9 @@ pub enum ServiceError {
         field: &'static str,
         message: String,
     },
+    /// A link that is not an `http(s)` address.
+    #[error("{field} must be an http(s) address")]
+    BadUrl { field: &'static str },
     #[error("database error")]
     Db(#[from] sqlx::Error),
     /// The batch it was in could not be committed; nothing of it was applied.
@@ -347,6 +350,11 @@ fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result
 
 fn validate(command: &Command) -> Result<(), ServiceError> {
     match command {
+        // Pull request links come from outside (agents, webhooks) and are shown as links:
+        // only web addresses, whoever reports them.
+        Command::OpenPr {
+            pr_url: Some(url), ..
+        } if !is_web_url(url) => Err(ServiceError::BadUrl { field: "prUrl" }),
         Command::Answer { answers } => {
             for a in answers {
                 check_len("answers", a.trim(), 1, MAX_TEXT_CHARS)?;
