@@ -28,7 +28,7 @@ SEED=10000
 if [ -n "$QUICK" ]; then CLIENTS=200; BIG=1000; SECONDS_PER_RUN=3; SEED=500; fi
 
 say "Building taskwire (release) and the load generator"
-cargo leptos build --release
+cargo leptos build --release --precompress
 cargo build --release -p loadgen
 LOAD="$ROOT/target/release/taskwire-load"
 
@@ -108,19 +108,29 @@ for _ in $(seq 1 21); do
   curl -s -o /dev/null -H "cookie: taskwire_session=$TOKEN" -H 'accept: text/html' \
     -w '%{time_starttransfer} %{size_download}\n' "$URL/" >> "$OUT/first-load.txt"
 done
-stop_all
 TTFB_P50="$(sort -n "$OUT/first-load.txt" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] * 1000 }')"
 HTML_BYTES="$(tail -1 "$OUT/first-load.txt" | awk '{ print $2 }')"
 
-say "What browsers download"
+say "What browsers download, as the server sends it"
+# Bytes on the wire for one encoding (curl does not decode what it is not asked to).
+served() {
+  curl -fs -o /dev/null -H "accept-encoding: $2" -w '%{size_download}' "$URL/pkg/$(basename "$1")"
+}
 WASM="$(ls "$ROOT"/target/site/pkg/*.wasm | head -1)"
-WASM_RAW="$(wc -c < "$WASM")"
-WASM_GZ="$(gzip -9 -c "$WASM" | wc -c)"
+JS="$(ls "$ROOT"/target/site/pkg/*.js | head -1)"
+CSS="$(ls "$ROOT"/target/site/pkg/*.css | head -1)"
+WASM_RAW="$(served "$WASM" identity)"
+WASM_GZ="$(served "$WASM" gzip)"
+WASM_BR="$(served "$WASM" br)"
+TEXT_BR="$(( $(served "$JS" br) + $(served "$CSS" br) ))"
+CACHE="$(curl -fsI "$URL/pkg/$(basename "$WASM")" | tr -d '\r' | awk -F': ' 'tolower($1) == "cache-control" { print $2 }')"
+stop_all
 
 say "Writing docs/PERFORMANCE.md"
-python3 - "$OUT" "$TTFB_P50" "$HTML_BYTES" "$WASM_RAW" "$WASM_GZ" "$CLIENTS" "$BIG" "$SEED" <<'PY'
+python3 - "$OUT" "$TTFB_P50" "$HTML_BYTES" "$WASM_RAW" "$WASM_GZ" "$CLIENTS" "$BIG" "$SEED" \
+  "$WASM_BR" "$TEXT_BR" "$CACHE" <<'PY'
 import json, os, platform, subprocess, sys, datetime
-out, ttfb, html, wasm_raw, wasm_gz, clients, big, seed = sys.argv[1:]
+out, ttfb, html, wasm_raw, wasm_gz, clients, big, seed, wasm_br, text_br, cache = sys.argv[1:]
 def r(name, target):
     with open(os.path.join(out, f"{name}-{target}.json")) as f:
         return json.load(f)
@@ -162,7 +172,9 @@ Measured by `scripts/bench.sh` on {datetime.date.today().isoformat()}: {cpu()}, 
 |---|---|
 | server-rendered dashboard with {int(seed):,} tasks: time to first byte, p50 of 21 | {ttfb} ms |
 | … HTML size | {kib(html)} |
-| WASM: raw / gzip -9 | {kib(wasm_raw)} / {kib(wasm_gz)} |
+| WASM on the wire: brotli / gzip / uncompressed | {kib(wasm_br)} / {kib(wasm_gz)} / {kib(wasm_raw)} |
+| JS + CSS on the wire (brotli) | {kib(text_br)} |
+| `Cache-Control` of the hashed assets | `{cache}` |
 <!-- bench:end -->"""
 path = "docs/PERFORMANCE.md"
 doc = open(path).read()

@@ -46,7 +46,7 @@ done
 rm -rf "$FUZZ_CORPUS"
 
 say "Release build"
-cargo leptos build --release
+cargo leptos build --release --precompress
 
 say "End-to-end tests (Playwright, Chromium)"
 cd "$ROOT/end2end"

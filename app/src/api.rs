@@ -141,12 +141,15 @@ impl FromServerFnError for AppError {
     }
 }
 
-/// The dashboard's first load: every visible task and the `seq` it reflects.
+/// The dashboard's first load: one page of the view asked for, the viewer's counts,
+/// and the `seq` they reflect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardPage {
     pub viewer: UserRef,
     pub seq: Seq,
     pub state: DashboardState,
+    /// Whether the next page has rows.
+    pub more: bool,
 }
 
 /// A task page's first load.
@@ -164,7 +167,7 @@ pub mod backend {
     use std::sync::Arc;
 
     use http::{HeaderMap, HeaderValue};
-    use shared_protocol::{TaskId, UserRef};
+    use shared_protocol::{DashboardQuery, TaskId, UserRef};
 
     use super::{AppError, DashboardPage, TaskPage};
 
@@ -173,7 +176,11 @@ pub mod backend {
     pub trait Backend: Send + Sync + 'static {
         /// The signed-in user, or `Unauthorized`.
         async fn viewer(&self, headers: &HeaderMap) -> Result<UserRef, AppError>;
-        async fn dashboard(&self, headers: &HeaderMap) -> Result<DashboardPage, AppError>;
+        async fn dashboard(
+            &self,
+            headers: &HeaderMap,
+            query: DashboardQuery,
+        ) -> Result<DashboardPage, AppError>;
         async fn task(&self, headers: &HeaderMap, id: TaskId) -> Result<TaskPage, AppError>;
         async fn create_task(
             &self,
@@ -283,9 +290,23 @@ pub async fn load_viewer() -> Result<UserRef, AppError> {
     call(move |backend, headers| async move { backend.viewer(&headers).await }).await
 }
 
+/// The view's parameters as the URL spells them (see [`DashboardQuery`]).
 #[server]
-pub async fn load_dashboard() -> Result<DashboardPage, AppError> {
-    call(move |backend, headers| async move { backend.dashboard(&headers).await }).await
+pub async fn load_dashboard(
+    status: Option<String>,
+    mine: bool,
+    page: u32,
+) -> Result<DashboardPage, AppError> {
+    let page = page.to_string();
+    let mut params = vec![
+        ("page", page.as_str()),
+        ("mine", if mine { "1" } else { "0" }),
+    ];
+    if let Some(status) = status.as_deref() {
+        params.push(("status", status));
+    }
+    let query = shared_protocol::DashboardQuery::from_params(params);
+    call(move |backend, headers| async move { backend.dashboard(&headers, query).await }).await
 }
 
 #[server]

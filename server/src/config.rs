@@ -228,7 +228,7 @@ impl Settings {
             allowed_origins: Vec::new(),
             metrics_token: None,
             session_max_age: Duration::from_secs(30 * 24 * 3600),
-            leptos: leptos_options("taskwire", "target/site", addr, Env::PROD),
+            leptos: leptos_options("taskwire", "target/site", addr, Env::PROD, false),
         }
     }
 
@@ -453,6 +453,7 @@ impl Settings {
             &get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             s.addr,
             env,
+            site_is_hashed(get("LEPTOS_HASH_FILES")),
         );
         Ok(s)
     }
@@ -468,14 +469,33 @@ where
     })
 }
 
-fn leptos_options(output_name: &str, site_root: &str, addr: SocketAddr, env: Env) -> LeptosOptions {
+fn leptos_options(
+    output_name: &str,
+    site_root: &str,
+    addr: SocketAddr,
+    env: Env,
+    hash_files: bool,
+) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name(output_name)
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .env(env)
+        .hash_files(hash_files)
         .build()
+}
+
+/// Whether the site's files carry content hashes: `cargo leptos build` leaves their list
+/// (`hash.txt`) beside the server binary. `LEPTOS_HASH_FILES` overrides.
+fn site_is_hashed(setting: Option<String>) -> bool {
+    match setting.as_deref() {
+        Some(v) => v.trim() == "true",
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+            .is_some_and(|file| file.is_file()),
+    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue};
-use shared_protocol::{DashboardState, StatusCounts, TaskId, TaskState, UserRef};
+use shared_protocol::{DashboardQuery, DashboardState, TaskId, TaskState, UserRef};
 
 use crate::auth::{self, CurrentUser};
 use crate::error::ApiError;
 use crate::routes::auth::{check_credentials, create_account, LoginBody, SignupBody};
-use crate::routes::tasks::{answer, create, visible_task, visible_tasks, CreateTaskBody};
+use crate::routes::tasks::{answer, create, visible_task, CreateTaskBody};
 use crate::state::AppState;
 
 pub struct PageBackend(pub AppState);
@@ -153,14 +153,26 @@ impl Backend for PageBackend {
         Ok(self.current_user(headers).await?.to_ref())
     }
 
-    async fn dashboard(&self, headers: &HeaderMap) -> Result<DashboardPage, AppError> {
+    async fn dashboard(
+        &self,
+        headers: &HeaderMap,
+        query: DashboardQuery,
+    ) -> Result<DashboardPage, AppError> {
         let viewer = self.current_user(headers).await?;
-        let (tasks, seq) = visible_tasks(&self.0, viewer.viewer()).await?;
-        let counts = StatusCounts::of(&tasks);
+        let page = self
+            .0
+            .tasks
+            .page(viewer.viewer(), &query)
+            .await
+            .map_err(ApiError::from)?;
         Ok(DashboardPage {
             viewer: viewer.to_ref(),
-            seq,
-            state: DashboardState { tasks, counts },
+            seq: page.seq,
+            state: DashboardState {
+                tasks: page.rows,
+                counts: page.counts,
+            },
+            more: page.more,
         })
     }
 

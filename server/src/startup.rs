@@ -6,15 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::{middleware, Router};
+use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::path::Path;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{load_or_create_secret, SessionKeys};
@@ -212,6 +218,28 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
+/// The site's generated JS, WASM and CSS. Browsers that accept brotli or gzip get the
+/// copies `cargo leptos build --precompress` made (nothing is compressed per request);
+/// files whose names carry content hashes are cached for a year, anything else is
+/// checked with the server on every use.
+fn site_pkg(options: &LeptosOptions) -> Router {
+    let dir = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let cache = HeaderValue::from_static(if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    Router::new().fallback_service(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                move |res: &http::Response<_>| res.status().is_success().then(|| cache.clone()),
+            ))
+            .service(files),
+    )
+}
+
 /// Pages (and their server functions) first, with the session renewal that only they
 /// get; then the JSON API and the socket. Every request passes the per-client-IP limits
 /// and the body limits.
@@ -229,6 +257,7 @@ fn build_router(state: AppState) -> Router {
             state.clone(),
             crate::pages::renew_expired_session,
         ))
+        .nest_service("/pkg", site_pkg(&leptos_options))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

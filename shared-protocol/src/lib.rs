@@ -7,9 +7,11 @@
 
 pub mod domain;
 pub mod frame;
+pub mod listing;
 pub mod messages;
 pub mod reducer;
 
 pub use domain::*;
 pub use frame::{ClientFrame, DecodeError, LoggedEvent, ServerFrame, PROTOCOL_VERSION};
+pub use listing::{DashboardQuery, PAGE_SIZE};
 pub use messages::*;

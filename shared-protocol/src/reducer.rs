@@ -8,9 +8,17 @@ use std::collections::BTreeMap;
 
 use crate::domain::*;
 use crate::frame::ServerFrame;
+use crate::listing::{DashboardQuery, PAGE_SIZE};
 use crate::messages::*;
 
-/// The dashboard: every visible task's row and the counts per status.
+/// The dashboard: the rows of one view of the task list (see [`DashboardQuery`]) and the
+/// viewer's counts per status.
+///
+/// Live rows are applied to the view it shows: a row that stops matching the filter
+/// leaves, a new or changed row that matches enters the first page (pushing the oldest
+/// one off), and a later page only updates the rows it already shows. A snapshot holds
+/// the newest page of the unfiltered list, so a filtered or later page asks for a reload
+/// ([`DashboardView::needs_reload`]) rather than show the wrong rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DashboardView {
     /// The newest `seq` this view reflects; a client rejoins with it as `since`.
@@ -20,16 +28,51 @@ pub struct DashboardView {
     /// `dashboard:task_count_changed` shares its `seq` with the row update it follows,
     /// so counts keep their own high-water mark.
     counts_seq: Seq,
+    query: DashboardQuery,
+    /// Whose "mine" the query means; `None` never matches a "mine" view.
+    viewer: Option<UserId>,
+    needs_reload: bool,
 }
 
 impl DashboardView {
+    /// The default view (the first page, unfiltered) from a snapshot.
     pub fn from_state(seq: Seq, state: DashboardState) -> Self {
-        DashboardView {
+        DashboardView::from_page(seq, state, DashboardQuery::default(), None)
+    }
+
+    /// A view from the rows the server rendered for `query`, as seen by `viewer`.
+    pub fn from_page(
+        seq: Seq,
+        state: DashboardState,
+        query: DashboardQuery,
+        viewer: Option<UserId>,
+    ) -> Self {
+        let mut view = DashboardView {
             seq,
-            rows: state.tasks.into_iter().map(|t| (t.id, t)).collect(),
+            rows: BTreeMap::new(),
             counts: state.counts,
             counts_seq: seq,
+            query,
+            viewer,
+            needs_reload: false,
+        };
+        for row in state.tasks {
+            if view.matches(&row) {
+                view.rows.insert(row.id, row);
+            }
         }
+        view.trim();
+        view
+    }
+
+    pub fn query(&self) -> DashboardQuery {
+        self.query
+    }
+
+    /// Whether a snapshot replaced rows this view cannot rebuild by itself: the page
+    /// should be loaded again for its query.
+    pub fn needs_reload(&self) -> bool {
+        self.needs_reload
     }
 
     /// Applies one frame; returns whether the view changed.
@@ -37,7 +80,9 @@ impl DashboardView {
         let seq = frame.seq;
         match (&frame.msg, seq) {
             (ServerMsg::DashboardState(state), Some(seq)) => {
-                *self = DashboardView::from_state(seq, state.clone());
+                let reload = self.query.page > 1 || self.query.is_filtered();
+                *self = DashboardView::from_page(seq, state.clone(), self.query, self.viewer);
+                self.needs_reload = reload;
                 true
             }
             (ServerMsg::TaskListUpdated(update), Some(seq)) => {
@@ -58,6 +103,10 @@ impl DashboardView {
         }
     }
 
+    fn matches(&self, row: &TaskSummary) -> bool {
+        self.query.matches(row, self.viewer)
+    }
+
     /// Counts as of `seq`, unless newer ones are already shown.
     fn set_counts(&mut self, seq: Seq, counts: &StatusCounts) -> bool {
         if seq <= self.counts_seq {
@@ -75,10 +124,33 @@ impl DashboardView {
             return false;
         }
         self.seq = seq;
+        let present = self.rows.contains_key(&row.id);
+        if !self.matches(row) {
+            return self.rows.remove(&row.id).is_some();
+        }
+        if !present && self.query.page > 1 {
+            return false;
+        }
         let mut row = row.clone();
         row.last_seq = row.last_seq.max(seq);
         self.rows.insert(row.id, row);
+        self.trim();
         true
+    }
+
+    /// Keeps a page's worth of rows: the newest ones.
+    fn trim(&mut self) {
+        while self.rows.len() > PAGE_SIZE {
+            let oldest = self
+                .rows
+                .values()
+                .min_by_key(|r| (r.last_seq, r.id))
+                .map(|r| r.id);
+            match oldest {
+                Some(id) => self.rows.remove(&id),
+                None => break,
+            };
+        }
     }
 
     pub fn row(&self, id: TaskId) -> Option<&TaskSummary> {
@@ -93,15 +165,10 @@ impl DashboardView {
         self.rows.is_empty()
     }
 
-    /// Rows, most recently updated first.
+    /// Rows, most recently changed first (the server's order too).
     pub fn rows_by_update(&self) -> Vec<TaskSummary> {
         let mut rows: Vec<TaskSummary> = self.rows.values().cloned().collect();
-        rows.sort_by(|a, b| {
-            b.updated_at
-                .cmp(&a.updated_at)
-                .then(b.last_seq.cmp(&a.last_seq))
-                .then(b.id.cmp(&a.id))
-        });
+        rows.sort_by(|a, b| b.last_seq.cmp(&a.last_seq).then(b.id.cmp(&a.id)));
         rows
     }
 }

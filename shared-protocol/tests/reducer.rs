@@ -312,3 +312,115 @@ fn counts_carried_by_a_row_update_are_shown_unless_newer_ones_are() {
     assert!(!view.apply(&stale));
     assert_eq!(view.counts, counts);
 }
+
+fn owned_by(mut row: TaskSummary, creator: i64) -> TaskSummary {
+    row.creator.id = UserId(creator);
+    row
+}
+
+fn state(rows: Vec<TaskSummary>) -> DashboardState {
+    let counts = StatusCounts::of(&rows);
+    DashboardState {
+        tasks: rows,
+        counts,
+    }
+}
+
+#[test]
+fn the_first_page_keeps_the_newest_rows_and_takes_new_ones_at_the_top() {
+    let rows = (1..=PAGE_SIZE as i64)
+        .map(|id| row(id, TaskStatus::Received, id as Seq))
+        .collect();
+    let mut view = DashboardView::from_state(PAGE_SIZE as Seq, state(rows));
+    assert_eq!(view.len(), PAGE_SIZE);
+
+    let newest = PAGE_SIZE as i64 + 1;
+    assert!(view.apply(&list_updated(newest, TaskStatus::Received, newest as Seq)));
+    assert_eq!(view.len(), PAGE_SIZE, "the page stays one page long");
+    assert_eq!(view.rows_by_update()[0].id, TaskId(newest));
+    assert!(
+        view.row(TaskId(1)).is_none(),
+        "the oldest row left the page"
+    );
+
+    // A change to an old row brings it back, at the top.
+    assert!(view.apply(&list_updated(1, TaskStatus::Failed, newest as Seq + 1)));
+    assert_eq!(view.rows_by_update()[0].id, TaskId(1));
+    assert!(view.row(TaskId(2)).is_none());
+}
+
+#[test]
+fn a_filtered_view_takes_only_matching_rows_and_drops_rows_that_stop_matching() {
+    let failed = DashboardQuery::default().with_status(Some(TaskStatus::Failed));
+    let mut view = DashboardView::from_page(
+        2,
+        state(vec![
+            row(1, TaskStatus::Failed, 1),
+            row(2, TaskStatus::Received, 2),
+        ]),
+        failed,
+        Some(UserId(1)),
+    );
+    assert_eq!(view.len(), 1, "rows outside the filter are not shown");
+
+    assert!(!view.apply(&list_updated(3, TaskStatus::Received, 3)));
+    assert!(view.apply(&list_updated(4, TaskStatus::Failed, 4)));
+    assert!(view.row(TaskId(4)).is_some());
+    // Task 1 is retried: it is no longer failed, so it leaves the view.
+    assert!(view.apply(&list_updated(1, TaskStatus::Received, 5)));
+    assert!(view.row(TaskId(1)).is_none());
+    assert_eq!(view.len(), 1);
+}
+
+#[test]
+fn mine_means_the_viewer_and_nobody_without_one() {
+    let mine = DashboardQuery::default().with_mine(true);
+    let rows = || {
+        state(vec![
+            owned_by(row(1, TaskStatus::Received, 1), 7),
+            row(2, TaskStatus::Received, 2),
+        ])
+    };
+    let view = DashboardView::from_page(2, rows(), mine, Some(UserId(7)));
+    assert_eq!(
+        view.rows_by_update()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![TaskId(1)]
+    );
+    let anonymous = DashboardView::from_page(2, rows(), mine, None);
+    assert!(anonymous.is_empty());
+}
+
+#[test]
+fn a_later_page_updates_its_rows_but_takes_no_new_ones() {
+    let page2 = DashboardQuery::default().with_page(2);
+    let mut view = DashboardView::from_page(
+        10,
+        state(vec![row(1, TaskStatus::Received, 1)]),
+        page2,
+        None,
+    );
+    assert!(
+        !view.apply(&list_updated(11, TaskStatus::Received, 11)),
+        "a new task belongs on page 1"
+    );
+    assert!(view.apply(&list_updated(1, TaskStatus::Analyzing, 12)));
+    assert_eq!(view.row(TaskId(1)).unwrap().status, TaskStatus::Analyzing);
+    assert!(!view.needs_reload());
+
+    // A snapshot only has the newest page: this view must be loaded again.
+    let snapshot = ServerFrame::at(
+        20,
+        ServerMsg::DashboardState(state(vec![row(11, TaskStatus::Received, 11)])),
+    );
+    assert!(view.apply(&snapshot));
+    assert!(view.needs_reload());
+    let mut first = DashboardView::default();
+    first.apply(&snapshot);
+    assert!(
+        !first.needs_reload(),
+        "the first page is rebuilt from the snapshot itself"
+    );
+}

@@ -66,7 +66,7 @@ impl Live {
         #[cfg(feature = "hydrate")]
         {
             socket::watch_dashboard(self.state, view);
-            on_cleanup(socket::unwatch_dashboard);
+            on_cleanup(move || socket::unwatch_dashboard(view));
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = view;

@@ -69,9 +69,19 @@ pub fn watch_dashboard(state: RwSignal<ConnState>, view: RwSignal<DashboardView>
     start(state);
 }
 
-pub fn unwatch_dashboard() {
-    SHARED.with_borrow_mut(|s| s.dashboard = None);
-    send(ClientMsg::DashboardLeave(Empty {}));
+/// Stops watching `view`, unless another view (the same dashboard loaded for a new
+/// filter or page) has taken its place already.
+pub fn unwatch_dashboard(view: RwSignal<DashboardView>) {
+    let watching = SHARED.with_borrow_mut(|s| {
+        let same = s.dashboard == Some(view);
+        if same {
+            s.dashboard = None;
+        }
+        same
+    });
+    if watching {
+        send(ClientMsg::DashboardLeave(Empty {}));
+    }
 }
 
 pub fn watch_task(state: RwSignal<ConnState>, view: RwSignal<TaskView>) {

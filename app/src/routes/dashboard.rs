@@ -1,9 +1,11 @@
-//! `/`: every task, live, with counts per status and filters.
+//! `/`: the task list, live, a page at a time, with counts per status and filters that
+//! live in the URL.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 use shared_protocol::reducer::DashboardView;
-use shared_protocol::{TaskStatus, TaskSummary, UserId};
+use shared_protocol::{DashboardQuery, TaskStatus, TaskSummary, UserId};
 
 use super::load_failed;
 use crate::api::{load_dashboard, DashboardPage};
@@ -14,77 +16,75 @@ use crate::live::use_live;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_dashboard());
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|p| {
+            DashboardQuery::from_params(
+                ["status", "mine", "page"]
+                    .into_iter()
+                    .filter_map(|k| p.get_str(k).map(|v| (k, v))),
+            )
+        })
+    });
+    let data = Resource::new(
+        move || query.get(),
+        |q| load_dashboard(q.status.map(|s| s.as_str().to_owned()), q.mine, q.page),
+    );
     view! {
         <Title text="Dashboard · taskwire"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading tasks…"</p> }>
+        // A new view keeps the old one on screen until its page has loaded.
+        <Transition fallback=|| view! { <p class="loading">"Loading tasks…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! { <LiveDashboard page/> }.into_any(),
+                    Ok(page) => {
+                        let q = query.get_untracked();
+                        view! { <LiveDashboard page query=q reload=move || data.refetch()/> }.into_any()
+                    }
                     Err(e) => load_failed(e),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn LiveDashboard(page: DashboardPage) -> impl IntoView {
+fn LiveDashboard(
+    page: DashboardPage,
+    query: DashboardQuery,
+    reload: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
     let loaded_at = page.seq;
     let viewer = page.viewer.id;
-    let view = RwSignal::new(DashboardView::from_state(page.seq, page.state));
+    let more = page.more;
+    let view = RwSignal::new(DashboardView::from_page(
+        page.seq,
+        page.state,
+        query,
+        Some(viewer),
+    ));
     use_live().watch_dashboard(view);
+    // A snapshot over the socket holds only the newest unfiltered page; any other view
+    // is loaded again.
+    Effect::new(move |_| {
+        if view.with(|v| v.needs_reload()) {
+            reload();
+        }
+    });
 
-    let mine_only = RwSignal::new(false);
-    let status_filter = RwSignal::new(None::<TaskStatus>);
-    let rows = move || {
-        let mine = mine_only.get();
-        let status = status_filter.get();
-        view.with(|v| {
-            v.rows_by_update()
-                .into_iter()
-                .filter(|r| !mine || r.creator.id == viewer)
-                .filter(|r| status.is_none_or(|s| r.status == s))
-                .collect::<Vec<_>>()
-        })
-    };
+    let rows = move || view.with(|v| v.rows_by_update());
 
     view! {
-        // The seq this render reflects; the live socket joins with it as `since`.
-        <section class="counts" aria-label="Tasks per status" data-seq=loaded_at>
-            <div class="count count-total">
-                <span class="count-n" data-testid="count-total">{move || view.with(|v| v.counts.total())}</span>
-                <span class="count-label">"All tasks"</span>
-            </div>
-            {TaskStatus::ALL
-                .into_iter()
-                .map(|s| {
-                    view! {
-                        <button
-                            class=format!("count count-{}", s.as_str())
-                            class:selected=move || status_filter.get() == Some(s)
-                            on:click=move |_| status_filter.update(|f| *f = if *f == Some(s) { None } else { Some(s) })
-                            title=format!("Show only {}", s.label().to_lowercase())
-                        >
-                            <span class="count-n" data-testid=format!("count-{}", s.as_str())>
-                                {move || view.with(|v| v.counts.get(s))}
-                            </span>
-                            <span class="count-label">{s.label()}</span>
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </section>
+        <Counts view query loaded_at/>
         <div class="toolbar">
-            <div class="filters" role="group" aria-label="Whose tasks">
-                <button class:selected=move || !mine_only.get() on:click=move |_| mine_only.set(false)>"All"</button>
-                <button class:selected=move || mine_only.get() on:click=move |_| mine_only.set(true) data-testid="filter-mine">"Mine"</button>
-            </div>
+            <nav class="filters" aria-label="Whose tasks">
+                <a class:selected=!query.mine href=query.with_mine(false).href() data-testid="filter-all">"All"</a>
+                <a class:selected=query.mine href=query.with_mine(true).href() data-testid="filter-mine">"Mine"</a>
+            </nav>
             <a class="button primary" href="/tasks/new" data-testid="new-task-link">"New task"</a>
         </div>
         <Show
             when=move || view.with(|v| !v.is_empty())
-            fallback=|| view! { <p class="empty">"No tasks yet. Create the first one."</p> }
+            fallback=move || empty(query)
         >
             <table class="tasks">
                 <thead>
@@ -98,8 +98,95 @@ fn LiveDashboard(page: DashboardPage) -> impl IntoView {
                 </tbody>
             </table>
         </Show>
+        <Pager query more/>
     }
     .into_any()
+}
+
+/// The count cards, which are also the status filter: each links to its view.
+#[component]
+fn Counts(view: RwSignal<DashboardView>, query: DashboardQuery, loaded_at: u64) -> impl IntoView {
+    let card = move |status: Option<TaskStatus>| {
+        let selected = query.status == status;
+        let target = query.with_status(if selected { None } else { status });
+        let (class, label, key, title) = match status {
+            None => (
+                "count count-total".to_owned(),
+                "All tasks",
+                "total",
+                "Show every status".to_owned(),
+            ),
+            Some(s) => (
+                format!("count count-{}", s.as_str()),
+                s.label(),
+                s.as_str(),
+                format!("Show only {}", s.label().to_lowercase()),
+            ),
+        };
+        let n = move || {
+            view.with(|v| match status {
+                None => v.counts.total(),
+                Some(s) => v.counts.get(s),
+            })
+        };
+        view! {
+            <a
+                class=class
+                class:selected=selected
+                href=target.href()
+                aria-current=selected.then_some("page")
+                title=title
+                data-testid=format!("filter-{key}")
+            >
+                <span class="count-n" data-testid=format!("count-{key}")>{n}</span>
+                <span class="count-label">{label}</span>
+            </a>
+        }
+        .into_any()
+    };
+    view! {
+        // The seq this render reflects; the live socket joins with it as `since`.
+        <section class="counts" aria-label="Tasks per status" data-seq=loaded_at>
+            {std::iter::once(None)
+                .chain(TaskStatus::ALL.into_iter().map(Some))
+                .map(card)
+                .collect_view()}
+        </section>
+    }
+    .into_any()
+}
+
+/// What an empty view says: nothing yet, or nothing matching (with a way out).
+fn empty(query: DashboardQuery) -> AnyView {
+    if query.is_filtered() || query.page > 1 {
+        view! {
+            <p class="empty" data-testid="empty">
+                "No tasks match this view. "
+                <a href="/" data-testid="clear-filters">"Show all tasks"</a>
+            </p>
+        }
+        .into_any()
+    } else {
+        view! { <p class="empty" data-testid="empty">"No tasks yet. Create the first one."</p> }
+            .into_any()
+    }
+}
+
+#[component]
+fn Pager(query: DashboardQuery, more: bool) -> impl IntoView {
+    (query.page > 1 || more).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {(query.page > 1).then(|| view! {
+                    <a href=query.with_page(query.page - 1).href() rel="prev" data-testid="page-newer">"← Newer"</a>
+                })}
+                <span class="page-n" data-testid="page-n">{format!("Page {}", query.page)}</span>
+                {more.then(|| view! {
+                    <a href=query.with_page(query.page + 1).href() rel="next" data-testid="page-older">"Older →"</a>
+                })}
+            </nav>
+        }
+    })
 }
 
 #[component]

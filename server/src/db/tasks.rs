@@ -1,6 +1,9 @@
 //! Queries on `tasks`.
 
-use shared_protocol::{TaskDetail, TaskId, TaskStatus, TaskSummary, UserId, UserRef};
+use shared_protocol::{
+    DashboardQuery, StatusCounts, TaskDetail, TaskId, TaskStatus, TaskSummary, UserId, UserRef,
+    PAGE_SIZE,
+};
 use sqlx::{SqliteConnection, SqlitePool};
 
 /// A task as stored, with its creator's display name joined in.
@@ -173,13 +176,68 @@ pub async fn get(conn: &mut SqliteConnection, id: TaskId) -> Result<Option<Task>
     row.map(Task::try_from).transpose()
 }
 
-/// Every task, most recently updated first.
+/// Every task, most recently changed first.
 pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Task>, sqlx::Error> {
     let rows: Vec<TaskRow> =
-        sqlx::query_as(&format!("{SELECT} ORDER BY t.updated_at DESC, t.id DESC"))
+        sqlx::query_as(&format!("{SELECT} ORDER BY t.last_seq DESC, t.id DESC"))
             .fetch_all(conn)
             .await?;
     rows.into_iter().map(Task::try_from).collect()
+}
+
+/// Who is reading a list, for the SQL that filters it the way
+/// [`Visibility::allows`](crate::tasks::Visibility::allows) does.
+const VISIBLE: &str = "(t.creator_id = ?1 OR (t.org_id = ?2 AND t.private = 0))";
+
+/// One page of the tasks `viewer` may see that match `query`, most recently changed
+/// first, and whether more follow.
+pub async fn page(
+    conn: &mut SqliteConnection,
+    viewer: crate::tasks::Viewer,
+    query: &DashboardQuery,
+) -> Result<(Vec<Task>, bool), sqlx::Error> {
+    let sql = format!(
+        "{SELECT} WHERE {VISIBLE} AND (?3 IS NULL OR t.status = ?3) \
+         AND (?4 = 0 OR t.creator_id = ?1) \
+         ORDER BY t.last_seq DESC, t.id DESC LIMIT ?5 OFFSET ?6"
+    );
+    let rows: Vec<TaskRow> = sqlx::query_as(&sql)
+        .bind(viewer.user_id)
+        .bind(viewer.org_id)
+        .bind(query.status.map(|s| s.as_str()))
+        .bind(query.mine)
+        .bind(PAGE_SIZE as i64 + 1)
+        .bind(query.offset() as i64)
+        .fetch_all(conn)
+        .await?;
+    let more = rows.len() > PAGE_SIZE;
+    let tasks = rows
+        .into_iter()
+        .take(PAGE_SIZE)
+        .map(Task::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((tasks, more))
+}
+
+/// How many tasks `viewer` may see, per status.
+pub async fn counts(
+    conn: &mut SqliteConnection,
+    viewer: crate::tasks::Viewer,
+) -> Result<StatusCounts, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT t.status, COUNT(*) FROM tasks t WHERE {VISIBLE} GROUP BY t.status"
+    ))
+    .bind(viewer.user_id)
+    .bind(viewer.org_id)
+    .fetch_all(conn)
+    .await?;
+    let mut counts = StatusCounts::default();
+    for (status, n) in rows {
+        let status = TaskStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("bad task status {status:?}").into()))?;
+        counts.0.insert(status, n as u64);
+    }
+    Ok(counts)
 }
 
 /// Tasks of `org_id` that are open for work, oldest first (used to resume the pipeline

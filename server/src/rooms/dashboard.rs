@@ -230,14 +230,23 @@ impl DashboardRoom {
         }
     }
 
+    /// The member's counts and the newest page of its rows: a dashboard with thousands of
+    /// tasks sends one page, as its first load does.
     fn snapshot(&self, viewer: Viewer) -> ServerFrame {
-        let mut tasks: Vec<TaskSummary> = self
+        let mut visible: Vec<&TaskSummary> = self
             .rows
             .values()
             .filter(|(_, v)| v.allows(viewer))
-            .map(|(r, _)| r.clone())
+            .map(|(r, _)| r)
             .collect();
-        tasks.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+        let newest_first =
+            |a: &&TaskSummary, b: &&TaskSummary| b.last_seq.cmp(&a.last_seq).then(b.id.cmp(&a.id));
+        if visible.len() > PAGE_SIZE {
+            visible.select_nth_unstable_by(PAGE_SIZE - 1, newest_first);
+            visible.truncate(PAGE_SIZE);
+        }
+        visible.sort_by(newest_first);
+        let tasks = visible.into_iter().cloned().collect();
         ServerFrame::at(
             self.seq,
             ServerMsg::DashboardState(DashboardState {

@@ -1,13 +1,13 @@
 //! Tasks: create, list, read, answer clarification questions, report a status.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
-use shared_protocol::{Seq, StatusCounts, TaskId, TaskSummary, TimelineEntry};
+use shared_protocol::{DashboardQuery, Seq, TaskId, TimelineEntry};
 
 use super::idempotency::{once, IdempotencyKey};
 use super::ApiJson;
@@ -60,20 +60,6 @@ pub async fn visible_task(
         Some(found) if found.0.visibility().allows(viewer) => Ok(found),
         _ => Err(ApiError::NotFound),
     }
-}
-
-/// The tasks the viewer may see, and the seq the list reflects.
-pub async fn visible_tasks(
-    state: &AppState,
-    viewer: Viewer,
-) -> Result<(Vec<TaskSummary>, Seq), ApiError> {
-    let (tasks, seq) = state.tasks.list().await?;
-    let rows = tasks
-        .into_iter()
-        .filter(|t| t.visibility().allows(viewer))
-        .map(|t| t.detail.summary)
-        .collect();
-    Ok((rows, seq))
 }
 
 /// Creates a task and hands it to the pipeline; shared with the page's server function.
@@ -145,15 +131,22 @@ fn fingerprint(body: &impl serde::Serialize) -> String {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
+/// `GET /api/tasks?status=&mine=1&page=`: one page of the list, as the dashboard's URL
+/// spells its view.
 async fn list_tasks(
     State(state): State<AppState>,
     user: CurrentUser,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (rows, seq) = visible_tasks(&state, user.viewer()).await?;
-    let counts = StatusCounts::of(&rows);
-    Ok(axum::Json(
-        json!({ "seq": seq, "tasks": rows, "counts": counts }),
-    ))
+    let query = DashboardQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let page = state.tasks.page(user.viewer(), &query).await?;
+    Ok(axum::Json(json!({
+        "seq": page.seq,
+        "tasks": page.rows,
+        "counts": page.counts,
+        "page": query.page,
+        "more": page.more,
+    })))
 }
 
 #[tracing::instrument(skip_all, fields(task_id = %id))]

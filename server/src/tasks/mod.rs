@@ -157,6 +157,17 @@ pub struct NewTask {
     pub private: bool,
 }
 
+/// One page of the task list, as [`TaskService::page`] reads it.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub rows: Vec<TaskSummary>,
+    /// Whether a next page has rows.
+    pub more: bool,
+    /// The viewer's counts over every task it may see, not just this page.
+    pub counts: StatusCounts,
+    pub seq: Seq,
+}
+
 /// Creates tasks and applies commands. Cheap to clone.
 #[derive(Clone)]
 pub struct TaskService {
@@ -243,6 +254,26 @@ impl TaskService {
         let seq = events::max_seq(&mut tx).await?;
         tx.commit().await?;
         Ok((tasks, seq))
+    }
+
+    /// One page of what `viewer` may see, whether more follow, the viewer's counts, and
+    /// the seq all of it reflects, as of one consistent read.
+    pub async fn page(
+        &self,
+        viewer: Viewer,
+        query: &DashboardQuery,
+    ) -> Result<ListPage, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let (tasks, more) = db::tasks::page(&mut tx, viewer, query).await?;
+        let counts = db::tasks::counts(&mut tx, viewer).await?;
+        let seq = events::max_seq(&mut tx).await?;
+        tx.commit().await?;
+        Ok(ListPage {
+            rows: tasks.into_iter().map(|t| t.detail.summary).collect(),
+            more,
+            counts,
+            seq,
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -7,12 +7,14 @@ mod hostile;
 
 mod agents;
 mod analyser;
+mod assets;
 mod auth;
 mod demo;
 mod github;
 mod http_api;
 mod idempotency;
 mod limits;
+mod listing;
 mod live;
 mod load;
 mod operators;
