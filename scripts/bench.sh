@@ -23,9 +23,10 @@ ulimit -n 20000
 QUICK="${BENCH_QUICK:-}"
 CLIENTS=1000
 BIG=10000
+HOLD=18000
 SECONDS_PER_RUN=10
 SEED=10000
-if [ -n "$QUICK" ]; then CLIENTS=200; BIG=1000; SECONDS_PER_RUN=3; SEED=500; fi
+if [ -n "$QUICK" ]; then CLIENTS=200; BIG=1000; HOLD=2000; SECONDS_PER_RUN=3; SEED=500; fi
 
 say "Building taskwire (release) and the load generator"
 cargo leptos build --release --precompress
@@ -94,6 +95,8 @@ for target in ${BENCH_TARGETS:-taskwire bare socketio}; do
   run saturated "$target" --clients "$CLIENTS" --rate 0 --concurrency 64 --seconds 5
   run drops "$target" --clients "$CLIENTS" --rate 50 --seconds "$SECONDS_PER_RUN" --drop-every 2
   run idle "$target" --clients "$BIG" --idle
+  # The most this machine's open-file limit (20,000 per process) leaves room for.
+  [ "$target" = socketio ] || run hold "$target" --clients "$HOLD" --idle
 done
 
 say "Server-rendered dashboard with $SEED tasks"
@@ -128,9 +131,9 @@ stop_all
 
 say "Writing docs/PERFORMANCE.md"
 python3 - "$OUT" "$TTFB_P50" "$HTML_BYTES" "$WASM_RAW" "$WASM_GZ" "$CLIENTS" "$BIG" "$SEED" \
-  "$WASM_BR" "$TEXT_BR" "$CACHE" <<'PY'
+  "$WASM_BR" "$TEXT_BR" "$CACHE" "$HOLD" <<'PY'
 import json, os, platform, subprocess, sys, datetime
-out, ttfb, html, wasm_raw, wasm_gz, clients, big, seed, wasm_br, text_br, cache = sys.argv[1:]
+out, ttfb, html, wasm_raw, wasm_gz, clients, big, seed, wasm_br, text_br, cache, hold = sys.argv[1:]
 def r(name, target):
     with open(os.path.join(out, f"{name}-{target}.json")) as f:
         return json.load(f)
@@ -160,6 +163,8 @@ line("forced drops every ~2 s: delivered", lambda t: "{:.2f} %".format(100 * r("
 line("… reconnects / snapshots needed", lambda t: "{reconnects} / {snapshots}".format(**r("drops", t)))
 line(f"{big} idle sockets: connect time", lambda t: "{:.1f} s".format(r("idle", t)["connect_secs"]))
 line("… resident memory per socket", lambda t: "{:.1f} KiB".format(r("idle", t)["rss_per_socket_kib"]))
+line("… whole server's resident memory", lambda t: "{:,.0f} MiB".format(r("idle", t)["server_rss_kib"] / 1024))
+line(f"{hold} idle sockets held: connected / failed, per socket", lambda t: "{} / {}, {:.1f} KiB".format(r("hold", t)["sockets"], r("hold", t)["connect_failures"], r("hold", t)["rss_per_socket_kib"]))
 table = "\n".join(["| | " + " | ".join(n for _, n in targets) + " |", "|---|" + "---|" * len(targets)] + rows)
 kib = lambda n: f"{int(n) / 1024:,.0f} KiB"
 block = f"""<!-- bench:start -->

@@ -49,6 +49,10 @@ enum UserCmd {
     },
 }
 
+/// See the workspace manifest for why (memory per idle socket, and after sign-ins).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let format = std::env::var("TASKWIRE_LOG_FORMAT").ok();

@@ -1,16 +1,20 @@
 //! A room member: the sending half of one connection's bounded outbound queue.
 
+use std::sync::Arc;
+
 use axum::extract::ws::Utf8Bytes;
 use shared_protocol::{ServerFrame, UserRef};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
 /// A serialised frame, shared by every member it is sent to (cloning is a refcount bump).
-pub type SharedFrame = Utf8Bytes;
+/// Behind an `Arc`, a queue slot is one pointer: every idle connection's queue allocates
+/// its first block of slots up front.
+pub type SharedFrame = Arc<Utf8Bytes>;
 
 /// Serialises a frame once.
 pub fn shared(frame: &ServerFrame) -> SharedFrame {
-    Utf8Bytes::from(frame.to_json())
+    Arc::new(Utf8Bytes::from(frame.to_json()))
 }
 
 /// What a room keeps of a connection.
@@ -104,13 +108,20 @@ mod tests {
             tx,
             lagged.clone(),
         );
-        assert!(m.send("1".into()));
-        assert!(m.send("2".into()));
+        let frame = |s: &'static str| Arc::new(Utf8Bytes::from_static(s));
+        assert!(m.send(frame("1")));
+        assert!(m.send(frame("2")));
         assert!(!lagged.is_cancelled());
-        assert!(!m.send("3".into()));
+        assert!(!m.send(frame("3")));
         assert!(lagged.is_cancelled());
-        assert_eq!(rx.try_recv().ok().as_deref(), Some("1"));
-        assert_eq!(rx.try_recv().ok().as_deref(), Some("2"));
+        assert_eq!(
+            rx.try_recv().ok().map(|f| f.to_string()).as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            rx.try_recv().ok().map(|f| f.to_string()).as_deref(),
+            Some("2")
+        );
         assert!(
             rx.try_recv().is_err(),
             "the frame that did not fit was not queued"
@@ -131,6 +142,6 @@ mod tests {
             tx,
             CancellationToken::new(),
         );
-        assert!(!m.send("1".into()));
+        assert!(!m.send(Arc::new(Utf8Bytes::from_static("1"))));
     }
 }

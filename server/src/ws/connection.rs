@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use shared_protocol::*;
 use tokio::sync::mpsc;
@@ -158,11 +159,11 @@ pub async fn handle_socket(
                 let Some(frame) = frame else { break Exit::Dead };
                 // Whatever else is already queued goes out in the same write: under load
                 // one syscall carries many frames instead of one each.
-                let mut failed = sink.feed(Message::Text(frame)).await.is_err();
+                let mut failed = sink.feed(Message::Text(Utf8Bytes::clone(&frame))).await.is_err();
                 let mut batched = 1;
                 while !failed && batched < WRITE_BATCH {
                     let Ok(more) = outbox.try_recv() else { break };
-                    failed = sink.feed(Message::Text(more)).await.is_err();
+                    failed = sink.feed(Message::Text(Utf8Bytes::clone(&more))).await.is_err();
                     batched += 1;
                 }
                 if failed || sink.flush().await.is_err() {
@@ -205,7 +206,9 @@ pub async fn handle_socket(
                         ))
                     }
                     Message::Text(text) => {
-                        let outcome = handle_text(&state, &member, &mut subs, &text).await;
+                        // Boxed: a join's futures are large and short-lived; inline, they
+                        // would size every idle connection's task for their sake.
+                        let outcome = Box::pin(handle_text(&state, &member, &mut subs, &text)).await;
                         if outcome.is_some() { bad_frames += 1 } else { bad_frames = 0 }
                         outcome
                     }
@@ -243,7 +246,7 @@ pub async fn handle_socket(
                     Ok(user_id) => user_id == user.id,
                     // Missed some: ask the database whether this session still holds.
                     Err(BroadcastStreamRecvError::Lagged(_)) => {
-                        let now = crate::db::users::find_by_id(&state.db.read, user.id).await;
+                        let now = Box::pin(crate::db::users::find_by_id(&state.db.read, user.id)).await;
                         !matches!(now, Ok(Some(u)) if u.token_version == user.token_version)
                     }
                 };
@@ -257,6 +260,21 @@ pub async fn handle_socket(
         }
     };
 
+    Box::pin(finish(&state, conn_id, subs, exit, outbox, sink, stream)).await;
+    tracing::debug!("connection closed");
+}
+
+/// Leaves the rooms and closes the socket as `exit` says; boxed by its caller, so the
+/// closing handshake's futures do not weigh on every open connection.
+async fn finish(
+    state: &AppState,
+    conn_id: u64,
+    subs: Subscriptions,
+    exit: Exit,
+    mut outbox: mpsc::Receiver<SharedFrame>,
+    mut sink: SplitSink<WebSocket, Message>,
+    mut stream: SplitStream<WebSocket>,
+) {
     if subs.dashboard {
         state.rooms.dashboard().leave(conn_id).await;
         members("dashboard", -1.0);
@@ -270,7 +288,11 @@ pub async fn handle_socket(
         // the close. A slow consumer's queue is not flushed: it resyncs from the log.
         if code != close_code::TRY_AGAIN_LATER {
             while let Ok(frame) = outbox.try_recv() {
-                if sink.send(Message::Text(frame)).await.is_err() {
+                if sink
+                    .send(Message::Text(Utf8Bytes::clone(&frame)))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -320,7 +342,6 @@ pub async fn handle_socket(
         // connection goes.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    tracing::debug!("connection closed");
 }
 
 fn frame_quota(ws: &crate::config::WsSettings) -> governor::Quota {

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Per-socket buffer sizes (see `ws_handler`).
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
@@ -112,8 +112,9 @@ pub async fn ws_handler(
         .max_message_size(ceiling)
         .max_frame_size(ceiling)
         // The library's defaults (128 KiB each way, allocated per socket) are what made
-        // an idle connection cost ~140 KiB. Client frames are tiny and a larger one
-        // grows the buffer as it is read; outgoing frames are flushed in batches.
+        // an idle connection cost ~140 KiB. Client frames are tiny (a join, a ping) and a
+        // larger one grows the buffer as it is read; outgoing frames are flushed in
+        // batches.
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
