@@ -1,13 +1,13 @@
 //! The GitHub REST client the dispatcher uses to open issues.
 //!
-//! Requests have a timeout; 5xx, 429 and network failures are retried with exponential
-//! backoff, honouring `Retry-After`. Errors carry a sentence for people and never the
+//! Requests have a timeout; 5xx, 429 and network failures are retried with jittered
+//! exponential backoff, honouring `Retry-After` (see [`super::retry`]). Errors carry a sentence for people and never the
 //! token or a raw response body.
 
 use serde::Deserialize;
 use serde_json::json;
 
-use super::retry::{backoff, retry_after};
+use super::retry::{with_retries, Failure};
 use crate::config::GithubSettings;
 
 /// An issue GitHub created.
@@ -69,55 +69,48 @@ impl GithubClient {
         );
         let payload = json!({ "title": title, "body": body, "labels": [label] });
         let attempts = self.settings.max_retries + 1;
-        for attempt in 1..=attempts {
-            let sent = self
-                .http
-                .post(&url)
-                .bearer_auth(self.settings.token.expose())
-                .header("accept", "application/vnd.github+json")
-                .header("x-github-api-version", "2022-11-28")
-                .json(&payload)
-                .send()
-                .await;
-            let wait = match sent {
-                Ok(res) if res.status().is_success() => {
-                    let issue: IssueAnswer =
-                        res.json().await.map_err(|_| GithubError::BadAnswer)?;
-                    // The link is shown to people: never anything but a web address.
-                    if !shared_protocol::is_web_url(&issue.html_url) {
-                        return Err(GithubError::BadAnswer);
-                    }
-                    return Ok(CreatedIssue {
-                        number: issue.number,
-                        url: issue.html_url,
-                    });
+        let created = with_retries(
+            "GitHub",
+            self.settings.retry_base,
+            self.settings.max_retries,
+            || async {
+                let res = self
+                    .http
+                    .post(&url)
+                    .bearer_auth(self.settings.token.expose())
+                    .header("accept", "application/vnd.github+json")
+                    .header("x-github-api-version", "2022-11-28")
+                    .json(&payload)
+                    .send()
+                    .await
+                    .map_err(|e| Failure::unreachable(&e))?;
+                if let Some(busy) = Failure::busy(&res) {
+                    return Err(busy);
                 }
-                Ok(res) if res.status().is_server_error() || res.status().as_u16() == 429 => {
-                    tracing::warn!(
-                        status = res.status().as_u16(),
-                        attempt,
-                        "GitHub is unavailable; will retry"
-                    );
-                    retry_after(&res).unwrap_or_else(|| backoff(self.settings.retry_base, attempt))
-                }
-                Ok(res) => {
-                    return Err(GithubError::Refused {
+                if !res.status().is_success() {
+                    return Err(Failure::Final(GithubError::Refused {
                         status: res.status().as_u16(),
-                    })
+                    }));
                 }
-                Err(e) => {
-                    tracing::warn!(
-                        timeout = e.is_timeout(),
-                        attempt,
-                        "GitHub could not be reached; will retry"
-                    );
-                    backoff(self.settings.retry_base, attempt)
+                let issue: IssueAnswer = res
+                    .json()
+                    .await
+                    .map_err(|_| Failure::Final(GithubError::BadAnswer))?;
+                // The link is shown to people: never anything but a web address.
+                if !shared_protocol::is_web_url(&issue.html_url) {
+                    return Err(Failure::Final(GithubError::BadAnswer));
                 }
-            };
-            if attempt < attempts {
-                tokio::time::sleep(wait).await;
-            }
+                Ok(CreatedIssue {
+                    number: issue.number,
+                    url: issue.html_url,
+                })
+            },
+        )
+        .await;
+        match created {
+            Ok(issue) => Ok(issue),
+            Err(Failure::Final(e)) => Err(e),
+            Err(Failure::Transient { .. }) => Err(GithubError::Unavailable { attempts }),
         }
-        Err(GithubError::Unavailable { attempts })
     }
 }

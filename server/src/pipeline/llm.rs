@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::analyser::{Analyser, AnalyserError, Analysis, Verdict};
-use super::retry::{backoff, retry_after};
+use super::retry::{with_retries, Failure};
 use crate::config::LlmSettings;
 
 const SYSTEM_PROMPT: &str =
@@ -87,55 +87,45 @@ impl LlmAnalyser {
             ],
         });
         let attempts = self.settings.max_retries + 1;
-        let mut timed_out = false;
-        for attempt in 1..=attempts {
-            let mut request = self.http.post(&url).json(&body);
-            if let Some(key) = &self.settings.api_key {
-                request = request.bearer_auth(key.expose());
-            }
-            let wait = match request.send().await {
-                Ok(res) if res.status().is_success() => {
-                    let completion: Completion =
-                        res.json().await.map_err(|_| AnalyserError::Nonsense)?;
-                    return completion
-                        .choices
-                        .into_iter()
-                        .next()
-                        .and_then(|c| c.message.content)
-                        .ok_or(AnalyserError::Nonsense);
+        let answer = with_retries(
+            "analysis endpoint",
+            self.settings.retry_base,
+            self.settings.max_retries,
+            || async {
+                let mut request = self.http.post(&url).json(&body);
+                if let Some(key) = &self.settings.api_key {
+                    request = request.bearer_auth(key.expose());
                 }
-                Ok(res) if res.status().is_server_error() || res.status().as_u16() == 429 => {
-                    tracing::warn!(
-                        status = res.status().as_u16(),
-                        attempt,
-                        "analysis endpoint busy; will retry"
-                    );
-                    retry_after(&res).unwrap_or_else(|| backoff(self.settings.retry_base, attempt))
+                let res = request.send().await.map_err(|e| Failure::unreachable(&e))?;
+                if let Some(busy) = Failure::busy(&res) {
+                    return Err(busy);
                 }
-                Ok(res) => {
-                    return Err(AnalyserError::Refused {
+                if !res.status().is_success() {
+                    return Err(Failure::Final(AnalyserError::Refused {
                         status: res.status().as_u16(),
-                    })
+                    }));
                 }
-                Err(e) => {
-                    timed_out = e.is_timeout();
-                    tracing::warn!(
-                        timeout = timed_out,
-                        attempt,
-                        "analysis endpoint unreachable; will retry"
-                    );
-                    backoff(self.settings.retry_base, attempt)
-                }
-            };
-            if attempt < attempts {
-                tokio::time::sleep(wait).await;
-            }
+                let completion: Completion = res
+                    .json()
+                    .await
+                    .map_err(|_| Failure::Final(AnalyserError::Nonsense))?;
+                completion
+                    .choices
+                    .into_iter()
+                    .next()
+                    .and_then(|c| c.message.content)
+                    .ok_or(Failure::Final(AnalyserError::Nonsense))
+            },
+        )
+        .await;
+        match answer {
+            Ok(content) => Ok(content),
+            Err(Failure::Final(e)) => Err(e),
+            Err(Failure::Transient {
+                timed_out: true, ..
+            }) => Err(AnalyserError::Timeout),
+            Err(Failure::Transient { .. }) => Err(AnalyserError::Unavailable { attempts }),
         }
-        Err(if timed_out {
-            AnalyserError::Timeout
-        } else {
-            AnalyserError::Unavailable { attempts }
-        })
     }
 }
 
