@@ -13,6 +13,7 @@ pub type Millis = i64;
 
 /// A task's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct TaskId(pub i64);
 
@@ -24,11 +25,13 @@ impl fmt::Display for TaskId {
 
 /// A user's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
 /// Where a task is in the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Received,
@@ -100,6 +103,7 @@ impl fmt::Display for TaskStatus {
 
 /// Who did something, as shown to people (never an email, token or hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserRef {
     pub id: UserId,
@@ -108,6 +112,7 @@ pub struct UserRef {
 
 /// A dashboard row: what every viewer of the dashboard needs about a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskSummary {
     pub id: TaskId,
@@ -129,6 +134,7 @@ fn is_false(b: &bool) -> bool {
 
 /// Everything the task page shows besides the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDetail {
     #[serde(flatten)]
@@ -158,6 +164,7 @@ pub struct TaskDetail {
 
 /// One line of a task's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
     pub seq: Seq,
@@ -172,6 +179,7 @@ pub struct TimelineEntry {
 
 /// How many tasks are in each status; statuses with no task may be absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct StatusCounts(pub BTreeMap<TaskStatus, u64>);
 

@@ -10,6 +10,8 @@ pub mod frame;
 pub mod listing;
 pub mod messages;
 pub mod reducer;
+#[cfg(any(test, feature = "schema"))]
+pub mod schema;
 
 pub use domain::*;
 pub use frame::{ClientFrame, DecodeError, LoggedEvent, ServerFrame, PROTOCOL_VERSION};

@@ -11,6 +11,7 @@ use crate::domain::*;
 
 /// Fields common to every `task:*` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventMeta {
     pub task_id: TaskId,
@@ -23,6 +24,7 @@ pub struct EventMeta {
 
 /// `task:created`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCreated {
     #[serde(flatten)]
@@ -32,6 +34,7 @@ pub struct TaskCreated {
 
 /// `task:analyzing`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskAnalyzing {
     #[serde(flatten)]
@@ -42,6 +45,7 @@ pub struct TaskAnalyzing {
 
 /// `task:clarification_needed`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClarificationNeeded {
     #[serde(flatten)]
@@ -52,6 +56,7 @@ pub struct ClarificationNeeded {
 
 /// `task:clarified`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskClarified {
     #[serde(flatten)]
@@ -61,6 +66,7 @@ pub struct TaskClarified {
 
 /// `task:dispatched`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDispatched {
     #[serde(flatten)]
@@ -75,6 +81,7 @@ pub struct TaskDispatched {
 
 /// `task:coding`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCoding {
     #[serde(flatten)]
@@ -85,6 +92,7 @@ pub struct TaskCoding {
 
 /// `task:pr_opened`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PrOpened {
     #[serde(flatten)]
@@ -99,6 +107,7 @@ pub struct PrOpened {
 
 /// `task:pr_merged`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PrMerged {
     #[serde(flatten)]
@@ -111,6 +120,7 @@ pub struct PrMerged {
 
 /// `task:pr_closed`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PrClosed {
     #[serde(flatten)]
@@ -121,6 +131,7 @@ pub struct PrClosed {
 
 /// `task:failed`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskFailed {
     #[serde(flatten)]
@@ -131,6 +142,7 @@ pub struct TaskFailed {
 
 /// `task:event_added`: a timeline note that does not change the status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventAdded {
     #[serde(flatten)]
@@ -140,6 +152,7 @@ pub struct EventAdded {
 
 /// `task:state`: a task page's snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskState {
     pub task: TaskDetail,
@@ -148,6 +161,7 @@ pub struct TaskState {
 
 /// `dashboard:state`: the dashboard's snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardState {
     pub tasks: Vec<TaskSummary>,
@@ -158,6 +172,7 @@ pub struct DashboardState {
 /// the viewer's counts after it (one frame where a separate count frame would double
 /// the traffic).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskListUpdated {
     pub task: TaskSummary,
@@ -167,6 +182,7 @@ pub struct TaskListUpdated {
 
 /// `dashboard:task_count_changed`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskCountChanged {
     pub counts: StatusCounts,
@@ -174,6 +190,7 @@ pub struct TaskCountChanged {
 
 /// `task:viewers`: who is looking at a task page (names only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskViewers {
     pub task_id: TaskId,
@@ -182,6 +199,7 @@ pub struct TaskViewers {
 
 /// `hello`: the first frame on every connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Hello {
     pub user: UserRef,
@@ -193,6 +211,7 @@ pub struct Hello {
 
 /// `ping` / `pong`: an application-level round trip; the pong echoes the nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Ping {
     pub nonce: u64,
@@ -200,6 +219,7 @@ pub struct Ping {
 
 /// Stable machine codes of `error` frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not JSON, not an object, or no `type`.
@@ -232,6 +252,7 @@ pub enum ErrorCode {
 
 /// `error`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     pub code: ErrorCode,
@@ -240,10 +261,12 @@ pub struct ErrorBody {
 
 /// An empty `data` object.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 pub struct Empty {}
 
 /// `dashboard:join`: subscribe to the dashboard; with `since`, replay what came after it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardJoin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,6 +275,7 @@ pub struct DashboardJoin {
 
 /// `task:join`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskJoin {
     pub task_id: TaskId,
@@ -261,6 +285,7 @@ pub struct TaskJoin {
 
 /// `task:leave`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskLeave {
     pub task_id: TaskId,
@@ -268,6 +293,7 @@ pub struct TaskLeave {
 
 /// Which subscription a `resync_requested` is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(tag = "room", rename_all = "camelCase")]
 pub enum RoomRef {
     #[serde(rename = "dashboard")]
@@ -281,6 +307,7 @@ pub enum RoomRef {
 
 /// `resync_requested`: the client suspects it missed something in a room it has joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResyncRequested {
     #[serde(flatten)]
@@ -291,6 +318,7 @@ pub struct ResyncRequested {
 
 /// Client → server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "data")]
 pub enum ClientMsg {
     #[serde(rename = "dashboard:join")]
@@ -321,6 +349,7 @@ impl ClientMsg {
 
 /// Server → client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "data")]
 pub enum ServerMsg {
     #[serde(rename = "hello")]

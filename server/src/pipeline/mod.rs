@@ -188,7 +188,9 @@ fn after(result: &Result<(), ServiceError>, attempt: u32) -> Next {
         Err(ServiceError::Invalid { .. } | ServiceError::BadUrl { .. }) => Next::Done,
         Err(ServiceError::Db(_) | ServiceError::NotCommitted | ServiceError::Stopped) => {
             let doubling = 2u32.saturating_pow(attempt.saturating_sub(1));
-            let wait = FIRST_RETRY_WAIT.saturating_mul(doubling).min(MAX_RETRY_WAIT);
+            let wait = FIRST_RETRY_WAIT
+                .saturating_mul(doubling)
+                .min(MAX_RETRY_WAIT);
             // Full jitter in the upper half, so retries of many tasks spread out.
             let jitter = rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0);
             Next::RetryAfter(wait.mul_f64(jitter))
