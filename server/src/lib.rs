@@ -1,5 +1,6 @@
 //! taskwire's server. `main.rs` is thin; everything is here so tests reach it.
 
+pub mod actions;
 pub mod auth;
 pub mod config;
 pub mod db;

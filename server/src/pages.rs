@@ -11,10 +11,10 @@ use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue};
 use shared_protocol::{DashboardQuery, DashboardState, TaskId, TaskState, UserRef};
 
+use crate::actions::accounts::{self, Credentials, Signup};
+use crate::actions::tasks::{self, NewTask};
 use crate::auth::{self, CurrentUser};
 use crate::error::ApiError;
-use crate::routes::auth::{check_credentials, create_account, LoginBody, SignupBody};
-use crate::routes::tasks::{answer, create, visible_task, CreateTaskBody};
 use crate::state::AppState;
 
 pub struct PageBackend(pub AppState);
@@ -178,7 +178,7 @@ impl Backend for PageBackend {
 
     async fn task(&self, headers: &HeaderMap, id: TaskId) -> Result<TaskPage, AppError> {
         let viewer = self.current_user(headers).await?;
-        let (task, timeline, seq) = visible_task(&self.0, viewer.viewer(), id).await?;
+        let (task, timeline, seq) = tasks::read(&self.0, viewer.viewer(), id).await?;
         Ok(TaskPage {
             viewer: viewer.to_ref(),
             seq,
@@ -197,10 +197,10 @@ impl Backend for PageBackend {
         private: bool,
     ) -> Result<TaskId, AppError> {
         let viewer = self.current_user(headers).await?;
-        let applied = create(
+        let applied = tasks::create(
             &self.0,
             &viewer,
-            CreateTaskBody {
+            NewTask {
                 title,
                 description,
                 private,
@@ -217,12 +217,12 @@ impl Backend for PageBackend {
         answers: Vec<String>,
     ) -> Result<(), AppError> {
         let viewer = self.current_user(headers).await?;
-        answer(&self.0, &viewer, id, answers).await?;
+        tasks::answer(&self.0, &viewer, id, answers).await?;
         Ok(())
     }
 
     async fn login(&self, username: String, password: String) -> Result<HeaderValue, AppError> {
-        let (_, token) = check_credentials(&self.0, LoginBody { username, password }).await?;
+        let (_, token) = accounts::sign_in(&self.0, Credentials { username, password }).await?;
         self.cookie(token)
     }
 
@@ -232,18 +232,18 @@ impl Backend for PageBackend {
         display_name: String,
         password: String,
     ) -> Result<HeaderValue, AppError> {
-        let body = SignupBody {
+        let body = Signup {
             username,
             password,
             display_name: Some(display_name),
         };
-        let (_, token) = create_account(&self.0, body).await?;
+        let (_, token) = accounts::sign_up(&self.0, body).await?;
         self.cookie(token)
     }
 
     async fn logout(&self, headers: &HeaderMap) -> HeaderValue {
         if let Ok(viewer) = self.current_user(headers).await {
-            if let Err(e) = crate::routes::auth::revoke_sessions(&self.0, viewer.id).await {
+            if let Err(e) = accounts::revoke_sessions(&self.0, viewer.id).await {
                 tracing::error!(error = %e, "logout could not revoke tokens");
             }
         }

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiJson;
+use crate::actions::accounts::{self, Credentials, Signup};
 use crate::auth::{self, CurrentUser};
-use crate::db::{self, users};
+use crate::db::users;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,66 +24,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/me", get(me))
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/password", post(change_password))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignupBody {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct LoginBody {
-    pub username: String,
-    pub password: String,
-}
-
-/// Creates an account and signs it in.
-pub async fn create_account(
-    state: &AppState,
-    body: SignupBody,
-) -> Result<(users::UserRow, String), ApiError> {
-    let username = body.username.trim().to_lowercase();
-    let display_name = body
-        .display_name
-        .filter(|d| !d.trim().is_empty())
-        .unwrap_or_else(|| username.clone());
-    auth::validate_signup(&username, &body.password, &display_name)?;
-    let hash = auth::hash_password(body.password).await?;
-    let user = users::insert(
-        &state.db.write,
-        &username,
-        display_name.trim(),
-        &hash,
-        db::now_millis(),
-    )
-    .await?
-    .ok_or(ApiError::UsernameTaken)?;
-    let token = state.keys.issue(&user);
-    tracing::info!(user_id = user.id, "account created");
-    Ok((user, token))
-}
-
-/// Checks credentials; the same answer for an unknown user and a wrong password.
-pub async fn check_credentials(
-    state: &AppState,
-    body: LoginBody,
-) -> Result<(users::UserRow, String), ApiError> {
-    let username = body.username.trim().to_lowercase();
-    let user = users::find_by_username(&state.db.read, &username).await?;
-    let Some(user) = user else {
-        // Spend the same time as a real check, so timing does not reveal accounts.
-        auth::burn_verification_time(body.password).await;
-        return Err(ApiError::BadCredentials);
-    };
-    if !auth::verify_password(body.password, user.password_hash.clone()).await {
-        return Err(ApiError::BadCredentials);
-    }
-    let token = state.keys.issue(&user);
-    Ok((user, token))
 }
 
 fn session_response(
@@ -108,9 +49,9 @@ fn session_response(
 async fn signup(
     State(state): State<AppState>,
     jar: CookieJar,
-    ApiJson(body): ApiJson<SignupBody>,
+    ApiJson(body): ApiJson<Signup>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (user, token) = create_account(&state, body).await?;
+    let (user, token) = accounts::sign_up(&state, body).await?;
     Ok(session_response(
         &state,
         jar,
@@ -124,9 +65,9 @@ async fn signup(
 async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
-    ApiJson(body): ApiJson<LoginBody>,
+    ApiJson(body): ApiJson<Credentials>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (user, token) = check_credentials(&state, body).await?;
+    let (user, token) = accounts::sign_in(&state, body).await?;
     Ok(session_response(&state, jar, StatusCode::OK, &user, token))
 }
 
@@ -137,7 +78,7 @@ async fn logout(
     jar: CookieJar,
     user: CurrentUser,
 ) -> Result<impl IntoResponse, ApiError> {
-    revoke_sessions(&state, user.id).await?;
+    accounts::revoke_sessions(&state, user.id).await?;
     Ok((
         StatusCode::NO_CONTENT,
         jar.add(auth::clear_session_cookie(state.settings.secure_cookies)),
@@ -146,13 +87,6 @@ async fn logout(
 
 async fn me(user: CurrentUser) -> impl IntoResponse {
     axum::Json(json!({ "user": { "id": user.id, "name": user.name } }))
-}
-
-/// Ends every session of a user: tokens stop working and open sockets close.
-pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
-    users::bump_token_version(&state.db.write, user_id).await?;
-    let _ = state.revocations.send(user_id);
-    Ok(())
 }
 
 /// Trades a valid (possibly expired, but recent) session token for a fresh one. A
@@ -199,7 +133,7 @@ async fn change_password(
     auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
     let hash = auth::hash_password(body.new_password).await?;
     users::set_password(&state.db.write, user.id, &hash).await?;
-    revoke_sessions(&state, user.id).await?;
+    accounts::revoke_sessions(&state, user.id).await?;
     let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;

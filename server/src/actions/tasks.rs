@@ -1,0 +1,170 @@
+//! Task use cases: read one, list a page, create, answer clarification questions,
+//! report progress. Each checks who may do it and the action limits, changes the task
+//! through the task service, and hands the pipeline its next step.
+
+use serde::Deserialize;
+use shared_protocol::{DashboardQuery, Seq, TaskId, TimelineEntry};
+
+use crate::auth::{CurrentUser, Reporter};
+use crate::db::tasks::Task;
+use crate::error::ApiError;
+use crate::pipeline::Job;
+use crate::state::AppState;
+use crate::tasks::{Actor, Applied, Command, ListPage, Viewer};
+
+pub fn actor(user: &CurrentUser) -> Actor {
+    Actor::User {
+        id: user.id,
+        name: user.name.clone(),
+    }
+}
+
+/// A task to create.
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct NewTask {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Only the creator sees a private task.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// A task the viewer may see; one they may not is reported exactly like a missing one.
+pub async fn read(
+    state: &AppState,
+    viewer: Viewer,
+    id: TaskId,
+) -> Result<(Task, Vec<TimelineEntry>, Seq), ApiError> {
+    match state.tasks.get_with_timeline(id).await? {
+        Some(found) if found.0.visibility().allows(viewer) => Ok(found),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Creates a task and hands it to the pipeline.
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    new: NewTask,
+) -> Result<Applied, ApiError> {
+    state.check_action_limit(format!("user:{}", user.id))?;
+    let applied = state
+        .tasks
+        .create(
+            user.id,
+            &user.name,
+            user.org_id,
+            &new.title,
+            &new.description,
+            new.private,
+        )
+        .await?;
+    state.pipeline.submit(Job::Analyse(applied.task.id())).await;
+    Ok(applied)
+}
+
+/// Records answers and hands the task on to dispatch.
+pub async fn answer(
+    state: &AppState,
+    user: &CurrentUser,
+    id: TaskId,
+    answers: Vec<String>,
+) -> Result<Applied, ApiError> {
+    state.check_action_limit(format!("user:{}", user.id))?;
+    read(state, user.viewer(), id).await?;
+    let applied = state
+        .tasks
+        .apply(id, actor(user), Command::Answer { answers })
+        .await?;
+    state.pipeline.submit(Job::Dispatch(id)).await;
+    Ok(applied)
+}
+
+/// One page of what the viewer may see that matches `query`.
+pub async fn list(
+    state: &AppState,
+    viewer: Viewer,
+    query: &DashboardQuery,
+) -> Result<ListPage, ApiError> {
+    Ok(state.tasks.page(viewer, query).await?)
+}
+
+/// A progress report from an agent or an operator.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusReport {
+    /// `coding`, `pr_open`, `merged` or `failed`; absent for a plain note.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub pr_number: Option<i64>,
+    #[serde(default)]
+    pub pr_url: Option<String>,
+    #[serde(default)]
+    pub pr_title: Option<String>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+}
+
+impl StatusReport {
+    /// The command a report asks for, or why it cannot be reported.
+    fn into_command(self) -> Result<Command, ApiError> {
+        let note = self.note.filter(|n| !n.trim().is_empty());
+        match self.status.as_deref() {
+            None => note
+                .map(|text| Command::AddNote { text })
+                .ok_or_else(|| ApiError::invalid("status", "give a status, a note, or both")),
+            Some("coding") => Ok(Command::StartCoding { note }),
+            Some("pr_open") => Ok(Command::OpenPr {
+                pr_number: self.pr_number,
+                pr_url: self.pr_url,
+                pr_title: self.pr_title,
+            }),
+            Some("merged") => Ok(Command::MergePr {
+                merge_commit_sha: self.merge_commit_sha,
+                merged_at: None,
+            }),
+            Some("failed") => Ok(Command::Fail {
+                reason: self
+                    .reason
+                    .or(note)
+                    .unwrap_or_else(|| "Reported as failed.".to_owned()),
+            }),
+            Some(other) => Err(ApiError::invalid(
+                "status",
+                format!(
+                    "'{}' cannot be reported; use coding, pr_open, merged or failed",
+                    other.chars().take(40).collect::<String>()
+                ),
+            )),
+        }
+    }
+}
+
+/// Applies a progress report from a user (who must see the task) or an agent.
+pub async fn report(
+    state: &AppState,
+    reporter: Reporter,
+    id: TaskId,
+    report: StatusReport,
+) -> Result<Applied, ApiError> {
+    let command = report.into_command()?;
+    let actor = match &reporter {
+        Reporter::User(user) => {
+            state.check_action_limit(format!("user:{}", user.id))?;
+            read(state, user.viewer(), id).await?;
+            actor(user)
+        }
+        // Agents act for the whole installation: their tokens are made by an admin.
+        Reporter::Agent { name } => {
+            state.check_action_limit(format!("agent:{name}"))?;
+            Actor::Agent(name.clone())
+        }
+    };
+    Ok(state.tasks.apply(id, actor, command).await?)
+}
