@@ -16,10 +16,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db.read)
-        .await
-        .is_ok();
+    let database = crate::db::answers(&state.db.read).await;
     let body = json!({
         "status": if database { "ok" } else { "degraded" },
         "database": database,
