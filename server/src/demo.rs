@@ -131,7 +131,7 @@ async fn wait_for(
     shutdown: &CancellationToken,
 ) -> Option<TaskStatus> {
     for _ in 0..600 {
-        if let Ok(Some((task, _, _))) = tasks.get_with_timeline(id).await {
+        if let Ok(Some(task)) = tasks.get(id).await {
             if wanted.contains(&task.status()) {
                 return Some(task.status());
             }
@@ -171,7 +171,7 @@ async fn drive(
         if !pause().await {
             return;
         }
-        let Ok(Some((task, _, _))) = tasks.get_with_timeline(id).await else {
+        let Ok(Some(task)) = tasks.get(id).await else {
             return;
         };
         let answers = task

@@ -18,4 +18,5 @@ pub mod startup;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;
+pub mod visibility;
 pub mod ws;

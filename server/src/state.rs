@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::SessionKeys;
+use crate::auth::tokens::SessionKeys;
 use crate::config::{Secret, Settings};
 use crate::db::Db;
 use crate::limits::IpLimits;

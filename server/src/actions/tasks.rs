@@ -42,6 +42,14 @@ pub async fn read(
     }
 }
 
+/// A task the viewer may see, without its timeline (as [`read`] reports a hidden one).
+pub async fn visible(state: &AppState, viewer: Viewer, id: TaskId) -> Result<Task, ApiError> {
+    match state.tasks.get(id).await? {
+        Some(task) if task.visibility().allows(viewer) => Ok(task),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
 /// Creates a task and hands it to the pipeline.
 pub async fn create(
     state: &AppState,
@@ -72,7 +80,7 @@ pub async fn answer(
     answers: Vec<String>,
 ) -> Result<Applied, ApiError> {
     state.check_action_limit(format!("user:{}", user.id))?;
-    read(state, user.viewer(), id).await?;
+    visible(state, user.viewer(), id).await?;
     let applied = state
         .tasks
         .apply(id, actor(user), Command::Answer { answers })
@@ -157,7 +165,7 @@ pub async fn report(
     let actor = match &reporter {
         Reporter::User(user) => {
             state.check_action_limit(format!("user:{}", user.id))?;
-            read(state, user.viewer(), id).await?;
+            visible(state, user.viewer(), id).await?;
             actor(user)
         }
         // Agents act for the whole installation: their tokens are made by an admin.

@@ -41,8 +41,8 @@ pub struct Task {
 }
 
 impl Task {
-    pub fn visibility(&self) -> crate::tasks::Visibility {
-        crate::tasks::Visibility {
+    pub fn visibility(&self) -> crate::visibility::Visibility {
+        crate::visibility::Visibility {
             creator_id: self.detail.summary.creator.id.0,
             org_id: self.org_id,
             private: self.private,
@@ -186,14 +186,14 @@ pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Task>, sqlx::Error>
 }
 
 /// Who is reading a list, for the SQL that filters it the way
-/// [`Visibility::allows`](crate::tasks::Visibility::allows) does.
+/// [`Visibility::allows`](crate::visibility::Visibility::allows) does.
 const VISIBLE: &str = "(t.creator_id = ?1 OR (t.org_id = ?2 AND t.private = 0))";
 
 /// One page of the tasks `viewer` may see that match `query`, most recently changed
 /// first, and whether more follow.
 pub async fn page(
     conn: &mut SqliteConnection,
-    viewer: crate::tasks::Viewer,
+    viewer: crate::visibility::Viewer,
     query: &DashboardQuery,
 ) -> Result<(Vec<Task>, bool), sqlx::Error> {
     let sql = format!(
@@ -222,7 +222,7 @@ pub async fn page(
 /// How many tasks `viewer` may see, per status.
 pub async fn counts(
     conn: &mut SqliteConnection,
-    viewer: crate::tasks::Viewer,
+    viewer: crate::visibility::Viewer,
 ) -> Result<StatusCounts, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
         "SELECT t.status, COUNT(*) FROM tasks t WHERE {VISIBLE} GROUP BY t.status"

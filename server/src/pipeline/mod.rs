@@ -231,11 +231,7 @@ impl Worker {
 
     async fn analyse(&self, id: TaskId) -> Result<(), ServiceError> {
         let name = self.analyser.name().to_owned();
-        let (task, _, _) = self
-            .tasks
-            .get_with_timeline(id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let task = self.tasks.get(id).await?.ok_or(ServiceError::NotFound)?;
         if task.status() == TaskStatus::Received {
             self.tasks
                 .apply(
@@ -286,11 +282,7 @@ impl Worker {
 
     async fn dispatch(&self, id: TaskId) -> Result<(), ServiceError> {
         tokio::time::sleep(self.analysis_delay / 2).await;
-        let (task, _, _) = self
-            .tasks
-            .get_with_timeline(id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let task = self.tasks.get(id).await?.ok_or(ServiceError::NotFound)?;
         let command = self.dispatcher.command(&task).await;
         self.tasks
             .apply(id, Actor::System("dispatcher"), command)

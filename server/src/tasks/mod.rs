@@ -6,7 +6,6 @@
 //! Nothing is shown that is not stored.
 
 pub mod transitions;
-pub mod visibility;
 pub mod writer;
 
 use std::sync::Arc;
@@ -16,8 +15,8 @@ use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::Notify;
 
 use crate::db::{self, events, tasks::Task, Db};
+pub use crate::visibility::{Viewer, Visibility};
 pub use transitions::{next_status, CommandKind, TransitionError};
-pub use visibility::{Viewer, Visibility};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -230,6 +229,12 @@ impl TaskService {
             .await?;
         tracing::info!(task_id = %id, seq = applied.seq, status = %applied.task.status(), "task changed");
         Ok(applied)
+    }
+
+    /// One task, without its timeline.
+    pub async fn get(&self, id: TaskId) -> Result<Option<Task>, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(db::tasks::get(&mut conn, id).await?)
     }
 
     /// A task and its timeline, as of one consistent read.

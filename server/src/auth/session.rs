@@ -1,0 +1,179 @@
+//! The session on a request: the cookie (or `Bearer` header) that carries the token,
+//! and the [`CurrentUser`] and [`Reporter`] extractors.
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use http::request::Parts;
+use http::HeaderMap;
+use shared_protocol::{UserId, UserRef};
+use sqlx::SqlitePool;
+
+use super::tokens::{SessionKeys, TokenError};
+use crate::db::users;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "taskwire_session";
+
+/// The session cookie carrying `token`. It outlives the token inside it (`max_age` is the
+/// refresh window): an expired token must still reach `/api/auth/refresh`.
+pub fn session_cookie(token: String, max_age: Duration, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(time_duration(max_age))
+        .build()
+}
+
+/// A cookie that removes the session cookie.
+pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(time_duration(Duration::ZERO))
+        .build()
+}
+
+fn time_duration(d: Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(d.as_secs() as i64)
+}
+
+/// The token of a request: the `Authorization: Bearer` header, else the session cookie.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(token) = value.strip_prefix("Bearer ") {
+            return Some(token.trim().to_owned());
+        }
+    }
+    CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub name: String,
+    pub org_id: i64,
+    /// When the token expires (Unix seconds).
+    pub expires_at: u64,
+    /// The token version the session was issued with.
+    pub token_version: i64,
+}
+
+impl CurrentUser {
+    pub fn viewer(&self) -> crate::tasks::Viewer {
+        crate::tasks::Viewer {
+            user_id: self.id,
+            org_id: self.org_id,
+        }
+    }
+
+    pub fn to_ref(&self) -> UserRef {
+        UserRef {
+            id: UserId(self.id),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    Missing,
+    Expired,
+    Invalid,
+}
+
+/// Resolves the user a token belongs to, checking its signature, expiry and version.
+pub async fn authenticate(
+    pool: &SqlitePool,
+    keys: &SessionKeys,
+    token: &str,
+) -> Result<CurrentUser, AuthFailure> {
+    let claims = keys.verify(token).map_err(|e| match e {
+        TokenError::Expired => AuthFailure::Expired,
+        TokenError::Invalid => AuthFailure::Invalid,
+    })?;
+    let id: i64 = claims.sub.parse().map_err(|_| AuthFailure::Invalid)?;
+    let user = users::find_by_id(pool, id)
+        .await
+        .map_err(|_| AuthFailure::Invalid)?
+        .ok_or(AuthFailure::Invalid)?;
+    if user.token_version != claims.ver {
+        return Err(AuthFailure::Expired);
+    }
+    Ok(CurrentUser {
+        id: user.id,
+        name: user.display_name,
+        org_id: user.org_id,
+        expires_at: claims.exp,
+        token_version: user.token_version,
+    })
+}
+
+/// Resolves the user of a request's headers.
+pub async fn user_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<CurrentUser, AuthFailure> {
+    let token = token_from_headers(headers).ok_or(AuthFailure::Missing)?;
+    authenticate(&state.db.read, &state.keys, &token).await
+}
+
+/// Who reports progress on a task: a signed-in person, or an agent with a service token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reporter {
+    User(CurrentUser),
+    Agent { name: String },
+}
+
+impl FromRequestParts<AppState> for Reporter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(token) = token_from_headers(&parts.headers) {
+            if token.starts_with(crate::db::service_tokens::PREFIX) {
+                return match crate::db::service_tokens::authenticate(&state.db.read, &token).await?
+                {
+                    Some(name) => Ok(Reporter::Agent { name }),
+                    None => Err(ApiError::Unauthorized),
+                };
+            }
+        }
+        CurrentUser::from_request_parts(parts, state)
+            .await
+            .map(Reporter::User)
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        user_from_headers(state, &parts.headers)
+            .await
+            .map_err(|f| match f {
+                AuthFailure::Expired => ApiError::SessionExpired,
+                AuthFailure::Missing | AuthFailure::Invalid => ApiError::Unauthorized,
+            })
+    }
+}
