@@ -5,3 +5,4 @@
 
 pub mod accounts;
 pub mod tasks;
+pub mod webhooks;

@@ -12,13 +12,11 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use serde_json::json;
-use shared_protocol::TaskId;
 
-use crate::db;
+use crate::actions::webhooks::{self, Outcome};
 use crate::error::ApiError;
-use crate::pipeline::webhook::{interpret, signature_is_valid, Intent, PrLink};
+use crate::pipeline::webhook::signature_is_valid;
 use crate::state::AppState;
-use crate::tasks::{Actor, Command, ServiceError};
 
 /// Where GitHub delivers.
 pub const PATH: &str = "/api/webhooks/github";
@@ -75,102 +73,13 @@ async fn github_webhook(
     if delivery.len() > 200 {
         return Err(ApiError::invalid("X-GitHub-Delivery", "too long"));
     }
-    let remembered_since =
-        db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
-    if db::webhooks::seen(&state.db.read, delivery, remembered_since).await? {
-        delivered(event, "duplicate");
-        return Ok((StatusCode::OK, axum::Json(json!({ "status": "duplicate" }))));
-    }
-    let repo = state.github.as_ref().map(|g| g.repo().to_owned());
-    let intent = interpret(event, &body, repo.as_deref())
-        .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
-    let outcome = apply(&state, intent)
+    let outcome = webhooks::ingest(&state, event, delivery, &body)
         .await
         .inspect_err(|e| delivered(event, e.code()))?;
-    delivered(event, outcome);
-    db::webhooks::record(&state.db.write, delivery, event, db::now_millis()).await?;
+    delivered(event, outcome.as_str());
     let status = match outcome {
-        "pong" | "applied" => StatusCode::OK,
-        _ => StatusCode::ACCEPTED,
+        Outcome::Pong | Outcome::Applied | Outcome::Duplicate => StatusCode::OK,
+        Outcome::Ignored => StatusCode::ACCEPTED,
     };
-    Ok((status, axum::Json(json!({ "status": outcome }))))
-}
-
-async fn find(state: &AppState, link: &PrLink) -> Result<Option<TaskId>, sqlx::Error> {
-    if let Some(branch) = &link.branch {
-        if let Some(id) = db::tasks::id_by_branch(&state.db.read, branch).await? {
-            return Ok(Some(id));
-        }
-    }
-    for number in &link.closes {
-        if let Some(id) = db::tasks::id_by_issue(&state.db.read, *number).await? {
-            return Ok(Some(id));
-        }
-    }
-    Ok(None)
-}
-
-/// Applies an intent; returns `pong`, `applied` or `ignored`.
-async fn apply(state: &AppState, intent: Intent) -> Result<&'static str, ApiError> {
-    let (task, command) = match intent {
-        Intent::Pong => return Ok("pong"),
-        Intent::Ignore(why) => {
-            tracing::info!(why, "webhook ignored");
-            return Ok("ignored");
-        }
-        Intent::Push { branch } => {
-            let task = db::tasks::id_by_branch(&state.db.read, &branch).await?;
-            (
-                task,
-                Command::StartCoding {
-                    note: Some(format!("Commits pushed to {branch}")),
-                },
-            )
-        }
-        Intent::PrOpened {
-            link,
-            number,
-            url,
-            title,
-        } => (
-            find(state, &link).await?,
-            Command::OpenPr {
-                pr_number: number,
-                pr_url: url,
-                pr_title: title,
-            },
-        ),
-        Intent::PrMerged {
-            link,
-            sha,
-            merged_at,
-        } => (
-            find(state, &link).await?,
-            Command::MergePr {
-                merge_commit_sha: sha,
-                merged_at,
-            },
-        ),
-        Intent::PrClosed { link, number } => (
-            find(state, &link).await?,
-            Command::ClosePr { pr_number: number },
-        ),
-    };
-    let Some(task) = task else {
-        tracing::info!("webhook matches no task");
-        return Ok("ignored");
-    };
-    match state
-        .tasks
-        .apply(task, Actor::System("github"), command)
-        .await
-    {
-        Ok(_) => Ok("applied"),
-        // A push to a task already coding, a second "opened": nothing to change.
-        Err(ServiceError::InvalidTransition(e)) => {
-            tracing::info!(%e, "webhook does not change the task");
-            Ok("ignored")
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok((status, axum::Json(json!({ "status": outcome.as_str() }))))
 }

@@ -1,0 +1,135 @@
+//! Ingesting a GitHub delivery whose signature the transport has checked: a delivery id
+//! seen before changes nothing; otherwise the payload's meaning
+//! ([`crate::pipeline::webhook`]) is applied to the task it names, if any, as GitHub.
+
+use shared_protocol::TaskId;
+
+use crate::db;
+use crate::error::ApiError;
+use crate::pipeline::webhook::{interpret, Intent, PrLink};
+use crate::state::AppState;
+use crate::tasks::{Actor, Command, ServiceError};
+
+/// What a delivery came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A `ping`.
+    Pong,
+    /// A task changed.
+    Applied,
+    /// Nothing to change: no task matches, the event means nothing here, or the task is
+    /// past it.
+    Ignored,
+    /// This delivery id was processed before.
+    Duplicate,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pong => "pong",
+            Outcome::Applied => "applied",
+            Outcome::Ignored => "ignored",
+            Outcome::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Ingests one delivery of `event` with id `delivery`.
+pub async fn ingest(
+    state: &AppState,
+    event: &str,
+    delivery: &str,
+    body: &[u8],
+) -> Result<Outcome, ApiError> {
+    let remembered_since =
+        db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
+    if db::webhooks::seen(&state.db.read, delivery, remembered_since).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let repo = state.github.as_ref().map(|g| g.repo().to_owned());
+    let intent = interpret(event, body, repo.as_deref())
+        .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
+    let outcome = apply(state, intent).await?;
+    db::webhooks::record(&state.db.write, delivery, event, db::now_millis()).await?;
+    Ok(outcome)
+}
+
+async fn find(state: &AppState, link: &PrLink) -> Result<Option<TaskId>, sqlx::Error> {
+    if let Some(branch) = &link.branch {
+        if let Some(id) = db::tasks::id_by_branch(&state.db.read, branch).await? {
+            return Ok(Some(id));
+        }
+    }
+    for number in &link.closes {
+        if let Some(id) = db::tasks::id_by_issue(&state.db.read, *number).await? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Applies an intent to the task it is about, if any.
+async fn apply(state: &AppState, intent: Intent) -> Result<Outcome, ApiError> {
+    let (task, command) = match intent {
+        Intent::Pong => return Ok(Outcome::Pong),
+        Intent::Ignore(why) => {
+            tracing::info!(why, "webhook ignored");
+            return Ok(Outcome::Ignored);
+        }
+        Intent::Push { branch } => {
+            let task = db::tasks::id_by_branch(&state.db.read, &branch).await?;
+            (
+                task,
+                Command::StartCoding {
+                    note: Some(format!("Commits pushed to {branch}")),
+                },
+            )
+        }
+        Intent::PrOpened {
+            link,
+            number,
+            url,
+            title,
+        } => (
+            find(state, &link).await?,
+            Command::OpenPr {
+                pr_number: number,
+                pr_url: url,
+                pr_title: title,
+            },
+        ),
+        Intent::PrMerged {
+            link,
+            sha,
+            merged_at,
+        } => (
+            find(state, &link).await?,
+            Command::MergePr {
+                merge_commit_sha: sha,
+                merged_at,
+            },
+        ),
+        Intent::PrClosed { link, number } => (
+            find(state, &link).await?,
+            Command::ClosePr { pr_number: number },
+        ),
+    };
+    let Some(task) = task else {
+        tracing::info!("webhook matches no task");
+        return Ok(Outcome::Ignored);
+    };
+    match state
+        .tasks
+        .apply(task, Actor::System("github"), command)
+        .await
+    {
+        Ok(_) => Ok(Outcome::Applied),
+        // A push to a task already coding, a second "opened": nothing to change.
+        Err(ServiceError::InvalidTransition(e)) => {
+            tracing::info!(%e, "webhook does not change the task");
+            Ok(Outcome::Ignored)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
