@@ -11,8 +11,10 @@ use shared_protocol::{TaskId, TaskStatus};
 use sqlx::SqlitePool;
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::{self, tasks::NewTask};
+use crate::auth::CurrentUser;
 use crate::db::{self, users};
-use crate::pipeline::{Job, PipelineHandle};
+use crate::state::AppState;
 use crate::tasks::{Actor, Command, TaskService};
 
 /// Most demo tasks one run creates, so a demo left running does not grow forever.
@@ -40,16 +42,12 @@ const THIN: [(&str, &str); 4] = [
     ("Better onboarding", "New users get lost"),
 ];
 
-/// Drives demo tasks until `shutdown`; `step` is the pause between two steps of a task.
-pub async fn run(
-    tasks: TaskService,
-    pipeline: PipelineHandle,
-    // The database's writer, for the demo accounts.
-    accounts: SqlitePool,
-    step: Duration,
-    shutdown: CancellationToken,
-) {
-    let people = match ensure_users(&accounts).await {
+/// Drives demo tasks until the server stops; `step` is the pause between two steps of a
+/// task. Tasks are created and answered through the same actions a person's requests
+/// take; the agent's and GitHub's part is played on the task service directly.
+pub async fn run(state: AppState, step: Duration) {
+    let shutdown = state.shutdown.clone();
+    let people = match ensure_users(&state.db.write).await {
         Ok(people) => people,
         Err(e) => {
             tracing::error!(error = %e, "demo users could not be created; demo mode is off");
@@ -59,35 +57,21 @@ pub async fn run(
     tracing::info!("demo mode: synthetic [demo] tasks will be created");
     let mut rng = rand::rngs::StdRng::from_entropy();
     for n in 0..MAX_TASKS {
-        let (user_id, name) = people[n % people.len()].clone();
+        let person = people[n % people.len()].clone();
         let (title, description) = if rng.gen_bool(0.35) {
             THIN[rng.gen_range(0..THIN.len())]
         } else {
             CLEAR[rng.gen_range(0..CLEAR.len())]
         };
-        let created = tasks
-            .create(
-                user_id,
-                &name,
-                1,
-                &format!("[demo] {title}"),
-                description,
-                false,
-            )
-            .await;
-        match created {
+        let new = NewTask {
+            title: format!("[demo] {title}"),
+            description: description.to_owned(),
+            private: false,
+        };
+        match actions::tasks::create(&state, &person, new).await {
             Ok(applied) => {
-                let id = applied.task.id();
-                pipeline.submit(Job::Analyse(id)).await;
                 let merge = rng.gen_bool(0.7);
-                tokio::spawn(drive(
-                    tasks.clone(),
-                    pipeline.clone(),
-                    id,
-                    step,
-                    merge,
-                    shutdown.clone(),
-                ));
+                tokio::spawn(drive(state.clone(), person, applied.task.id(), step, merge));
             }
             Err(e) => tracing::warn!(error = %e, "demo task not created"),
         }
@@ -100,7 +84,7 @@ pub async fn run(
 }
 
 /// Demo accounts get a random password nobody knows: they cannot be signed in to.
-async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<(i64, String)>> {
+async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<CurrentUser>> {
     let mut people = Vec::new();
     for (username, display) in USERS {
         let user = match users::find_by_username(pool, username).await? {
@@ -119,7 +103,14 @@ async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<(i64, String)>> {
                 }
             }
         };
-        people.push((user.id, user.display_name));
+        people.push(CurrentUser {
+            id: user.id,
+            name: user.display_name,
+            org_id: user.org_id,
+            // The driver acts for them while the server runs; no token is involved.
+            expires_at: u64::MAX,
+            token_version: user.token_version,
+        });
     }
     Ok(people)
 }
@@ -145,14 +136,9 @@ async fn wait_for(
 }
 
 /// One task's life after creation: answers, an agent coding, a pull request, its end.
-async fn drive(
-    tasks: TaskService,
-    pipeline: PipelineHandle,
-    id: TaskId,
-    step: Duration,
-    merge: bool,
-    shutdown: CancellationToken,
-) {
+async fn drive(state: AppState, creator: CurrentUser, id: TaskId, step: Duration, merge: bool) {
+    let tasks = &state.tasks;
+    let shutdown = state.shutdown.clone();
     let agent = || Actor::Agent("demo-agent".into());
     let pause = || async {
         tokio::select! {
@@ -161,7 +147,7 @@ async fn drive(
         }
     };
     let reached = wait_for(
-        &tasks,
+        tasks,
         id,
         &[TaskStatus::NeedsClarification, TaskStatus::Dispatched],
         &shutdown,
@@ -180,19 +166,13 @@ async fn drive(
             .iter()
             .map(|_| "It should work for every customer, and the end-to-end test for this page checks it.".to_owned())
             .collect();
-        let actor = Actor::User {
-            id: task.detail.summary.creator.id.0,
-            name: task.detail.summary.creator.name.clone(),
-        };
-        if tasks
-            .apply(id, actor, Command::Answer { answers })
+        if actions::tasks::answer(&state, &creator, id, answers)
             .await
             .is_err()
         {
             return;
         }
-        pipeline.submit(Job::Dispatch(id)).await;
-        if wait_for(&tasks, id, &[TaskStatus::Dispatched], &shutdown)
+        if wait_for(tasks, id, &[TaskStatus::Dispatched], &shutdown)
             .await
             .is_none()
         {

@@ -107,15 +107,6 @@ impl Application {
             .resume(&tasks)
             .await
             .context("resuming the pipeline")?;
-        if let Some(step) = settings.demo {
-            tracker.spawn(crate::demo::run(
-                tasks.clone(),
-                pipeline.clone(),
-                database.write.clone(),
-                step,
-                shutdown.clone(),
-            ));
-        }
 
         // The recorder is process-wide; installing it early means start-up is counted too.
         let _ = crate::metrics::handle();
@@ -147,6 +138,9 @@ impl Application {
         state
             .tracker
             .spawn(crate::metrics::run_upkeep(state.shutdown.clone()));
+        if let Some(step) = state.settings.demo {
+            state.tracker.spawn(crate::demo::run(state.clone(), step));
+        }
         let router = build_router(state.clone());
         Ok(Application {
             listener,
