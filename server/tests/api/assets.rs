@@ -5,6 +5,20 @@ use std::path::Path;
 
 use crate::helpers::*;
 
+/// A server whose site root holds a few generated files; the directory lives as long as
+/// the returned guard.
+async fn app_with_site(hash_files: bool) -> (TestApp, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    site(root.path());
+    let site_root = root.path().to_str().unwrap().to_owned();
+    let app = spawn_app_with(move |s| {
+        s.leptos.site_root = site_root.into();
+        s.leptos.hash_files = hash_files;
+    })
+    .await;
+    (app, root)
+}
+
 fn site(dir: &Path) {
     let pkg = dir.join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
@@ -28,14 +42,7 @@ fn header<'a>(res: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn hashed_files_go_out_precompressed_and_cached_for_a_year() {
-    let root = tempfile::tempdir().unwrap();
-    site(root.path());
-    let site_root = root.path().to_str().unwrap().to_owned();
-    let app = spawn_app_with(move |s| {
-        s.leptos.site_root = site_root.into();
-        s.leptos.hash_files = true;
-    })
-    .await;
+    let (app, _site) = app_with_site(true).await;
 
     let res = get(&app, "/pkg/taskwire.abc123.wasm", Some("gzip, deflate, br")).await;
     assert_eq!(res.status(), 200);
@@ -68,14 +75,7 @@ async fn hashed_files_go_out_precompressed_and_cached_for_a_year() {
 
 #[tokio::test]
 async fn unhashed_files_are_checked_with_the_server_on_every_use() {
-    let root = tempfile::tempdir().unwrap();
-    site(root.path());
-    let site_root = root.path().to_str().unwrap().to_owned();
-    let app = spawn_app_with(move |s| {
-        s.leptos.site_root = site_root.into();
-        s.leptos.hash_files = false;
-    })
-    .await;
+    let (app, _site) = app_with_site(false).await;
     let res = get(&app, "/pkg/taskwire.abc123.css", None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control"), Some("no-cache"));
