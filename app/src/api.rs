@@ -297,15 +297,15 @@ pub async fn load_dashboard(
     mine: bool,
     page: u32,
 ) -> Result<DashboardPage, AppError> {
-    let page = page.to_string();
-    let mut params = vec![
-        ("page", page.as_str()),
-        ("mine", if mine { "1" } else { "0" }),
-    ];
-    if let Some(status) = status.as_deref() {
-        params.push(("status", status));
+    // An unknown status means none, as in a hand-edited URL.
+    let query = shared_protocol::DashboardQuery {
+        status: status
+            .as_deref()
+            .and_then(shared_protocol::TaskStatus::parse),
+        mine,
+        page: 1,
     }
-    let query = shared_protocol::DashboardQuery::from_params(params);
+    .with_page(page);
     call(move |backend, headers| async move { backend.dashboard(&headers, query).await }).await
 }
 

@@ -159,12 +159,7 @@ impl Backend for PageBackend {
         query: DashboardQuery,
     ) -> Result<DashboardPage, AppError> {
         let viewer = self.current_user(headers).await?;
-        let page = self
-            .0
-            .tasks
-            .page(viewer.viewer(), &query)
-            .await
-            .map_err(ApiError::from)?;
+        let page = tasks::list(&self.0, viewer.viewer(), &query).await?;
         Ok(DashboardPage {
             viewer: viewer.to_ref(),
             seq: page.seq,

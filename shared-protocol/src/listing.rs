@@ -108,8 +108,9 @@ impl DashboardQuery {
             && (!self.mine || viewer == Some(row.creator.id))
     }
 
-    pub fn is_filtered(&self) -> bool {
-        self.status.is_some() || self.mine
+    /// The first page, unfiltered: what `/` shows and a snapshot holds.
+    pub fn is_default(&self) -> bool {
+        *self == DashboardQuery::default()
     }
 }
 

@@ -80,7 +80,7 @@ impl DashboardView {
         let seq = frame.seq;
         match (&frame.msg, seq) {
             (ServerMsg::DashboardState(state), Some(seq)) => {
-                let reload = self.query.page > 1 || self.query.is_filtered();
+                let reload = !self.query.is_default();
                 *self = DashboardView::from_page(seq, state.clone(), self.query, self.viewer);
                 self.needs_reload = reload;
                 true

@@ -158,7 +158,7 @@ fn Counts(view: RwSignal<DashboardView>, query: DashboardQuery, loaded_at: u64) 
 
 /// What an empty view says: nothing yet, or nothing matching (with a way out).
 fn empty(query: DashboardQuery) -> AnyView {
-    if query.is_filtered() || query.page > 1 {
+    if !query.is_default() {
         view! {
             <p class="empty" data-testid="empty">
                 "No tasks match this view. "

@@ -76,17 +76,23 @@ where
                 _ => wait,
             })
         })
+        // Only transient failures get here (`when`).
         .notify(|f, wait| {
             retry += 1;
-            if let Failure::Transient { timed_out, .. } = f {
-                tracing::warn!(
-                    service,
-                    retry,
-                    timed_out,
-                    wait_ms = wait.as_millis() as u64,
-                    "no usable answer; will retry"
-                );
-            }
+            let timed_out = matches!(
+                f,
+                Failure::Transient {
+                    timed_out: true,
+                    ..
+                }
+            );
+            tracing::warn!(
+                service,
+                retry,
+                timed_out,
+                wait_ms = wait.as_millis() as u64,
+                "no usable answer; will retry"
+            );
         })
         .await
 }
