@@ -23,12 +23,18 @@ pub enum ApiError {
     /// 401 with `bad_signature`: a webhook whose signature does not verify.
     #[error("the signature does not match the payload")]
     BadSignature,
+    /// 403 with `origin_not_allowed`: a socket opened by a page of another site.
+    #[error("this origin may not open a socket")]
+    OriginNotAllowed,
     /// 404: no such thing, or one the user may not see.
     #[error("not found")]
     NotFound,
     /// 409 with `username_taken`.
     #[error("that username is taken")]
     UsernameTaken,
+    /// 409 with `token_name_taken`: a live service token has that name.
+    #[error("a live service token has that name; revoke it or pick another")]
+    TokenNameTaken,
     /// 409 with `invalid_transition`.
     #[error("{0}")]
     Conflict(String),
@@ -80,8 +86,11 @@ impl ApiError {
             | ApiError::SessionExpired
             | ApiError::BadCredentials
             | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
+            ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::UsernameTaken | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UsernameTaken | ApiError::TokenNameTaken | ApiError::Conflict(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,8 +108,10 @@ impl ApiError {
             ApiError::SessionExpired => "session_expired",
             ApiError::BadCredentials => "bad_credentials",
             ApiError::BadSignature => "bad_signature",
+            ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::NotFound => "not_found",
             ApiError::UsernameTaken => "username_taken",
+            ApiError::TokenNameTaken => "token_name_taken",
             ApiError::Conflict(_) => "invalid_transition",
             ApiError::Invalid { .. } => "invalid_input",
             ApiError::RateLimited { .. } => "rate_limited",

@@ -2,7 +2,9 @@ use std::io::Read;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server::actions::accounts;
 use server::config::Settings;
+use server::error::ApiError;
 use server::startup::Application;
 
 /// taskwire: a live dashboard for a team's task pipeline.
@@ -100,53 +102,60 @@ async fn add_user(
         .read_to_string(&mut password)
         .context("reading the password from standard input")?;
     let password = password.lines().next().unwrap_or_default().to_owned();
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let pool = server::db::connect(&settings.database_url).await?;
-    let username = username.trim().to_lowercase();
-    let display_name = display_name.unwrap_or_else(|| username.clone());
-    server::auth::validate_signup(&username, &password, &display_name)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = server::auth::hash_password(password)
+    let pool = open_database(&settings).await?;
+    let account = accounts::NewAccount {
+        username,
+        password,
+        display_name,
+        org,
+    };
+    let user = accounts::add_account(&pool, account)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let org_id = server::db::users::org_id(&pool, org.trim()).await?;
-    match server::db::users::insert_in_org(
-        &pool,
-        &username,
-        &display_name,
-        &hash,
-        org_id,
-        server::db::now_millis(),
-    )
-    .await?
-    {
-        Some(user) => println!("added user {} (id {})", user.username, user.id),
-        None => anyhow::bail!("the username {username} is taken"),
-    }
+        .map_err(cli_error)?;
+    println!("added user {} (id {})", user.username, user.id);
     Ok(())
 }
 
 async fn manage_tokens(settings: Settings, cmd: TokenCmd) -> anyhow::Result<()> {
-    use server::db::service_tokens;
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let pool = server::db::connect(&settings.database_url).await?;
-    let now = server::db::now_millis();
+    let pool = open_database(&settings).await?;
     match cmd {
-        TokenCmd::Create { name } => match service_tokens::create(&pool, name.trim(), now).await? {
-            Some(token) => println!("{token}"),
-            None => anyhow::bail!("a token named {name} exists; revoke it or pick another name"),
-        },
+        TokenCmd::Create { name } => {
+            let token = accounts::issue_service_token(&pool, &name)
+                .await
+                .map_err(cli_error)?;
+            println!("{token}");
+        }
         TokenCmd::Revoke { name } => {
-            if !service_tokens::revoke(&pool, &name, now).await? {
-                anyhow::bail!("no live token is named {name}");
-            }
+            accounts::revoke_service_token(&pool, &name)
+                .await
+                .map_err(|e| match e {
+                    ApiError::NotFound => anyhow::anyhow!("no live token is named {name}"),
+                    e => cli_error(e),
+                })?;
             println!("revoked {name}");
         }
         TokenCmd::List => {
-            for (name, _created) in service_tokens::list(&pool).await? {
+            for name in accounts::service_token_names(&pool)
+                .await
+                .map_err(cli_error)?
+            {
                 println!("{name}");
             }
         }
     }
     Ok(())
+}
+
+/// What the person at the terminal reads: the sentence, or an internal error's causes
+/// (which the HTTP API keeps to its log).
+fn cli_error(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Internal(e) => e,
+        e => anyhow::anyhow!("{e}"),
+    }
+}
+
+async fn open_database(settings: &Settings) -> anyhow::Result<sqlx::SqlitePool> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    Ok(server::db::connect(&settings.database_url).await?)
 }

@@ -36,7 +36,7 @@ impl From<ApiError> for AppError {
 impl PageBackend {
     async fn current_user(&self, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
         // Pages send anyone without a live session to sign in, whatever the reason.
-        auth::user_from_headers(&self.0, headers)
+        auth::user_from_headers(&self.0.db.read, &self.0.keys, headers)
             .await
             .map_err(|_| AppError::Unauthorized)
     }
@@ -113,15 +113,14 @@ async fn renewal(
         }
     }
     let max_age = state.settings.session_max_age;
-    let (user, token) =
-        match auth::renew_session(&state.db.read, &state.keys, &token, max_age).await {
-            Ok(Some(renewed)) => renewed,
-            Ok(None) => return None,
-            Err(e) => {
-                tracing::error!(error = %e, "renewing a session failed");
-                return None;
-            }
-        };
+    let (user, token) = match accounts::refresh(state, &token).await {
+        Ok(renewed) => renewed,
+        Err(ApiError::Internal(e)) => {
+            tracing::error!(error = %e, "renewing a session failed");
+            return None;
+        }
+        Err(_) => return None,
+    };
     tracing::debug!(user_id = user.id, "renewed an expired session for a page");
     let cookie = auth::session_cookie(token.clone(), max_age, state.settings.secure_cookies);
     let value = HeaderValue::from_str(&cookie.to_string()).ok()?;

@@ -262,7 +262,7 @@ fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(routes::limit_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::limits::limit_per_client_ip,
+            routes::client_limits::limit_per_client_ip,
         ))
         .layer(middleware::from_fn(crate::metrics::record_http))
         .layer(middleware::from_fn(crate::error::with_request_id))

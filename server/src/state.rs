@@ -11,12 +11,12 @@ use tokio_util::task::TaskTracker;
 use crate::auth::tokens::SessionKeys;
 use crate::config::{Secret, Settings};
 use crate::db::Db;
+use crate::limits::sockets::SocketSlots;
 use crate::limits::IpLimits;
 use crate::pipeline::github::GithubClient;
 use crate::pipeline::PipelineHandle;
 use crate::rooms::Rooms;
 use crate::tasks::TaskService;
-use crate::ws::slots::SocketSlots;
 
 /// Cheap to clone: every field is a handle.
 #[derive(Clone)]
@@ -53,6 +53,18 @@ pub struct AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.settings.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for SessionKeys {
+    fn from_ref(state: &AppState) -> Self {
+        state.keys.clone()
     }
 }
 

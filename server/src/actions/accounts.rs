@@ -1,9 +1,11 @@
-//! Account use cases: sign up, sign in, end every session.
+//! Account use cases: sign up, sign in, refresh a session, change a password, end every
+//! session; and the operator's: add an account, issue and revoke service tokens.
 
 use serde::Deserialize;
+use sqlx::SqlitePool;
 
-use crate::auth;
-use crate::db::{self, users};
+use crate::auth::{self, CurrentUser};
+use crate::db::{self, service_tokens, users};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,8 +24,45 @@ pub struct Credentials {
     pub password: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// An account an operator adds from the command line, in an org created if new.
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub org: String,
+}
+
 /// Creates an account and signs it in.
 pub async fn sign_up(state: &AppState, body: Signup) -> Result<(users::UserRow, String), ApiError> {
+    let user = create_account(&state.db.write, body, None).await?;
+    let token = state.keys.issue(&user);
+    Ok((user, token))
+}
+
+/// Adds an account without signing it in.
+pub async fn add_account(pool: &SqlitePool, input: NewAccount) -> Result<users::UserRow, ApiError> {
+    let org_id = users::org_id(pool, input.org.trim()).await?;
+    let signup = Signup {
+        username: input.username,
+        password: input.password,
+        display_name: input.display_name,
+    };
+    create_account(pool, signup, Some(org_id)).await
+}
+
+/// Checks and stores a new account, in `org_id` or the default org.
+async fn create_account(
+    pool: &SqlitePool,
+    body: Signup,
+    org_id: Option<i64>,
+) -> Result<users::UserRow, ApiError> {
     let username = body.username.trim().to_lowercase();
     let display_name = body
         .display_name
@@ -31,18 +70,15 @@ pub async fn sign_up(state: &AppState, body: Signup) -> Result<(users::UserRow, 
         .unwrap_or_else(|| username.clone());
     auth::validate_signup(&username, &body.password, &display_name)?;
     let hash = auth::hash_password(body.password).await?;
-    let user = users::insert(
-        &state.db.write,
-        &username,
-        display_name.trim(),
-        &hash,
-        db::now_millis(),
-    )
-    .await?
+    let now = db::now_millis();
+    let display_name = display_name.trim();
+    let user = match org_id {
+        Some(org) => users::insert_in_org(pool, &username, display_name, &hash, org, now).await?,
+        None => users::insert(pool, &username, display_name, &hash, now).await?,
+    }
     .ok_or(ApiError::UsernameTaken)?;
-    let token = state.keys.issue(&user);
     tracing::info!(user_id = user.id, "account created");
-    Ok((user, token))
+    Ok(user)
 }
 
 /// Checks credentials; the same answer for an unknown user and a wrong password.
@@ -64,9 +100,72 @@ pub async fn sign_in(
     Ok((user, token))
 }
 
+/// Trades a valid (possibly expired, but recent) session token for a fresh one; a
+/// revoked or too old session is `Unauthorized`, and its user must sign in again.
+pub async fn refresh(state: &AppState, token: &str) -> Result<(users::UserRow, String), ApiError> {
+    auth::renew_session(
+        &state.db.read,
+        &state.keys,
+        token,
+        state.settings.session_max_age,
+    )
+    .await?
+    .ok_or(ApiError::Unauthorized)
+}
+
+/// Changes the password; every session of the user ends, and the new token returned
+/// continues the one that asked.
+pub async fn change_password(
+    state: &AppState,
+    user: &CurrentUser,
+    body: PasswordChange,
+) -> Result<(users::UserRow, String), ApiError> {
+    let row = users::find_by_id(&state.db.read, user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if !auth::verify_password(body.current_password, row.password_hash.clone()).await {
+        return Err(ApiError::BadCredentials);
+    }
+    auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
+    let hash = auth::hash_password(body.new_password).await?;
+    users::set_password(&state.db.write, user.id, &hash).await?;
+    revoke_sessions(state, user.id).await?;
+    let row = users::find_by_id(&state.db.read, user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let token = state.keys.issue(&row);
+    Ok((row, token))
+}
+
 /// Ends every session of a user: tokens stop working and open sockets close.
 pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
     users::bump_token_version(&state.db.write, user_id).await?;
     let _ = state.revocations.send(user_id);
     Ok(())
+}
+
+/// Issues a service token named `name` for an agent; the token is returned this once.
+pub async fn issue_service_token(pool: &SqlitePool, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::invalid("name", "use 1 to 100 characters"));
+    }
+    service_tokens::create(pool, name, db::now_millis())
+        .await?
+        .ok_or(ApiError::TokenNameTaken)
+}
+
+/// Revokes the live service token named `name`; requests with it are refused from then on.
+pub async fn revoke_service_token(pool: &SqlitePool, name: &str) -> Result<(), ApiError> {
+    if service_tokens::revoke(pool, name.trim(), db::now_millis()).await? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// The names of live service tokens.
+pub async fn service_token_names(pool: &SqlitePool) -> Result<Vec<String>, ApiError> {
+    let tokens = service_tokens::list(pool).await?;
+    Ok(tokens.into_iter().map(|(name, _created)| name).collect())
 }

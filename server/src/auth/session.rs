@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use http::request::Parts;
 use http::HeaderMap;
@@ -11,9 +11,8 @@ use shared_protocol::{UserId, UserRef};
 use sqlx::SqlitePool;
 
 use super::tokens::{SessionKeys, TokenError};
-use crate::db::users;
+use crate::db::{users, Db};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "taskwire_session";
@@ -97,6 +96,15 @@ pub enum AuthFailure {
     Invalid,
 }
 
+impl From<AuthFailure> for ApiError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Expired => ApiError::SessionExpired,
+            AuthFailure::Missing | AuthFailure::Invalid => ApiError::Unauthorized,
+        }
+    }
+}
+
 /// Resolves the user a token belongs to, checking its signature, expiry and version.
 pub async fn authenticate(
     pool: &SqlitePool,
@@ -126,11 +134,12 @@ pub async fn authenticate(
 
 /// Resolves the user of a request's headers.
 pub async fn user_from_headers(
-    state: &AppState,
+    pool: &SqlitePool,
+    keys: &SessionKeys,
     headers: &HeaderMap,
 ) -> Result<CurrentUser, AuthFailure> {
     let token = token_from_headers(headers).ok_or(AuthFailure::Missing)?;
-    authenticate(&state.db.read, &state.keys, &token).await
+    authenticate(pool, keys, &token).await
 }
 
 /// Who reports progress on a task: a signed-in person, or an agent with a service token.
@@ -140,17 +149,19 @@ pub enum Reporter {
     Agent { name: String },
 }
 
-impl FromRequestParts<AppState> for Reporter {
+impl<S> FromRequestParts<S> for Reporter
+where
+    S: Send + Sync,
+    Db: FromRef<S>,
+    SessionKeys: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(token) = token_from_headers(&parts.headers) {
             if token.starts_with(crate::db::service_tokens::PREFIX) {
-                return match crate::db::service_tokens::authenticate(&state.db.read, &token).await?
-                {
+                let db = Db::from_ref(state);
+                return match crate::db::service_tokens::authenticate(&db.read, &token).await? {
                     Some(name) => Ok(Reporter::Agent { name }),
                     None => Err(ApiError::Unauthorized),
                 };
@@ -162,18 +173,16 @@ impl FromRequestParts<AppState> for Reporter {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    S: Send + Sync,
+    Db: FromRef<S>,
+    SessionKeys: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        user_from_headers(state, &parts.headers)
-            .await
-            .map_err(|f| match f {
-                AuthFailure::Expired => ApiError::SessionExpired,
-                AuthFailure::Missing | AuthFailure::Invalid => ApiError::Unauthorized,
-            })
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let (db, keys) = (Db::from_ref(state), SessionKeys::from_ref(state));
+        Ok(user_from_headers(&db.read, &keys, &parts.headers).await?)
     }
 }

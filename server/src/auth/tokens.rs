@@ -2,6 +2,7 @@
 //! `token_version`, so bumping it (logout) invalidates every token issued before.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -31,11 +32,11 @@ pub enum TokenError {
     Invalid,
 }
 
-/// Signs and checks session tokens.
+/// Signs and checks session tokens. Cheap to clone: the keys are shared.
 #[derive(Clone)]
 pub struct SessionKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    encoding: Arc<EncodingKey>,
+    decoding: Arc<DecodingKey>,
     ttl: Duration,
 }
 
@@ -45,8 +46,8 @@ impl SessionKeys {
     pub fn new(secret: &Secret, ttl: Duration) -> Result<Self, TokenError> {
         let bytes = secret.expose().as_bytes();
         Ok(SessionKeys {
-            encoding: EncodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
-            decoding: DecodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?,
+            encoding: Arc::new(EncodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?),
+            decoding: Arc::new(DecodingKey::from_secret(bytes).map_err(|_| TokenError::Invalid)?),
             ttl,
         })
     }

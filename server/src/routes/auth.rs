@@ -6,11 +6,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiJson;
-use crate::actions::accounts::{self, Credentials, Signup};
+use crate::actions::accounts::{self, Credentials, PasswordChange, Signup};
 use crate::auth::{self, CurrentUser};
 use crate::db::users;
 use crate::error::ApiError;
@@ -98,22 +97,8 @@ async fn refresh(
     headers: http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let token = auth::token_from_headers(&headers).ok_or(ApiError::Unauthorized)?;
-    let (user, token) = auth::renew_session(
-        &state.db.read,
-        &state.keys,
-        &token,
-        state.settings.session_max_age,
-    )
-    .await?
-    .ok_or(ApiError::Unauthorized)?;
+    let (user, token) = accounts::refresh(&state, &token).await?;
     Ok(session_response(&state, jar, StatusCode::OK, &user, token))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PasswordChange {
-    current_password: String,
-    new_password: String,
 }
 
 /// Changes the password; every other session of the user ends, this one continues.
@@ -124,19 +109,6 @@ async fn change_password(
     user: CurrentUser,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let row = users::find_by_id(&state.db.read, user.id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if !auth::verify_password(body.current_password, row.password_hash.clone()).await {
-        return Err(ApiError::BadCredentials);
-    }
-    auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
-    let hash = auth::hash_password(body.new_password).await?;
-    users::set_password(&state.db.write, user.id, &hash).await?;
-    accounts::revoke_sessions(&state, user.id).await?;
-    let row = users::find_by_id(&state.db.read, user.id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let token = state.keys.issue(&row);
-    Ok(session_response(&state, jar, StatusCode::OK, &row, token))
+    let (user, token) = accounts::change_password(&state, &user, body).await?;
+    Ok(session_response(&state, jar, StatusCode::OK, &user, token))
 }

@@ -1,6 +1,7 @@
 //! HTTP routes: one module per resource, each with its own `router()`.
 
 pub mod auth;
+pub mod client_limits;
 pub mod health;
 pub mod idempotency;
 pub mod tasks;

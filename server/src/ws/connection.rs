@@ -18,10 +18,10 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::CurrentUser;
+use crate::limits::sockets::SocketSlot;
 use crate::rooms::member::{shared, MemberHandle, SharedFrame};
 use crate::rooms::RoomError;
 use crate::state::AppState;
-use crate::ws::slots::SocketSlot;
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -1,16 +1,14 @@
 //! `/ws`: the authenticated upgrade, and the per-connection loop in [`connection`].
 
 pub mod connection;
-pub mod slots;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::{self, AuthFailure};
 use crate::error::ApiError;
@@ -28,14 +26,6 @@ pub fn router() -> Router<AppState> {
 pub struct WsQuery {
     /// For clients that cannot send a cookie or header with the upgrade.
     token: Option<String>,
-}
-
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
 }
 
 /// A browser's upgrade must come from a page of this server (the `Origin`'s host is the
@@ -70,11 +60,7 @@ pub async fn ws_handler(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if !origin_allowed(&headers, &state.settings.allowed_origins) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "this origin may not open a socket",
-        );
+        return ApiError::OriginNotAllowed.into_response();
     }
     let token = query.token.or_else(|| auth::token_from_headers(&headers));
     let user = match token {
@@ -83,20 +69,7 @@ pub async fn ws_handler(
     };
     let user = match user {
         Ok(user) => user,
-        Err(AuthFailure::Expired) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "the session has expired; sign in again",
-            )
-        }
-        Err(_) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "sign in to open a socket",
-            )
-        }
+        Err(failure) => return ApiError::from(failure).into_response(),
     };
     let limit = state.settings.ws.max_sockets_per_user;
     let Some(slot) = state.socket_slots.acquire(user.id, limit) else {

@@ -60,6 +60,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     start(dir, 0, tweak).await
 }
 
+/// A server on an existing data directory (one the command line has written to).
+pub async fn spawn_app_in(dir: Arc<TempDir>) -> TestApp {
+    start(dir, 0, |_| {}).await
+}
+
 /// Every log line the servers in this test binary wrote.
 static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
 /// Every frame the test clients received.

@@ -9,6 +9,7 @@ mod agents;
 mod analyser;
 mod assets;
 mod auth;
+mod cli;
 mod demo;
 mod github;
 mod http_api;

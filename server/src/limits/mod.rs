@@ -5,23 +5,22 @@
 //! keep every core busy; these limits stop that before the handler runs. The client is
 //! the TCP peer, unless that peer is a configured proxy: only then is
 //! `X-Forwarded-For` believed, read from the right, past every trusted hop.
+//!
+//! Which route is in which class is the HTTP layer's to say (`routes::client_limits`);
+//! [`sockets`] caps the sockets each account holds open.
+
+pub mod sockets;
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
 use ipnet::IpNet;
-use leptos::server_fn::ServerFn;
 
 use crate::config::{IpLimitSettings, Rate};
 use crate::error::ApiError;
-use crate::routes::webhooks;
-use crate::state::AppState;
 
 /// The classes of unauthenticated route, each with its own limit per client IP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,20 +29,6 @@ pub enum RouteClass {
     SignIn,
     Refresh,
     Webhook,
-}
-
-impl RouteClass {
-    pub fn of(path: &str) -> Option<RouteClass> {
-        match path {
-            "/api/auth/login" | "/api/auth/signup" => Some(RouteClass::SignIn),
-            p if p == app::api::Login::PATH || p == app::api::Signup::PATH => {
-                Some(RouteClass::SignIn)
-            }
-            "/api/auth/refresh" => Some(RouteClass::Refresh),
-            webhooks::PATH => Some(RouteClass::Webhook),
-            _ => None,
-        }
-    }
 }
 
 /// One keyed limiter per [`RouteClass`]. Entries are dropped by [`IpLimits::prune`] once
@@ -147,29 +132,6 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
 }
 
-/// Refuses a request to an unauthenticated route once its client is over the limit,
-/// with `429`, `Retry-After` and the JSON error; other routes pass untouched.
-pub async fn limit_per_client_ip(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if let Some(class) = RouteClass::of(request.uri().path()) {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        if let Some(peer) = peer {
-            let ip = client_ip(peer, request.headers(), &state.settings.trusted_proxies);
-            if let Err(refused) = state.ip_limits.check(class, ip) {
-                tracing::warn!(?class, %ip, "client over its rate limit");
-                return refused.into_response();
-            }
-        }
-    }
-    next.run(request).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,21 +178,6 @@ mod tests {
             client_ip(proxy, &forwarded("6.6.6.6, unknown, 10.0.0.9"), &trusted),
             "10.0.0.9".parse::<IpAddr>().unwrap()
         );
-    }
-
-    #[test]
-    fn the_unauthenticated_routes_are_classed() {
-        assert_eq!(RouteClass::of("/api/auth/login"), Some(RouteClass::SignIn));
-        assert_eq!(
-            RouteClass::of(app::api::Login::PATH),
-            Some(RouteClass::SignIn)
-        );
-        assert_eq!(
-            RouteClass::of("/api/auth/refresh"),
-            Some(RouteClass::Refresh)
-        );
-        assert_eq!(RouteClass::of(webhooks::PATH), Some(RouteClass::Webhook));
-        assert_eq!(RouteClass::of("/api/tasks"), None);
     }
 
     #[test]
