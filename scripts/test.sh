@@ -50,6 +50,10 @@ cargo leptos build --release --precompress
 
 say "End-to-end tests (Playwright, Chromium)"
 cd "$ROOT/end2end"
+# The suite's protocol types are generated from docs/protocol.schema.json, which a Rust
+# test keeps in step with the types; both must be current, and the suite must type-check.
+npm run -s types:check
+npm run -s typecheck
 rm -f test-results/results.json
 set +e
 npx playwright test

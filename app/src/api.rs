@@ -9,14 +9,14 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use shared_protocol::TaskId;
-use shared_protocol::{DashboardState, Seq, TaskState, UserRef};
+use shared_protocol::{ApiErrorCode, ApiErrorEnvelope, DashboardState, Seq, TaskState, UserRef};
 
 /// What a page shows when something fails; every message is meant for people.
 ///
 /// On the wire (a server function's error body) it is the same JSON error the HTTP API
 /// answers with: `{"error":{"code":"unauthorized","message":"Please sign in."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(into = "ErrorEnvelope", from = "ErrorEnvelope")]
+#[serde(into = "ApiErrorEnvelope", from = "ApiErrorEnvelope")]
 pub enum AppError {
     #[error("Please sign in.")]
     Unauthorized,
@@ -32,13 +32,13 @@ pub enum AppError {
 
 impl AppError {
     /// The stable machine code, as the HTTP API names it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ApiErrorCode {
         match self {
-            AppError::Unauthorized => "unauthorized",
-            AppError::NotFound => "not_found",
-            AppError::Invalid(_) => "invalid_input",
-            AppError::Internal => "internal",
-            AppError::Transport => "transport",
+            AppError::Unauthorized => ApiErrorCode::Unauthorized,
+            AppError::NotFound => ApiErrorCode::NotFound,
+            AppError::Invalid(_) => ApiErrorCode::InvalidInput,
+            AppError::Internal => ApiErrorCode::Internal,
+            AppError::Transport => ApiErrorCode::Transport,
         }
     }
 
@@ -53,35 +53,19 @@ impl AppError {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct ErrorEnvelope {
-    error: ErrorBody,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-}
-
-impl From<AppError> for ErrorEnvelope {
+impl From<AppError> for ApiErrorEnvelope {
     fn from(e: AppError) -> Self {
-        ErrorEnvelope {
-            error: ErrorBody {
-                code: e.code().to_owned(),
-                message: e.to_string(),
-            },
-        }
+        ApiErrorEnvelope::new(e.code(), e.to_string())
     }
 }
 
-impl From<ErrorEnvelope> for AppError {
-    fn from(e: ErrorEnvelope) -> Self {
-        match e.error.code.as_str() {
-            "unauthorized" => AppError::Unauthorized,
-            "not_found" => AppError::NotFound,
-            "invalid_input" => AppError::Invalid(e.error.message),
-            "transport" => AppError::Transport,
+impl From<ApiErrorEnvelope> for AppError {
+    fn from(e: ApiErrorEnvelope) -> Self {
+        match e.error.code {
+            ApiErrorCode::Unauthorized => AppError::Unauthorized,
+            ApiErrorCode::NotFound => AppError::NotFound,
+            ApiErrorCode::InvalidInput => AppError::Invalid(e.error.message),
+            ApiErrorCode::Transport => AppError::Transport,
             _ => AppError::Internal,
         }
     }

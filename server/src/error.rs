@@ -1,11 +1,12 @@
-//! HTTP errors: a stable machine code and a sentence for people, as JSON.
+//! HTTP errors: a stable machine code ([`ApiErrorCode`], shared with the browser) and a
+//! sentence for people, as JSON.
 //!
 //! The client never sees an internal error's text; it is logged where it happens.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use shared_protocol::{ApiErrorCode, ApiErrorEnvelope};
 
 use crate::tasks::ServiceError;
 
@@ -102,26 +103,35 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ApiErrorCode {
         match self {
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::SessionExpired => "session_expired",
-            ApiError::BadCredentials => "bad_credentials",
-            ApiError::BadSignature => "bad_signature",
-            ApiError::OriginNotAllowed => "origin_not_allowed",
-            ApiError::NotFound => "not_found",
-            ApiError::UsernameTaken => "username_taken",
-            ApiError::TokenNameTaken => "token_name_taken",
-            ApiError::Conflict(_) => "invalid_transition",
-            ApiError::Invalid { .. } => "invalid_input",
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::KeyReused => "idempotency_key_reused",
-            ApiError::InProgress => "request_in_progress",
-            ApiError::BadUrl { .. } => "invalid_url",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::TooManyConnections { .. } => "too_many_connections",
-            ApiError::Internal(_) => "internal",
+            ApiError::Unauthorized => ApiErrorCode::Unauthorized,
+            ApiError::SessionExpired => ApiErrorCode::SessionExpired,
+            ApiError::BadCredentials => ApiErrorCode::BadCredentials,
+            ApiError::BadSignature => ApiErrorCode::BadSignature,
+            ApiError::OriginNotAllowed => ApiErrorCode::OriginNotAllowed,
+            ApiError::NotFound => ApiErrorCode::NotFound,
+            ApiError::UsernameTaken => ApiErrorCode::UsernameTaken,
+            ApiError::TokenNameTaken => ApiErrorCode::TokenNameTaken,
+            ApiError::Conflict(_) => ApiErrorCode::InvalidTransition,
+            ApiError::Invalid { .. } => ApiErrorCode::InvalidInput,
+            ApiError::RateLimited { .. } => ApiErrorCode::RateLimited,
+            ApiError::KeyReused => ApiErrorCode::IdempotencyKeyReused,
+            ApiError::InProgress => ApiErrorCode::RequestInProgress,
+            ApiError::BadUrl { .. } => ApiErrorCode::InvalidUrl,
+            ApiError::PayloadTooLarge { .. } => ApiErrorCode::PayloadTooLarge,
+            ApiError::TooManyConnections { .. } => ApiErrorCode::TooManyConnections,
+            ApiError::Internal(_) => ApiErrorCode::Internal,
         }
+    }
+
+    /// The JSON body this error is answered with.
+    pub fn envelope(&self) -> ApiErrorEnvelope {
+        let mut envelope = ApiErrorEnvelope::new(self.code(), self.to_string());
+        if let ApiError::Invalid { field, .. } | ApiError::BadUrl { field } = self {
+            envelope.error.field = Some((*field).to_owned());
+        }
+        envelope
     }
 }
 
@@ -151,11 +161,7 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(e) = &self {
             tracing::error!(error = ?e, "request failed");
         }
-        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        if let ApiError::Invalid { field, .. } | ApiError::BadUrl { field } = &self {
-            body["error"]["field"] = json!(field);
-        }
-        let mut response = (self.status(), Json(body)).into_response();
+        let mut response = (self.status(), Json(self.envelope())).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
             response
                 .headers_mut()
@@ -192,14 +198,12 @@ pub async fn with_request_id(
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return (parts.status, "").into_response();
     };
-    let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {
+    let mut envelope: ApiErrorEnvelope = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(_) => return Response::from_parts(parts, axum::body::Body::from(bytes)),
     };
-    if let Some(error) = value.get_mut("error").and_then(|e| e.as_object_mut()) {
-        error.insert("requestId".into(), json!(id));
-    }
-    let body = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
+    envelope.error.request_id = Some(id);
+    let body = serde_json::to_vec(&envelope).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
 }

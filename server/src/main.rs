@@ -157,5 +157,5 @@ fn cli_error(e: ApiError) -> anyhow::Error {
 
 async fn open_database(settings: &Settings) -> anyhow::Result<sqlx::SqlitePool> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    Ok(server::db::connect(&settings.database_url).await?)
+    server::db::connect(&settings.database_url).await
 }

@@ -5,6 +5,8 @@
 //! from the event log and on snapshots. [`reducer`] applies server messages to client
 //! state and is what the browser runs.
 
+pub mod api;
+pub mod codes;
 pub mod domain;
 pub mod frame;
 pub mod listing;
@@ -13,6 +15,7 @@ pub mod reducer;
 #[cfg(any(test, feature = "schema"))]
 pub mod schema;
 
+pub use codes::{close_code, ApiErrorBody, ApiErrorCode, ApiErrorEnvelope};
 pub use domain::*;
 pub use frame::{ClientFrame, DecodeError, LoggedEvent, ServerFrame, PROTOCOL_VERSION};
 pub use listing::{DashboardQuery, PAGE_SIZE};

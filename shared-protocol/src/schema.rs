@@ -1,10 +1,13 @@
 //! The protocol's JSON Schema, generated from the types themselves (`schemars` reads the
 //! same serde attributes the wire format comes from) and committed as
-//! `docs/protocol.schema.json` for clients outside Rust. A test fails when the committed
+//! `docs/protocol.schema.json` for clients outside Rust (the end-to-end suite's
+//! TypeScript types are generated from it). A test fails when the committed
 //! file no longer matches the types.
 
 use schemars::JsonSchema;
 
+use crate::api;
+use crate::codes::ApiErrorEnvelope;
 use crate::domain::Seq;
 use crate::messages::{ClientMsg, ServerMsg};
 
@@ -40,9 +43,17 @@ enum Frame {
     FromServer(ServerFrame),
 }
 
-/// The schema document, as committed.
+/// The schema document, as committed: frames at the root, and the HTTP API's bodies
+/// (answers and errors) among its definitions.
 pub fn protocol_schema() -> String {
-    let schema = schemars::schema_for!(Frame);
+    let mut generator = schemars::SchemaGenerator::default();
+    generator.subschema_for::<api::TaskChanged>();
+    generator.subschema_for::<api::TaskWithTimeline>();
+    generator.subschema_for::<api::TaskListPage>();
+    generator.subschema_for::<api::Session>();
+    generator.subschema_for::<api::Me>();
+    generator.subschema_for::<ApiErrorEnvelope>();
+    let schema = generator.into_root_schema_for::<Frame>();
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text

@@ -172,7 +172,7 @@ async fn refresh_session() -> Refresh {
         .await
     {
         Ok(res) if res.ok() => Refresh::Renewed,
-        Ok(res) if res.status() == 401 => Refresh::SignedOut,
+        Ok(res) if res.status() == http::StatusCode::UNAUTHORIZED.as_u16() => Refresh::SignedOut,
         _ => Refresh::Unknown,
     }
 }
@@ -253,7 +253,7 @@ async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> Ended {
                 }
                 Some(Ok(Message::Bytes(_))) => {}
                 Some(Err(WebSocketError::ConnectionClose(e))) => {
-                    ended.auth_expired |= e.code == 4001;
+                    ended.auth_expired |= e.code == close_code::AUTH_EXPIRED;
                     break;
                 }
                 Some(Err(_)) | None => break,

@@ -6,7 +6,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
-use serde_json::json;
+use shared_protocol::api::{Me, Session, SessionUser};
+use shared_protocol::UserId;
 
 use super::ApiJson;
 use crate::actions::accounts::{self, Credentials, PasswordChange, Signup};
@@ -37,10 +38,14 @@ fn session_response(
         state.settings.session_max_age,
         state.settings.secure_cookies,
     );
-    let body = json!({
-        "user": { "id": user.id, "username": user.username, "name": user.display_name },
-        "token": token,
-    });
+    let body = Session {
+        user: SessionUser {
+            id: UserId(user.id),
+            username: user.username.clone(),
+            name: user.display_name.clone(),
+        },
+        token,
+    };
     (status, jar.add(cookie), axum::Json(body))
 }
 
@@ -85,7 +90,9 @@ async fn logout(
 }
 
 async fn me(user: CurrentUser) -> impl IntoResponse {
-    axum::Json(json!({ "user": { "id": user.id, "name": user.name } }))
+    axum::Json(Me {
+        user: user.to_ref(),
+    })
 }
 
 /// Trades a valid (possibly expired, but recent) session token for a fresh one. A

@@ -7,9 +7,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db;
@@ -46,7 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 /// Runs `action` once per `(scope, key)`; replays its first result afterwards.
 /// `request` identifies what was asked (method, path, body), so a key reused for a
 /// different request is refused rather than answered with an unrelated result.
-pub async fn once<F, Fut>(
+pub async fn once<F, Fut, T>(
     state: &AppState,
     scope: &str,
     key: IdempotencyKey,
@@ -55,7 +55,8 @@ pub async fn once<F, Fut>(
 ) -> Result<Response, ApiError>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+    Fut: std::future::Future<Output = Result<(StatusCode, T), ApiError>>,
+    T: Serialize,
 {
     let Some(key) = key.0 else {
         let (status, body) = action().await?;
@@ -77,8 +78,8 @@ where
             return Err(ApiError::InProgress);
         }
         let status = StatusCode::from_u16(stored.status as u16).unwrap_or(StatusCode::OK);
-        let body: Value = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
-        let mut response = (status, axum::Json(body)).into_response();
+        let body = [(header::CONTENT_TYPE, "application/json")];
+        let mut response = (status, body, stored.body).into_response();
         response.headers_mut().insert(
             "idempotent-replayed",
             axum::http::HeaderValue::from_static("true"),
@@ -87,9 +88,10 @@ where
     }
     match action().await {
         Ok((status, body)) => {
-            db::idempotency::complete(pool, scope, &key, status.as_u16(), &body.to_string())
-                .await?;
-            Ok((status, axum::Json(body)).into_response())
+            let text = serde_json::to_string(&body).map_err(ApiError::internal)?;
+            db::idempotency::complete(pool, scope, &key, status.as_u16(), &text).await?;
+            let json = [(header::CONTENT_TYPE, "application/json")];
+            Ok((status, json, text).into_response())
         }
         Err(e) => {
             db::idempotency::release(pool, scope, &key).await?;

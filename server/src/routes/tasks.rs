@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
+use shared_protocol::api::{TaskChanged, TaskListPage, TaskWithTimeline};
 use shared_protocol::{DashboardQuery, TaskId};
 
 use super::idempotency::{once, IdempotencyKey};
@@ -15,6 +15,7 @@ use crate::actions::tasks::{self, NewTask, StatusReport};
 use crate::auth::{CurrentUser, Reporter};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tasks::Applied;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,10 +47,7 @@ async fn create_task(
         &request,
         || async {
             let applied = tasks::create(&state, &user, body).await?;
-            Ok((
-                StatusCode::CREATED,
-                json!({ "task": applied.task.detail, "seq": applied.seq }),
-            ))
+            Ok((StatusCode::CREATED, changed(applied)))
         },
     )
     .await
@@ -70,13 +68,13 @@ async fn list_tasks(
 ) -> Result<impl IntoResponse, ApiError> {
     let query = DashboardQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let page = tasks::list(&state, user.viewer(), &query).await?;
-    Ok(axum::Json(json!({
-        "seq": page.seq,
-        "tasks": page.rows,
-        "counts": page.counts,
-        "page": query.page,
-        "more": page.more,
-    })))
+    Ok(axum::Json(TaskListPage {
+        seq: page.seq,
+        tasks: page.rows,
+        counts: page.counts,
+        page: query.page,
+        more: page.more,
+    }))
 }
 
 #[tracing::instrument(skip_all, fields(task_id = %id))]
@@ -86,9 +84,11 @@ async fn get_task(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (task, timeline, seq) = tasks::read(&state, user.viewer(), task_id(&id)?).await?;
-    Ok(axum::Json(
-        json!({ "seq": seq, "task": task.detail, "events": timeline }),
-    ))
+    Ok(axum::Json(TaskWithTimeline {
+        seq,
+        task: task.detail,
+        events: timeline,
+    }))
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -113,10 +113,7 @@ async fn answer_clarification(
         &request,
         || async {
             let applied = tasks::answer(&state, &user, id, body.answers).await?;
-            Ok((
-                StatusCode::OK,
-                json!({ "task": applied.task.detail, "seq": applied.seq }),
-            ))
+            Ok((StatusCode::OK, changed(applied)))
         },
     )
     .await
@@ -146,10 +143,14 @@ async fn apply_report(
     reporter: Reporter,
     id: String,
     report: StatusReport,
-) -> Result<(StatusCode, serde_json::Value), ApiError> {
+) -> Result<(StatusCode, TaskChanged), ApiError> {
     let applied = tasks::report(state, reporter, task_id(&id)?, report).await?;
-    Ok((
-        StatusCode::OK,
-        json!({ "task": applied.task.detail, "seq": applied.seq }),
-    ))
+    Ok((StatusCode::OK, changed(applied)))
+}
+
+fn changed(applied: Applied) -> TaskChanged {
+    TaskChanged {
+        task: applied.task.detail,
+        seq: applied.seq,
+    }
 }

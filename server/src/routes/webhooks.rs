@@ -35,7 +35,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Counts each delivery by its event and what became of it.
-fn delivered(event: &str, outcome: &'static str) {
+fn delivered(event: &str, outcome: String) {
     // Only GitHub's event names become labels; anything else is one series.
     let event = match event {
         "ping" | "push" | "pull_request" | "issues" => event.to_owned(),
@@ -60,7 +60,7 @@ async fn github_webhook(
     let secret = state.webhook_secret.expose().as_bytes();
     if !signature_is_valid(secret, &body, header(&headers, "x-hub-signature-256")) {
         tracing::warn!("webhook with a missing or wrong signature refused");
-        delivered("unsigned", "bad_signature");
+        delivered("unsigned", ApiError::BadSignature.code().to_string());
         return Err(ApiError::BadSignature);
     }
     let event = header(&headers, "x-github-event")
@@ -75,8 +75,8 @@ async fn github_webhook(
     }
     let outcome = webhooks::ingest(&state, event, delivery, &body)
         .await
-        .inspect_err(|e| delivered(event, e.code()))?;
-    delivered(event, outcome.as_str());
+        .inspect_err(|e| delivered(event, e.code().to_string()))?;
+    delivered(event, outcome.as_str().to_owned());
     let status = match outcome {
         Outcome::Pong | Outcome::Applied | Outcome::Duplicate => StatusCode::OK,
         Outcome::Ignored => StatusCode::ACCEPTED,

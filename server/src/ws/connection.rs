@@ -28,24 +28,6 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 /// The most queued frames written before one flush.
 const WRITE_BATCH: usize = 64;
 
-/// Close codes this server uses.
-pub mod close_code {
-    /// The server is shutting down.
-    pub const GOING_AWAY: u16 = 1001;
-    /// Too many bad frames.
-    pub const POLICY: u16 = 1008;
-    /// A frame was not valid WebSocket framing.
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    /// A text frame was not UTF-8.
-    pub const INVALID_PAYLOAD: u16 = 1007;
-    /// A message was larger than the server reads at all.
-    pub const MESSAGE_TOO_BIG: u16 = 1009;
-    /// The connection could not keep up; reconnect and resync.
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// The session expired; refresh it, then reconnect.
-    pub const AUTH_EXPIRED: u16 = 4001;
-}
-
 /// Why the loop ended.
 enum Exit {
     ClientClosed,
