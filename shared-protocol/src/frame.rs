@@ -101,7 +101,7 @@ impl ServerFrame {
     }
 
     pub fn decode(text: &str) -> Result<ServerFrame, DecodeError> {
-        let (seq, msg) = decode_with(text, &ServerMsg::TYPES)?;
+        let (seq, msg) = decode_with(text, ServerMsg::TYPES)?;
         Ok(ServerFrame { seq, msg })
     }
 }
@@ -122,7 +122,7 @@ impl ClientFrame {
     }
 
     pub fn decode(text: &str) -> Result<ClientFrame, DecodeError> {
-        let (_seq, msg) = decode_with(text, &ClientMsg::TYPES)?;
+        let (_seq, msg) = decode_with(text, ClientMsg::TYPES)?;
         Ok(ClientFrame { msg })
     }
 }

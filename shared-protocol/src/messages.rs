@@ -316,149 +316,119 @@ pub struct ResyncRequested {
     pub since: Option<Seq>,
 }
 
-/// Client → server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
-#[serde(tag = "type", content = "data")]
-pub enum ClientMsg {
-    #[serde(rename = "dashboard:join")]
-    DashboardJoin(DashboardJoin),
-    #[serde(rename = "dashboard:leave")]
-    DashboardLeave(Empty),
-    #[serde(rename = "task:join")]
-    TaskJoin(TaskJoin),
-    #[serde(rename = "task:leave")]
-    TaskLeave(TaskLeave),
-    #[serde(rename = "resync_requested")]
-    ResyncRequested(ResyncRequested),
-    #[serde(rename = "ping")]
-    Ping(Ping),
+/// A message enum whose variants each carry their wire name once: the serde `rename`,
+/// the `TYPES` list and `type_name` all come from it. Variants listed under `events`
+/// are the `task:*` events of the log: each carries an [`EventMeta`] as `meta`, and
+/// they make up `EVENT_TYPES` and `event_meta`.
+macro_rules! wire_messages {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($wire:tt => $variant:ident($data:ty),)*
+        }
+    ) => {
+        wire_messages! {
+            $(#[$meta])*
+            pub enum $name {
+                $($wire => $variant($data),)*
+            }
+            events {}
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($wire:tt => $variant:ident($data:ty),)*
+        }
+        events {
+            $($ewire:tt => $evariant:ident($edata:ty),)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $(
+                #[serde(rename = $wire)]
+                $variant($data),
+            )*
+            $(
+                #[serde(rename = $ewire)]
+                $evariant($edata),
+            )*
+        }
+
+        impl $name {
+            /// Every wire type of this direction.
+            pub const TYPES: &'static [&'static str] = &[$($wire,)* $($ewire,)*];
+
+            /// The wire types of the log's events.
+            pub const EVENT_TYPES: &'static [&'static str] = &[$($ewire,)*];
+
+            /// The wire type of this message.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $($name::$variant(_) => $wire,)*
+                    $($name::$evariant(_) => $ewire,)*
+                }
+            }
+
+            /// The common part of an event of the log; `None` for other messages.
+            #[allow(unreachable_patterns)]
+            pub fn event_meta(&self) -> Option<&EventMeta> {
+                match self {
+                    $($name::$evariant(e) => Some(&e.meta),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl ClientMsg {
-    /// Every wire type a client may send.
-    pub const TYPES: [&'static str; 6] = [
-        "dashboard:join",
-        "dashboard:leave",
-        "task:join",
-        "task:leave",
-        "resync_requested",
-        "ping",
-    ];
+wire_messages! {
+    /// Client → server.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+    #[serde(tag = "type", content = "data")]
+    pub enum ClientMsg {
+        "dashboard:join" => DashboardJoin(DashboardJoin),
+        "dashboard:leave" => DashboardLeave(Empty),
+        "task:join" => TaskJoin(TaskJoin),
+        "task:leave" => TaskLeave(TaskLeave),
+        "resync_requested" => ResyncRequested(ResyncRequested),
+        "ping" => Ping(Ping),
+    }
 }
 
-/// Server → client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
-#[serde(tag = "type", content = "data")]
-pub enum ServerMsg {
-    #[serde(rename = "hello")]
-    Hello(Hello),
-    #[serde(rename = "pong")]
-    Pong(Ping),
-    #[serde(rename = "error")]
-    Error(ErrorBody),
-    #[serde(rename = "dashboard:state")]
-    DashboardState(DashboardState),
-    #[serde(rename = "dashboard:task_list_updated")]
-    TaskListUpdated(TaskListUpdated),
-    #[serde(rename = "dashboard:task_count_changed")]
-    TaskCountChanged(TaskCountChanged),
-    #[serde(rename = "task:state")]
-    TaskState(TaskState),
-    #[serde(rename = "task:viewers")]
-    TaskViewers(TaskViewers),
-    #[serde(rename = "task:created")]
-    TaskCreated(TaskCreated),
-    #[serde(rename = "task:analyzing")]
-    TaskAnalyzing(TaskAnalyzing),
-    #[serde(rename = "task:clarification_needed")]
-    ClarificationNeeded(ClarificationNeeded),
-    #[serde(rename = "task:clarified")]
-    TaskClarified(TaskClarified),
-    #[serde(rename = "task:dispatched")]
-    TaskDispatched(TaskDispatched),
-    #[serde(rename = "task:coding")]
-    TaskCoding(TaskCoding),
-    #[serde(rename = "task:pr_opened")]
-    PrOpened(PrOpened),
-    #[serde(rename = "task:pr_merged")]
-    PrMerged(PrMerged),
-    #[serde(rename = "task:pr_closed")]
-    PrClosed(PrClosed),
-    #[serde(rename = "task:failed")]
-    TaskFailed(TaskFailed),
-    #[serde(rename = "task:event_added")]
-    EventAdded(EventAdded),
+wire_messages! {
+    /// Server → client.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+    #[serde(tag = "type", content = "data")]
+    pub enum ServerMsg {
+        "hello" => Hello(Hello),
+        "pong" => Pong(Ping),
+        "error" => Error(ErrorBody),
+        "dashboard:state" => DashboardState(DashboardState),
+        "dashboard:task_list_updated" => TaskListUpdated(TaskListUpdated),
+        "dashboard:task_count_changed" => TaskCountChanged(TaskCountChanged),
+        "task:state" => TaskState(TaskState),
+        "task:viewers" => TaskViewers(TaskViewers),
+    }
+    events {
+        "task:created" => TaskCreated(TaskCreated),
+        "task:analyzing" => TaskAnalyzing(TaskAnalyzing),
+        "task:clarification_needed" => ClarificationNeeded(ClarificationNeeded),
+        "task:clarified" => TaskClarified(TaskClarified),
+        "task:dispatched" => TaskDispatched(TaskDispatched),
+        "task:coding" => TaskCoding(TaskCoding),
+        "task:pr_opened" => PrOpened(PrOpened),
+        "task:pr_merged" => PrMerged(PrMerged),
+        "task:pr_closed" => PrClosed(PrClosed),
+        "task:failed" => TaskFailed(TaskFailed),
+        "task:event_added" => EventAdded(EventAdded),
+    }
 }
 
 impl ServerMsg {
-    /// Every wire type the server may send.
-    pub const TYPES: [&'static str; 19] = [
-        "hello",
-        "pong",
-        "error",
-        "dashboard:state",
-        "dashboard:task_list_updated",
-        "dashboard:task_count_changed",
-        "task:state",
-        "task:viewers",
-        "task:created",
-        "task:analyzing",
-        "task:clarification_needed",
-        "task:clarified",
-        "task:dispatched",
-        "task:coding",
-        "task:pr_opened",
-        "task:pr_merged",
-        "task:pr_closed",
-        "task:failed",
-        "task:event_added",
-    ];
-
-    /// The wire type of this message.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ServerMsg::Hello(_) => "hello",
-            ServerMsg::Pong(_) => "pong",
-            ServerMsg::Error(_) => "error",
-            ServerMsg::DashboardState(_) => "dashboard:state",
-            ServerMsg::TaskListUpdated(_) => "dashboard:task_list_updated",
-            ServerMsg::TaskCountChanged(_) => "dashboard:task_count_changed",
-            ServerMsg::TaskState(_) => "task:state",
-            ServerMsg::TaskViewers(_) => "task:viewers",
-            ServerMsg::TaskCreated(_) => "task:created",
-            ServerMsg::TaskAnalyzing(_) => "task:analyzing",
-            ServerMsg::ClarificationNeeded(_) => "task:clarification_needed",
-            ServerMsg::TaskClarified(_) => "task:clarified",
-            ServerMsg::TaskDispatched(_) => "task:dispatched",
-            ServerMsg::TaskCoding(_) => "task:coding",
-            ServerMsg::PrOpened(_) => "task:pr_opened",
-            ServerMsg::PrMerged(_) => "task:pr_merged",
-            ServerMsg::PrClosed(_) => "task:pr_closed",
-            ServerMsg::TaskFailed(_) => "task:failed",
-            ServerMsg::EventAdded(_) => "task:event_added",
-        }
-    }
-
-    /// The common part of a `task:*` event from the log; `None` for other messages.
-    pub fn event_meta(&self) -> Option<&EventMeta> {
-        Some(match self {
-            ServerMsg::TaskCreated(e) => &e.meta,
-            ServerMsg::TaskAnalyzing(e) => &e.meta,
-            ServerMsg::ClarificationNeeded(e) => &e.meta,
-            ServerMsg::TaskClarified(e) => &e.meta,
-            ServerMsg::TaskDispatched(e) => &e.meta,
-            ServerMsg::TaskCoding(e) => &e.meta,
-            ServerMsg::PrOpened(e) => &e.meta,
-            ServerMsg::PrMerged(e) => &e.meta,
-            ServerMsg::PrClosed(e) => &e.meta,
-            ServerMsg::TaskFailed(e) => &e.meta,
-            ServerMsg::EventAdded(e) => &e.meta,
-            _ => return None,
-        })
-    }
-
     /// The timeline line a `task:*` event adds; `None` for other messages.
     pub fn timeline_entry(&self, seq: Seq) -> Option<TimelineEntry> {
         let meta = self.event_meta()?;

@@ -469,3 +469,93 @@ fn event_for(meta: EventMeta, command: Command) -> ServerMsg {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// A command of each kind, with every optional part set.
+    fn sample(kind: CommandKind) -> Command {
+        let text = || "text".to_owned();
+        match kind {
+            CommandKind::StartAnalysis => Command::StartAnalysis { analyser: text() },
+            CommandKind::AskClarification => Command::AskClarification {
+                questions: vec![text()],
+                analyser: text(),
+            },
+            CommandKind::Answer => Command::Answer {
+                answers: vec![text()],
+            },
+            CommandKind::Dispatch => Command::Dispatch {
+                issue_number: Some(1),
+                issue_url: Some("https://github.com/o/r/issues/1".into()),
+                github_branch: Some(text()),
+            },
+            CommandKind::StartCoding => Command::StartCoding { note: Some(text()) },
+            CommandKind::OpenPr => Command::OpenPr {
+                pr_number: Some(2),
+                pr_url: Some("https://github.com/o/r/pull/2".into()),
+                pr_title: Some(text()),
+            },
+            CommandKind::MergePr => Command::MergePr {
+                merge_commit_sha: Some(text()),
+                merged_at: Some(1),
+            },
+            CommandKind::ClosePr => Command::ClosePr { pr_number: Some(2) },
+            CommandKind::Fail => Command::Fail { reason: text() },
+            CommandKind::AddNote => Command::AddNote { text: text() },
+        }
+    }
+
+    fn meta() -> EventMeta {
+        EventMeta {
+            task_id: TaskId(1),
+            at: 1,
+            actor: Some("Ada".into()),
+            task: TaskSummary {
+                id: TaskId(1),
+                title: "t".into(),
+                status: TaskStatus::Received,
+                creator: UserRef {
+                    id: shared_protocol::UserId(1),
+                    name: "Ada".into(),
+                },
+                created_at: 1,
+                updated_at: 1,
+                last_seq: 1,
+                private: false,
+            },
+        }
+    }
+
+    /// Every event of the protocol is made by a command here (or by creating a task),
+    /// and every one has its timeline line: a new event kind that misses either fails.
+    #[test]
+    fn every_event_kind_is_made_by_a_command_and_has_a_timeline_line() {
+        let mut made = BTreeSet::from(["task:created"]);
+        for kind in CommandKind::ALL {
+            let command = sample(kind);
+            assert_eq!(command.kind(), kind);
+            let event = event_for(meta(), command);
+            assert!(event.event_meta().is_some(), "{kind:?} made no event");
+            let line = event
+                .timeline_entry(1)
+                .unwrap_or_else(|| panic!("{} has no timeline line", event.type_name()));
+            assert!(!line.text.is_empty());
+            assert_eq!(line.kind, event.type_name());
+            made.insert(event.type_name());
+        }
+        let created = ServerMsg::TaskCreated(TaskCreated {
+            meta: meta(),
+            description: "d".into(),
+        });
+        assert!(created.timeline_entry(1).is_some());
+        let events: BTreeSet<&str> = ServerMsg::EVENT_TYPES.iter().copied().collect();
+        assert_eq!(
+            made, events,
+            "events without a command, or commands without an event"
+        );
+    }
+}
