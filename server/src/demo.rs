@@ -1,21 +1,27 @@
 //! Demo mode: demo users and synthetic tasks driven through the whole pipeline at a
 //! human pace, so a first run shows a live dashboard within seconds.
 //!
-//! Everything goes through the task service and the pipeline like real work; demo data
-//! is labelled (`[demo]` titles, `(demo)` names) and only exists when asked for.
+//! Everything goes through the same actions as real work (people create and answer, an
+//! agent with a name reports progress) and through the pipeline; demo data is labelled
+//! (`[demo]` titles, `(demo)` names) and only exists when asked for.
 
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use shared_protocol::{TaskId, TaskStatus};
 use sqlx::SqlitePool;
-use tokio_util::sync::CancellationToken;
 
-use crate::actions::{self, tasks::NewTask};
-use crate::auth::CurrentUser;
-use crate::db::{self, users};
+use crate::actions::tasks::{NewTask, StatusReport};
+use crate::actions::{self, accounts};
+use crate::auth::{CurrentUser, Reporter};
+use crate::db::tasks::Task;
 use crate::state::AppState;
-use crate::tasks::{Actor, Command, TaskService};
+
+/// The name the demo's agent reports progress under.
+const AGENT: &str = "demo-agent";
+
+/// The org demo accounts belong to: everyone's, like accounts that sign up.
+const DEFAULT_ORG: &str = "default";
 
 /// Most demo tasks one run creates, so a demo left running does not grow forever.
 const MAX_TASKS: usize = 40;
@@ -43,8 +49,7 @@ const THIN: [(&str, &str); 4] = [
 ];
 
 /// Drives demo tasks until the server stops; `step` is the pause between two steps of a
-/// task. Tasks are created and answered through the same actions a person's requests
-/// take; the agent's and GitHub's part is played on the task service directly.
+/// task.
 pub async fn run(state: AppState, step: Duration) {
     let shutdown = state.shutdown.clone();
     let people = match ensure_users(&state.db.write).await {
@@ -87,22 +92,17 @@ pub async fn run(state: AppState, step: Duration) {
 async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<CurrentUser>> {
     let mut people = Vec::new();
     for (username, display) in USERS {
-        let user = match users::find_by_username(pool, username).await? {
-            Some(user) => user,
-            None => {
-                let mut secret = [0u8; 24];
-                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-                let hash = crate::auth::hash_password(hex::encode(secret))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                match users::insert(pool, username, display, &hash, db::now_millis()).await? {
-                    Some(user) => user,
-                    None => users::find_by_username(pool, username)
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("demo user vanished"))?,
-                }
-            }
+        let mut secret = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+        let account = accounts::NewAccount {
+            username: username.to_owned(),
+            password: hex::encode(secret),
+            display_name: Some(display.to_owned()),
+            org: DEFAULT_ORG.to_owned(),
         };
+        let user = accounts::ensure_account(pool, account)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         people.push(CurrentUser {
             id: user.id,
             name: user.display_name,
@@ -115,21 +115,22 @@ async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<CurrentUser>> {
     Ok(people)
 }
 
+/// Polls until the task has one of the `wanted` statuses.
 async fn wait_for(
-    tasks: &TaskService,
+    state: &AppState,
+    viewer: &CurrentUser,
     id: TaskId,
     wanted: &[TaskStatus],
-    shutdown: &CancellationToken,
-) -> Option<TaskStatus> {
+) -> Option<Task> {
     for _ in 0..600 {
-        if let Ok(Some(task)) = tasks.get(id).await {
+        if let Ok(task) = actions::tasks::visible(state, viewer.viewer(), id).await {
             if wanted.contains(&task.status()) {
-                return Some(task.status());
+                return Some(task);
             }
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = shutdown.cancelled() => return None,
+            _ = state.shutdown.cancelled() => return None,
         }
     }
     None
@@ -137,29 +138,21 @@ async fn wait_for(
 
 /// One task's life after creation: answers, an agent coding, a pull request, its end.
 async fn drive(state: AppState, creator: CurrentUser, id: TaskId, step: Duration, merge: bool) {
-    let tasks = &state.tasks;
     let shutdown = state.shutdown.clone();
-    let agent = || Actor::Agent("demo-agent".into());
     let pause = || async {
         tokio::select! {
             _ = tokio::time::sleep(step * 2) => true,
             _ = shutdown.cancelled() => false,
         }
     };
-    let reached = wait_for(
-        tasks,
-        id,
-        &[TaskStatus::NeedsClarification, TaskStatus::Dispatched],
-        &shutdown,
-    )
-    .await;
-    if reached == Some(TaskStatus::NeedsClarification) {
+    let after_analysis = [TaskStatus::NeedsClarification, TaskStatus::Dispatched];
+    let Some(task) = wait_for(&state, &creator, id, &after_analysis).await else {
+        return;
+    };
+    if task.status() == TaskStatus::NeedsClarification {
         if !pause().await {
             return;
         }
-        let Ok(Some(task)) = tasks.get(id).await else {
-            return;
-        };
         let answers = task
             .detail
             .questions
@@ -172,46 +165,53 @@ async fn drive(state: AppState, creator: CurrentUser, id: TaskId, step: Duration
         {
             return;
         }
-        if wait_for(tasks, id, &[TaskStatus::Dispatched], &shutdown)
+        if wait_for(&state, &creator, id, &[TaskStatus::Dispatched])
             .await
             .is_none()
         {
             return;
         }
-    } else if reached.is_none() {
-        return;
     }
+    let report = |status: Option<&str>| StatusReport {
+        status: status.map(str::to_owned),
+        ..StatusReport::default()
+    };
+    let pr = 100 + id.0;
     let steps = [
-        Command::StartCoding {
+        StatusReport {
             note: Some("Branch created".into()),
+            ..report(Some("coding"))
         },
-        Command::AddNote {
-            text: "Tests written; implementation under way".into(),
+        StatusReport {
+            note: Some("Tests written; implementation under way".into()),
+            ..report(None)
         },
-        Command::OpenPr {
-            pr_number: Some(100 + id.0),
-            pr_url: Some(format!(
-                "https://github.com/example/demo/pull/{}",
-                100 + id.0
-            )),
+        StatusReport {
+            pr_number: Some(pr),
+            pr_url: Some(format!("https://github.com/example/demo/pull/{pr}")),
             pr_title: Some("[demo] Implement the task".into()),
+            ..report(Some("pr_open"))
         },
         if merge {
-            Command::MergePr {
+            StatusReport {
                 merge_commit_sha: Some(format!("{:040x}", id.0)),
-                merged_at: Some(db::now_millis()),
+                ..report(Some("merged"))
             }
         } else {
-            Command::ClosePr {
-                pr_number: Some(100 + id.0),
+            StatusReport {
+                reason: Some(format!("Pull request #{pr} was closed without merging.")),
+                ..report(Some("failed"))
             }
         },
     ];
-    for command in steps {
+    for step in steps {
         if !pause().await {
             return;
         }
-        if let Err(e) = tasks.apply(id, agent(), command).await {
+        let agent = Reporter::Agent {
+            name: AGENT.to_owned(),
+        };
+        if let Err(e) = actions::tasks::report(&state, agent, id, step).await {
             tracing::info!(error = %e, task_id = %id, "demo task stopped");
             return;
         }

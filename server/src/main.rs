@@ -1,9 +1,11 @@
 use std::io::Read;
 
 use anyhow::Context;
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use server::actions::accounts;
-use server::config::Settings;
+use server::config::args::config_error;
+use server::config::{Settings, SettingsArgs};
 use server::error::ApiError;
 use server::startup::Application;
 
@@ -18,13 +20,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve the product (the default).
-    Serve,
+    Serve {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
     /// Manage accounts.
-    #[command(subcommand)]
-    User(UserCmd),
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
     /// Manage service tokens for agents that report progress.
-    #[command(subcommand)]
-    Token(TokenCmd),
+    Token {
+        #[command(subcommand)]
+        command: TokenCmd,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,13 +70,37 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let format = std::env::var("TASKWIRE_LOG_FORMAT").ok();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A bad value names its variable, like any other setting error.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ValueValidation | ErrorKind::InvalidValue
+            ) =>
+        {
+            eprintln!("error: {}", config_error(&SettingsArgs::command(), &e));
+            return std::process::ExitCode::FAILURE;
+        }
+        Err(e) => e.exit(),
+    };
+    let (settings, command) = match cli.command {
+        None => match SettingsArgs::from_lookup(|k| std::env::var(k).ok()) {
+            Ok(settings) => (settings, None),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        Some(Cmd::Serve { settings }) => (settings, None),
+        Some(Cmd::User { command, settings }) => (settings, Some(Work::User(command))),
+        Some(Cmd::Token { command, settings }) => (settings, Some(Work::Token(command))),
+    };
     server::telemetry::init(
         "info,sqlx=warn,tower_http=warn",
-        server::telemetry::LogFormat::parse(format.as_deref()),
+        server::telemetry::LogFormat::parse(Some(settings.log_format.as_str())),
     );
-    let cli = Cli::parse();
-    match run(cli).await {
+    match run(settings, command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One readable line (with its causes) for the person at the terminal.
@@ -73,21 +110,27 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::from_env()?;
-    match cli.command.unwrap_or(Cmd::Serve) {
-        Cmd::Serve => {
+/// What a command other than `serve` does.
+enum Work {
+    User(UserCmd),
+    Token(TokenCmd),
+}
+
+async fn run(args: SettingsArgs, work: Option<Work>) -> anyhow::Result<()> {
+    let settings = Settings::from_args(args)?;
+    match work {
+        None => {
             Application::build(settings)
                 .await?
                 .run_until_stopped()
                 .await
         }
-        Cmd::User(UserCmd::Add {
+        Some(Work::User(UserCmd::Add {
             username,
             display_name,
             org,
-        }) => add_user(settings, username, display_name, org).await,
-        Cmd::Token(cmd) => manage_tokens(settings, cmd).await,
+        })) => add_user(settings, username, display_name, org).await,
+        Some(Work::Token(cmd)) => manage_tokens(settings, cmd).await,
     }
 }
 

@@ -57,6 +57,25 @@ pub async fn add_account(pool: &SqlitePool, input: NewAccount) -> Result<users::
     create_account(pool, signup, Some(org_id)).await
 }
 
+/// The account with the input's username, added first if there is none (what the demo
+/// needs on every start).
+pub async fn ensure_account(
+    pool: &SqlitePool,
+    input: NewAccount,
+) -> Result<users::UserRow, ApiError> {
+    let username = input.username.trim().to_lowercase();
+    if let Some(user) = users::find_by_username(pool, &username).await? {
+        return Ok(user);
+    }
+    match add_account(pool, input).await {
+        // Added by someone else in between.
+        Err(ApiError::UsernameTaken) => users::find_by_username(pool, &username)
+            .await?
+            .ok_or(ApiError::UsernameTaken),
+        other => other,
+    }
+}
+
 /// Checks and stores a new account, in `org_id` or the default org.
 async fn create_account(
     pool: &SqlitePool,

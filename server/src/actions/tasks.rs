@@ -99,7 +99,7 @@ pub async fn list(
 }
 
 /// A progress report from an agent or an operator.
-#[derive(Debug, Deserialize, serde::Serialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusReport {
     /// `coding`, `pr_open`, `merged` or `failed`; absent for a plain note.

@@ -1,7 +1,11 @@
-//! Typed settings, read once at start-up from the environment and passed in.
+//! Typed settings, read once at start-up from flags and the environment and passed in.
 //!
-//! Nothing deeper in the code reads environment variables; tests build a [`Settings`]
-//! with [`Settings::for_data_dir`] and override whatever they need.
+//! [`args::SettingsArgs`] declares every setting once (flag, variable, default, meaning);
+//! [`Settings::from_args`] checks and types them. Nothing deeper in the code reads
+//! environment variables; tests build a [`Settings`] with [`Settings::for_data_dir`] and
+//! override whatever they need.
+
+pub mod args;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +13,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use leptos::config::{Env, LeptosOptions};
+
+pub use args::SettingsArgs;
 
 /// A value that must never be printed.
 #[derive(Clone)]
@@ -168,8 +174,18 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 #[error("{name} has an invalid value: {reason}")]
 pub struct ConfigError {
-    pub name: &'static str,
+    /// The setting's environment variable.
+    pub name: String,
     pub reason: String,
+}
+
+impl ConfigError {
+    fn new(name: &str, reason: impl Into<String>) -> Self {
+        ConfigError {
+            name: name.to_owned(),
+            reason: reason.into(),
+        }
+    }
 }
 
 impl Settings {
@@ -239,234 +255,163 @@ impl Settings {
 
     /// Like [`Settings::from_env`], with the variables given by `get`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let data_dir = get("TASKWIRE_DATA_DIR").unwrap_or_else(|| "data".into());
-        let mut s = Settings::for_data_dir(data_dir);
-        if let Some(addr) = get("TASKWIRE_ADDR").or_else(|| get("LEPTOS_SITE_ADDR")) {
-            s.addr = parse("TASKWIRE_ADDR", &addr)?;
+        Settings::from_args(SettingsArgs::from_lookup(get)?)
+    }
+
+    /// Checks the settings as given and types them; the first bad one is named.
+    pub fn from_args(mut a: SettingsArgs) -> Result<Settings, ConfigError> {
+        // A variable set to nothing is not set.
+        for text in [
+            &mut a.database_url,
+            &mut a.jwt_secret,
+            &mut a.allowed_origins,
+            &mut a.public_url,
+            &mut a.github_repo,
+            &mut a.github_token,
+            &mut a.github_webhook_secret,
+            &mut a.llm_url,
+            &mut a.llm_api_key,
+            &mut a.metrics_token,
+        ] {
+            if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                *text = None;
+            }
         }
-        if let Some(url) = get("TASKWIRE_DATABASE_URL") {
+        let mut s = Settings::for_data_dir(a.data_dir);
+        if let Some(addr) = a.addr.or(a.site_addr) {
+            s.addr = addr;
+        }
+        if let Some(url) = a.database_url {
             if !url.starts_with("sqlite:") {
-                return Err(ConfigError {
-                    name: "TASKWIRE_DATABASE_URL",
-                    reason: "only sqlite: URLs are supported".into(),
-                });
+                return Err(ConfigError::new(
+                    "TASKWIRE_DATABASE_URL",
+                    "only sqlite: URLs are supported",
+                ));
             }
             s.database_url = url;
         }
-        s.jwt_secret = get("TASKWIRE_JWT_SECRET")
-            .filter(|v| !v.is_empty())
-            .map(Secret::new);
-        if let Some(secret) = &s.jwt_secret {
-            if secret.expose().len() < 32 {
-                return Err(ConfigError {
-                    name: "TASKWIRE_JWT_SECRET",
-                    reason: "must be at least 32 characters".into(),
-                });
-            }
+        s.jwt_secret = a.jwt_secret.map(Secret::new);
+        if s.jwt_secret.as_ref().is_some_and(|k| k.expose().len() < 32) {
+            return Err(ConfigError::new(
+                "TASKWIRE_JWT_SECRET",
+                "must be at least 32 characters",
+            ));
         }
-        if let Some(v) = get("TASKWIRE_SESSION_TTL_SECS") {
-            s.session_ttl = Duration::from_secs(parse("TASKWIRE_SESSION_TTL_SECS", &v)?);
-        }
-        if let Some(v) = get("TASKWIRE_SECURE_COOKIES") {
-            s.secure_cookies = parse("TASKWIRE_SECURE_COOKIES", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_ANALYSIS_DELAY_MS") {
-            s.analysis_delay = Duration::from_millis(parse("TASKWIRE_ANALYSIS_DELAY_MS", &v)?);
-        }
-        if let Some(v) = get("TASKWIRE_WS_QUEUE") {
-            s.ws.queue_capacity = parse("TASKWIRE_WS_QUEUE", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_WS_MAX_FRAME_BYTES") {
-            s.ws.max_frame_bytes = parse("TASKWIRE_WS_MAX_FRAME_BYTES", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_WS_MAX_READ_BYTES") {
-            s.ws.max_read_bytes = parse("TASKWIRE_WS_MAX_READ_BYTES", &v)?;
-        }
+        s.session_ttl = Duration::from_secs(a.session_ttl_secs);
+        s.secure_cookies = a.secure_cookies;
+        s.analysis_delay = Duration::from_millis(a.analysis_delay_ms);
+        s.ws = WsSettings {
+            queue_capacity: a.ws_queue,
+            max_frame_bytes: a.ws_max_frame_bytes,
+            max_read_bytes: a.ws_max_read_bytes,
+            max_sockets_per_user: a.ws_max_sockets_per_user,
+            heartbeat: Duration::from_secs(a.ws_heartbeat_secs),
+            idle_timeout: Duration::from_secs(a.ws_heartbeat_secs) * 3,
+            frames_per_second: a.ws_frames_per_second,
+            frame_burst: a.ws_frame_burst,
+            ..s.ws
+        };
         if s.ws.max_read_bytes < s.ws.max_frame_bytes {
-            return Err(ConfigError {
-                name: "TASKWIRE_WS_MAX_READ_BYTES",
-                reason: "must be at least TASKWIRE_WS_MAX_FRAME_BYTES".into(),
-            });
+            return Err(ConfigError::new(
+                "TASKWIRE_WS_MAX_READ_BYTES",
+                "must be at least TASKWIRE_WS_MAX_FRAME_BYTES",
+            ));
         }
-        if let Some(v) = get("TASKWIRE_WS_MAX_SOCKETS_PER_USER") {
-            s.ws.max_sockets_per_user = parse("TASKWIRE_WS_MAX_SOCKETS_PER_USER", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_WS_FRAMES_PER_SECOND") {
-            s.ws.frames_per_second = parse("TASKWIRE_WS_FRAMES_PER_SECOND", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_WS_FRAME_BURST") {
-            s.ws.frame_burst = parse("TASKWIRE_WS_FRAME_BURST", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_REPLAY_LIMIT") {
-            s.replay_limit = parse("TASKWIRE_REPLAY_LIMIT", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_ACTIONS_PER_MINUTE") {
-            s.actions_per_minute = parse("TASKWIRE_ACTIONS_PER_MINUTE", &v)?;
-        }
-        if let Some(v) = get("TASKWIRE_ACTION_BURST") {
-            s.action_burst = parse("TASKWIRE_ACTION_BURST", &v)?;
-        }
-        for (per_minute, burst, rate) in [
-            (
-                "TASKWIRE_SIGNIN_PER_MINUTE",
-                "TASKWIRE_SIGNIN_BURST",
-                &mut s.ip_limits.sign_in,
-            ),
-            (
-                "TASKWIRE_REFRESH_PER_MINUTE",
-                "TASKWIRE_REFRESH_BURST",
-                &mut s.ip_limits.refresh,
-            ),
-            (
-                "TASKWIRE_WEBHOOKS_PER_MINUTE",
-                "TASKWIRE_WEBHOOK_BURST",
-                &mut s.ip_limits.webhook,
-            ),
-        ] {
-            if let Some(v) = get(per_minute) {
-                rate.per_minute = parse(per_minute, &v)?;
-            }
-            if let Some(v) = get(burst) {
-                rate.burst = parse(burst, &v)?;
-            }
-        }
-        if let Some(list) = get("TASKWIRE_TRUSTED_PROXIES") {
-            s.trusted_proxies = list
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    p.parse::<IpNet>()
-                        .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
-                        .map_err(|_| ConfigError {
-                            name: "TASKWIRE_TRUSTED_PROXIES",
-                            reason: format!("'{p}' is not an IP address or CIDR block"),
-                        })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        for (name, field) in [
-            (
-                "TASKWIRE_IDEMPOTENCY_TTL_SECS",
-                &mut s.retention.idempotency_keys,
-            ),
-            (
-                "TASKWIRE_WEBHOOK_DELIVERY_TTL_SECS",
-                &mut s.retention.webhook_deliveries,
-            ),
-            ("TASKWIRE_PRUNE_INTERVAL_SECS", &mut s.retention.prune_every),
-        ] {
-            if let Some(v) = get(name) {
-                *field = Duration::from_secs(parse(name, &v)?);
-            }
-        }
+        s.replay_limit = a.replay_limit;
+        s.actions_per_minute = a.actions_per_minute;
+        s.action_burst = a.action_burst;
+        s.ip_limits = IpLimitSettings {
+            sign_in: Rate {
+                per_minute: a.signin_per_minute,
+                burst: a.signin_burst,
+            },
+            refresh: Rate {
+                per_minute: a.refresh_per_minute,
+                burst: a.refresh_burst,
+            },
+            webhook: Rate {
+                per_minute: a.webhooks_per_minute,
+                burst: a.webhook_burst,
+            },
+        };
+        s.trusted_proxies = a.trusted_proxies.unwrap_or_default().0;
+        s.retention = Retention {
+            idempotency_keys: Duration::from_secs(a.idempotency_ttl_secs),
+            webhook_deliveries: Duration::from_secs(a.webhook_delivery_ttl_secs),
+            prune_every: Duration::from_secs(a.prune_interval_secs),
+        };
         if s.retention.prune_every.is_zero() {
-            return Err(ConfigError {
-                name: "TASKWIRE_PRUNE_INTERVAL_SECS",
-                reason: "must be at least 1".into(),
-            });
+            return Err(ConfigError::new(
+                "TASKWIRE_PRUNE_INTERVAL_SECS",
+                "must be at least 1",
+            ));
         }
-        if let Some(v) = get("TASKWIRE_WS_HEARTBEAT_SECS") {
-            s.ws.heartbeat = Duration::from_secs(parse("TASKWIRE_WS_HEARTBEAT_SECS", &v)?);
-            s.ws.idle_timeout = s.ws.heartbeat * 3;
-        }
-        if let Some(list) = get("TASKWIRE_ALLOWED_ORIGINS") {
-            s.allowed_origins = list
-                .split(',')
-                .map(|o| o.trim().to_owned())
-                .filter(|o| !o.is_empty())
-                .collect();
-        }
-        s.metrics_token = get("TASKWIRE_METRICS_TOKEN")
-            .filter(|v| !v.is_empty())
-            .map(Secret::new);
+        s.allowed_origins = a
+            .allowed_origins
+            .unwrap_or_default()
+            .split(',')
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        s.metrics_token = a.metrics_token.map(Secret::new);
         if s.metrics_token
             .as_ref()
             .is_some_and(|t| t.expose().len() < 16)
         {
-            return Err(ConfigError {
-                name: "TASKWIRE_METRICS_TOKEN",
-                reason: "must be at least 16 characters".into(),
-            });
+            return Err(ConfigError::new(
+                "TASKWIRE_METRICS_TOKEN",
+                "must be at least 16 characters",
+            ));
         }
-        s.public_url = get("TASKWIRE_PUBLIC_URL").unwrap_or_else(|| format!("http://{}", s.addr));
-        s.webhook_secret = get("TASKWIRE_GITHUB_WEBHOOK_SECRET")
-            .filter(|v| !v.is_empty())
-            .map(Secret::new);
-        if let Some(v) = get("TASKWIRE_DEMO") {
-            if parse::<bool>("TASKWIRE_DEMO", &v)? {
-                s.demo = Some(Duration::from_millis(1_500));
-            }
+        s.public_url = a.public_url.unwrap_or_else(|| format!("http://{}", s.addr));
+        s.webhook_secret = a.github_webhook_secret.map(Secret::new);
+        if a.demo {
+            s.demo = Some(Duration::from_millis(1_500));
         }
-        if let Some(base_url) = get("TASKWIRE_LLM_URL").filter(|v| !v.is_empty()) {
-            s.llm = Some(LlmSettings {
-                base_url,
-                model: get("TASKWIRE_LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
-                api_key: get("TASKWIRE_LLM_API_KEY")
-                    .filter(|v| !v.is_empty())
-                    .map(Secret::new),
-                timeout: Duration::from_secs(match get("TASKWIRE_LLM_TIMEOUT_SECS") {
-                    Some(v) => parse("TASKWIRE_LLM_TIMEOUT_SECS", &v)?,
-                    None => 20,
-                }),
-                max_retries: 2,
-                retry_base: Duration::from_millis(500),
-                per_minute: match get("TASKWIRE_LLM_PER_MINUTE") {
-                    Some(v) => parse("TASKWIRE_LLM_PER_MINUTE", &v)?,
-                    None => 30,
-                },
-            });
-        }
-        match (get("TASKWIRE_GITHUB_REPO"), get("TASKWIRE_GITHUB_TOKEN")) {
-            (Some(repo), Some(token)) if !repo.is_empty() && !token.is_empty() => {
+        s.llm = a.llm_url.map(|base_url| LlmSettings {
+            base_url,
+            model: a.llm_model,
+            api_key: a.llm_api_key.map(Secret::new),
+            timeout: Duration::from_secs(a.llm_timeout_secs),
+            max_retries: 2,
+            retry_base: Duration::from_millis(500),
+            per_minute: a.llm_per_minute,
+        });
+        s.github = match (a.github_repo, a.github_token) {
+            (Some(repo), Some(token)) => {
                 if repo.split('/').count() != 2 {
-                    return Err(ConfigError {
-                        name: "TASKWIRE_GITHUB_REPO",
-                        reason: "use owner/name".into(),
-                    });
+                    return Err(ConfigError::new("TASKWIRE_GITHUB_REPO", "use owner/name"));
                 }
-                s.github = Some(GithubSettings {
-                    api_url: get("TASKWIRE_GITHUB_API_URL")
-                        .unwrap_or_else(|| "https://api.github.com".into()),
+                Some(GithubSettings {
+                    api_url: a.github_api_url,
                     repo,
                     token: Secret::new(token),
                     timeout: Duration::from_secs(10),
                     max_retries: 3,
                     retry_base: Duration::from_millis(500),
-                });
-            }
-            (None, None) => {}
-            _ => {
-                return Err(ConfigError {
-                    name: "TASKWIRE_GITHUB_REPO",
-                    reason: "set both TASKWIRE_GITHUB_REPO and TASKWIRE_GITHUB_TOKEN, or neither"
-                        .into(),
                 })
             }
-        }
-        let env = match get("LEPTOS_ENV").as_deref() {
-            Some("DEV") | Some("dev") => Env::DEV,
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::new(
+                    "TASKWIRE_GITHUB_REPO",
+                    "set both TASKWIRE_GITHUB_REPO and TASKWIRE_GITHUB_TOKEN, or neither",
+                ))
+            }
+        };
+        let env = match a.leptos_env.as_str() {
+            "DEV" | "dev" => Env::DEV,
             _ => Env::PROD,
         };
         s.leptos = leptos_options(
-            &get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "taskwire".into()),
-            &get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            &a.output_name,
+            &a.site_root,
             s.addr,
             env,
-            site_is_hashed(get("LEPTOS_HASH_FILES")),
+            a.hash_files.unwrap_or_else(site_is_hashed),
         );
         Ok(s)
     }
-}
-
-fn parse<T: std::str::FromStr>(name: &'static str, value: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    value.trim().parse().map_err(|e: T::Err| ConfigError {
-        name,
-        reason: e.to_string(),
-    })
 }
 
 fn leptos_options(
@@ -488,14 +433,11 @@ fn leptos_options(
 
 /// Whether the site's files carry content hashes: `cargo leptos build` leaves their list
 /// (`hash.txt`) beside the server binary. `LEPTOS_HASH_FILES` overrides.
-fn site_is_hashed(setting: Option<String>) -> bool {
-    match setting.as_deref() {
-        Some(v) => v.trim() == "true",
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
-            .is_some_and(|file| file.is_file()),
-    }
+fn site_is_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file())
 }
 
 #[cfg(test)]
