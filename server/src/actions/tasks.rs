@@ -80,10 +80,10 @@ pub async fn answer(
     answers: Vec<String>,
 ) -> Result<Applied, ApiError> {
     state.check_action_limit(format!("user:{}", user.id))?;
-    visible(state, user.viewer(), id).await?;
+    let answer = Command::Answer { answers };
     let applied = state
         .tasks
-        .apply(id, actor(user), Command::Answer { answers })
+        .apply_as(user.viewer(), id, actor(user), answer)
         .await?;
     state.pipeline.submit(Job::Dispatch(id)).await;
     Ok(applied)
@@ -162,17 +162,20 @@ pub async fn report(
     report: StatusReport,
 ) -> Result<Applied, ApiError> {
     let command = report.into_command()?;
-    let actor = match &reporter {
+    let applied = match &reporter {
         Reporter::User(user) => {
             state.check_action_limit(format!("user:{}", user.id))?;
-            visible(state, user.viewer(), id).await?;
-            actor(user)
+            state
+                .tasks
+                .apply_as(user.viewer(), id, actor(user), command)
+                .await?
         }
         // Agents act for the whole installation: their tokens are made by an admin.
         Reporter::Agent { name } => {
             state.check_action_limit(format!("agent:{name}"))?;
-            Actor::Agent(name.clone())
+            let agent = Actor::Agent(name.clone());
+            state.tasks.apply(id, agent, command).await?
         }
     };
-    Ok(state.tasks.apply(id, actor, command).await?)
+    Ok(applied)
 }

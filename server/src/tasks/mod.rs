@@ -222,11 +222,37 @@ impl TaskService {
         actor: Actor,
         command: Command,
     ) -> Result<Applied, ServiceError> {
+        self.apply_checked(id, actor, command, None).await
+    }
+
+    /// Like [`TaskService::apply`], for someone who must be able to see the task: a
+    /// task `viewer` may not see is not found. The check reads the same row the change
+    /// is made to, in the same transaction.
+    pub async fn apply_as(
+        &self,
+        viewer: Viewer,
+        id: TaskId,
+        actor: Actor,
+        command: Command,
+    ) -> Result<Applied, ServiceError> {
+        self.apply_checked(id, actor, command, Some(viewer)).await
+    }
+
+    async fn apply_checked(
+        &self,
+        id: TaskId,
+        actor: Actor,
+        command: Command,
+        viewer: Option<Viewer>,
+    ) -> Result<Applied, ServiceError> {
         validate(&command)?;
-        let applied = self
-            .writer
-            .write(writer::Write::Apply { id, actor, command })
-            .await?;
+        let write = writer::Write::Apply {
+            id,
+            actor,
+            command,
+            viewer,
+        };
+        let applied = self.writer.write(write).await?;
         tracing::info!(task_id = %id, seq = applied.seq, status = %applied.task.status(), "task changed");
         Ok(applied)
     }
@@ -327,9 +353,11 @@ async fn apply_in(
     id: TaskId,
     actor: &Actor,
     command: Command,
+    viewer: Option<Viewer>,
 ) -> Result<Applied, ServiceError> {
     let mut task = db::tasks::get(conn, id)
         .await?
+        .filter(|task| viewer.is_none_or(|v| task.visibility().allows(v)))
         .ok_or(ServiceError::NotFound)?;
     let to = next_status(task.status(), command.kind())?;
     if let Command::Answer { answers } = &command {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use sqlx::{Acquire, SqlitePool};
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::{apply_in, create_in, Actor, Applied, Command, NewTask, ServiceError};
+use super::{apply_in, create_in, Actor, Applied, Command, NewTask, ServiceError, Viewer};
 use shared_protocol::TaskId;
 
 /// The most writes committed together; enough to absorb a burst, small enough that a
@@ -36,6 +36,9 @@ pub enum Write {
         id: TaskId,
         actor: Actor,
         command: Command,
+        /// When set, the task must be one this viewer may see (else: not found),
+        /// checked on the row the change is made to.
+        viewer: Option<Viewer>,
     },
 }
 
@@ -100,9 +103,12 @@ async fn commit_batch(pool: &SqlitePool, writes: Vec<Write>) -> Vec<Result<Appli
             let mut savepoint = tx.begin().await?;
             let result = match write {
                 Write::Create(new) => create_in(&mut savepoint, &new).await,
-                Write::Apply { id, actor, command } => {
-                    apply_in(&mut savepoint, id, &actor, command).await
-                }
+                Write::Apply {
+                    id,
+                    actor,
+                    command,
+                    viewer,
+                } => apply_in(&mut savepoint, id, &actor, command, viewer).await,
             };
             match &result {
                 Ok(_) => savepoint.commit().await?,
