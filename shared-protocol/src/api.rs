@@ -1,5 +1,6 @@
-//! The JSON bodies of the HTTP API's answers, for the server that writes them and any
-//! client that reads them (the schema carries them too).
+//! The JSON bodies of the HTTP API, asked and answered, for the server and any client
+//! (the schema carries them too). Bodies with a password have no `Debug`, so none can
+//! be logged by accident.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,4 +61,74 @@ pub struct Session {
 #[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
 pub struct Me {
     pub user: UserRef,
+}
+
+/// `POST /api/tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+pub struct NewTask {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Only the creator sees a private task.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// `POST /api/tasks/{id}/answers`: one answer per question, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+pub struct Answers {
+    pub answers: Vec<String>,
+}
+
+/// `POST /api/tasks/{id}/status`: a progress report from an agent or an operator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusReport {
+    /// `coding`, `pr_open`, `merged` or `failed`; absent for a plain note.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub pr_number: Option<i64>,
+    #[serde(default)]
+    pub pr_url: Option<String>,
+    #[serde(default)]
+    pub pr_title: Option<String>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+}
+
+/// `POST /api/auth/signup`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Signup {
+    pub username: String,
+    pub password: String,
+    /// The name others see; the username when absent.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/auth/login`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/auth/password`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
 }

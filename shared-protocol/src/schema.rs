@@ -44,7 +44,7 @@ enum Frame {
 }
 
 /// The schema document, as committed: frames at the root, and the HTTP API's bodies
-/// (answers and errors) among its definitions.
+/// (requests, answers and errors) among its definitions.
 pub fn protocol_schema() -> String {
     let mut generator = schemars::SchemaGenerator::default();
     generator.subschema_for::<api::TaskChanged>();
@@ -53,6 +53,12 @@ pub fn protocol_schema() -> String {
     generator.subschema_for::<api::Session>();
     generator.subschema_for::<api::Me>();
     generator.subschema_for::<ApiErrorEnvelope>();
+    generator.subschema_for::<api::NewTask>();
+    generator.subschema_for::<api::Answers>();
+    generator.subschema_for::<api::StatusReport>();
+    generator.subschema_for::<api::Signup>();
+    generator.subschema_for::<api::Credentials>();
+    generator.subschema_for::<api::PasswordChange>();
     let schema = generator.into_root_schema_for::<Frame>();
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');

@@ -1,35 +1,13 @@
 //! Account use cases: sign up, sign in, refresh a session, change a password, end every
 //! session; and the operator's: add an account, issue and revoke service tokens.
 
-use serde::Deserialize;
+pub use shared_protocol::api::{Credentials, PasswordChange, Signup};
 use sqlx::SqlitePool;
 
 use crate::auth::{self, CurrentUser};
 use crate::db::{self, service_tokens, users};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Signup {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PasswordChange {
-    pub current_password: String,
-    pub new_password: String,
-}
 
 /// An account an operator adds from the command line, in an org created if new.
 pub struct NewAccount {

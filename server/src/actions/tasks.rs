@@ -2,7 +2,7 @@
 //! report progress. Each checks who may do it and the action limits, changes the task
 //! through the task service, and hands the pipeline its next step.
 
-use serde::Deserialize;
+pub use shared_protocol::api::{NewTask, StatusReport};
 use shared_protocol::{DashboardQuery, Seq, TaskId, TimelineEntry};
 
 use crate::auth::{CurrentUser, Reporter};
@@ -17,17 +17,6 @@ pub fn actor(user: &CurrentUser) -> Actor {
         id: user.id,
         name: user.name.clone(),
     }
-}
-
-/// A task to create.
-#[derive(Debug, Deserialize, serde::Serialize)]
-pub struct NewTask {
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    /// Only the creator sees a private task.
-    #[serde(default)]
-    pub private: bool,
 }
 
 /// A task the viewer may see; one they may not is reported exactly like a missing one.
@@ -98,59 +87,36 @@ pub async fn list(
     Ok(state.tasks.page(viewer, query).await?)
 }
 
-/// A progress report from an agent or an operator.
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StatusReport {
-    /// `coding`, `pr_open`, `merged` or `failed`; absent for a plain note.
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub pr_number: Option<i64>,
-    #[serde(default)]
-    pub pr_url: Option<String>,
-    #[serde(default)]
-    pub pr_title: Option<String>,
-    #[serde(default)]
-    pub merge_commit_sha: Option<String>,
-}
-
-impl StatusReport {
-    /// The command a report asks for, or why it cannot be reported.
-    fn into_command(self) -> Result<Command, ApiError> {
-        let note = self.note.filter(|n| !n.trim().is_empty());
-        match self.status.as_deref() {
-            None => note
-                .map(|text| Command::AddNote { text })
-                .ok_or_else(|| ApiError::invalid("status", "give a status, a note, or both")),
-            Some("coding") => Ok(Command::StartCoding { note }),
-            Some("pr_open") => Ok(Command::OpenPr {
-                pr_number: self.pr_number,
-                pr_url: self.pr_url,
-                pr_title: self.pr_title,
-            }),
-            Some("merged") => Ok(Command::MergePr {
-                merge_commit_sha: self.merge_commit_sha,
-                merged_at: None,
-            }),
-            Some("failed") => Ok(Command::Fail {
-                reason: self
-                    .reason
-                    .or(note)
-                    .unwrap_or_else(|| "Reported as failed.".to_owned()),
-            }),
-            Some(other) => Err(ApiError::invalid(
-                "status",
-                format!(
-                    "'{}' cannot be reported; use coding, pr_open, merged or failed",
-                    other.chars().take(40).collect::<String>()
-                ),
-            )),
-        }
+/// The command a report asks for, or why it cannot be reported.
+fn report_command(report: StatusReport) -> Result<Command, ApiError> {
+    let note = report.note.filter(|n| !n.trim().is_empty());
+    match report.status.as_deref() {
+        None => note
+            .map(|text| Command::AddNote { text })
+            .ok_or_else(|| ApiError::invalid("status", "give a status, a note, or both")),
+        Some("coding") => Ok(Command::StartCoding { note }),
+        Some("pr_open") => Ok(Command::OpenPr {
+            pr_number: report.pr_number,
+            pr_url: report.pr_url,
+            pr_title: report.pr_title,
+        }),
+        Some("merged") => Ok(Command::MergePr {
+            merge_commit_sha: report.merge_commit_sha,
+            merged_at: None,
+        }),
+        Some("failed") => Ok(Command::Fail {
+            reason: report
+                .reason
+                .or(note)
+                .unwrap_or_else(|| "Reported as failed.".to_owned()),
+        }),
+        Some(other) => Err(ApiError::invalid(
+            "status",
+            format!(
+                "'{}' cannot be reported; use coding, pr_open, merged or failed",
+                other.chars().take(40).collect::<String>()
+            ),
+        )),
     }
 }
 
@@ -161,7 +127,7 @@ pub async fn report(
     id: TaskId,
     report: StatusReport,
 ) -> Result<Applied, ApiError> {
-    let command = report.into_command()?;
+    let command = report_command(report)?;
     let applied = match &reporter {
         Reporter::User(user) => {
             state.check_action_limit(format!("user:{}", user.id))?;

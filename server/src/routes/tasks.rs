@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
-use shared_protocol::api::{TaskChanged, TaskListPage, TaskWithTimeline};
+use shared_protocol::api::{Answers, TaskChanged, TaskListPage, TaskWithTimeline};
 use shared_protocol::{DashboardQuery, TaskId};
 
 use super::idempotency::{once, IdempotencyKey};
@@ -91,18 +90,13 @@ async fn get_task(
     }))
 }
 
-#[derive(Deserialize, serde::Serialize)]
-pub struct AnswersBody {
-    pub answers: Vec<String>,
-}
-
 #[tracing::instrument(skip_all, fields(task_id = %id))]
 async fn answer_clarification(
     State(state): State<AppState>,
     user: CurrentUser,
     key: IdempotencyKey,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<AnswersBody>,
+    ApiJson(body): ApiJson<Answers>,
 ) -> Result<Response, ApiError> {
     let request = format!("POST /api/tasks/{id}/answers {}", fingerprint(&body));
     let id = task_id(&id)?;
