@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -69,11 +69,8 @@ pub async fn serve_metrics(State(state): State<AppState>, headers: http::HeaderM
         return crate::error::ApiError::Unauthorized.into_response();
     }
     let Some(handle) = handle() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics recorder unavailable",
-        )
-            .into_response();
+        let missing = anyhow::anyhow!("the metrics recorder is not installed");
+        return crate::error::ApiError::Internal(missing).into_response();
     };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
