@@ -260,28 +260,12 @@ impl Settings {
 
     /// Checks the settings as given and types them; the first bad one is named.
     pub fn from_args(mut a: SettingsArgs) -> Result<Settings, ConfigError> {
-        // A variable set to nothing is not set.
-        for text in [
-            &mut a.database_url,
-            &mut a.jwt_secret,
-            &mut a.allowed_origins,
-            &mut a.public_url,
-            &mut a.github_repo,
-            &mut a.github_token,
-            &mut a.github_webhook_secret,
-            &mut a.llm_url,
-            &mut a.llm_api_key,
-            &mut a.metrics_token,
-        ] {
-            if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
-                *text = None;
-            }
-        }
-        let mut s = Settings::for_data_dir(a.data_dir);
+        a.forget_empty();
+        let mut s = Settings::for_data_dir(a.data_dir.clone());
         if let Some(addr) = a.addr.or(a.site_addr) {
             s.addr = addr;
         }
-        if let Some(url) = a.database_url {
+        if let Some(url) = a.database_url.take() {
             if !url.starts_with("sqlite:") {
                 return Err(ConfigError::new(
                     "TASKWIRE_DATABASE_URL",
@@ -290,128 +274,162 @@ impl Settings {
             }
             s.database_url = url;
         }
-        s.jwt_secret = a.jwt_secret.map(Secret::new);
-        if s.jwt_secret.as_ref().is_some_and(|k| k.expose().len() < 32) {
-            return Err(ConfigError::new(
-                "TASKWIRE_JWT_SECRET",
-                "must be at least 32 characters",
-            ));
-        }
+        s.jwt_secret = secret("TASKWIRE_JWT_SECRET", a.jwt_secret.take(), 32)?;
+        s.metrics_token = secret("TASKWIRE_METRICS_TOKEN", a.metrics_token.take(), 16)?;
+        s.webhook_secret = a.github_webhook_secret.take().map(Secret::new);
         s.session_ttl = Duration::from_secs(a.session_ttl_secs);
         s.secure_cookies = a.secure_cookies;
         s.analysis_delay = Duration::from_millis(a.analysis_delay_ms);
-        s.ws = WsSettings {
-            queue_capacity: a.ws_queue,
-            max_frame_bytes: a.ws_max_frame_bytes,
-            max_read_bytes: a.ws_max_read_bytes,
-            max_sockets_per_user: a.ws_max_sockets_per_user,
-            heartbeat: Duration::from_secs(a.ws_heartbeat_secs),
-            idle_timeout: Duration::from_secs(a.ws_heartbeat_secs) * 3,
-            frames_per_second: a.ws_frames_per_second,
-            frame_burst: a.ws_frame_burst,
-            ..s.ws
-        };
-        if s.ws.max_read_bytes < s.ws.max_frame_bytes {
-            return Err(ConfigError::new(
-                "TASKWIRE_WS_MAX_READ_BYTES",
-                "must be at least TASKWIRE_WS_MAX_FRAME_BYTES",
-            ));
-        }
+        s.ws = ws(&a, s.ws)?;
         s.replay_limit = a.replay_limit;
         s.actions_per_minute = a.actions_per_minute;
         s.action_burst = a.action_burst;
-        s.ip_limits = IpLimitSettings {
-            sign_in: Rate {
-                per_minute: a.signin_per_minute,
-                burst: a.signin_burst,
-            },
-            refresh: Rate {
-                per_minute: a.refresh_per_minute,
-                burst: a.refresh_burst,
-            },
-            webhook: Rate {
-                per_minute: a.webhooks_per_minute,
-                burst: a.webhook_burst,
-            },
-        };
-        s.trusted_proxies = a.trusted_proxies.unwrap_or_default().0;
-        s.retention = Retention {
-            idempotency_keys: Duration::from_secs(a.idempotency_ttl_secs),
-            webhook_deliveries: Duration::from_secs(a.webhook_delivery_ttl_secs),
-            prune_every: Duration::from_secs(a.prune_interval_secs),
-        };
-        if s.retention.prune_every.is_zero() {
-            return Err(ConfigError::new(
-                "TASKWIRE_PRUNE_INTERVAL_SECS",
-                "must be at least 1",
-            ));
-        }
-        s.allowed_origins = a
-            .allowed_origins
-            .unwrap_or_default()
-            .split(',')
-            .map(|o| o.trim().to_owned())
-            .filter(|o| !o.is_empty())
-            .collect();
-        s.metrics_token = a.metrics_token.map(Secret::new);
-        if s.metrics_token
-            .as_ref()
-            .is_some_and(|t| t.expose().len() < 16)
-        {
-            return Err(ConfigError::new(
-                "TASKWIRE_METRICS_TOKEN",
-                "must be at least 16 characters",
-            ));
-        }
-        s.public_url = a.public_url.unwrap_or_else(|| format!("http://{}", s.addr));
-        s.webhook_secret = a.github_webhook_secret.map(Secret::new);
-        if a.demo {
-            s.demo = Some(Duration::from_millis(1_500));
-        }
-        s.llm = a.llm_url.map(|base_url| LlmSettings {
-            base_url,
-            model: a.llm_model,
-            api_key: a.llm_api_key.map(Secret::new),
-            timeout: Duration::from_secs(a.llm_timeout_secs),
-            max_retries: 2,
-            retry_base: Duration::from_millis(500),
-            per_minute: a.llm_per_minute,
-        });
-        s.github = match (a.github_repo, a.github_token) {
-            (Some(repo), Some(token)) => {
-                if repo.split('/').count() != 2 {
-                    return Err(ConfigError::new("TASKWIRE_GITHUB_REPO", "use owner/name"));
-                }
-                Some(GithubSettings {
-                    api_url: a.github_api_url,
-                    repo,
-                    token: Secret::new(token),
-                    timeout: Duration::from_secs(10),
-                    max_retries: 3,
-                    retry_base: Duration::from_millis(500),
-                })
-            }
-            (None, None) => None,
-            _ => {
-                return Err(ConfigError::new(
-                    "TASKWIRE_GITHUB_REPO",
-                    "set both TASKWIRE_GITHUB_REPO and TASKWIRE_GITHUB_TOKEN, or neither",
-                ))
-            }
-        };
+        s.ip_limits = ip_limits(&a);
+        s.trusted_proxies = a.trusted_proxies.take().unwrap_or_default().0;
+        s.retention = retention(&a)?;
+        s.allowed_origins = list(a.allowed_origins.as_deref());
+        s.public_url = a
+            .public_url
+            .take()
+            .unwrap_or_else(|| format!("http://{}", s.addr));
+        s.demo = a.demo.then(|| Duration::from_millis(1_500));
+        s.github = github(&mut a)?;
+        s.llm = llm(&mut a);
         let env = match a.leptos_env.as_str() {
             "DEV" | "dev" => Env::DEV,
             _ => Env::PROD,
         };
-        s.leptos = leptos_options(
-            &a.output_name,
-            &a.site_root,
-            s.addr,
-            env,
-            a.hash_files.unwrap_or_else(site_is_hashed),
-        );
+        let hashed = a.hash_files.unwrap_or_else(site_is_hashed);
+        s.leptos = leptos_options(&a.output_name, &a.site_root, s.addr, env, hashed);
         Ok(s)
     }
+}
+
+impl SettingsArgs {
+    /// A variable set to nothing is not set.
+    fn forget_empty(&mut self) {
+        for text in [
+            &mut self.database_url,
+            &mut self.jwt_secret,
+            &mut self.allowed_origins,
+            &mut self.public_url,
+            &mut self.github_repo,
+            &mut self.github_token,
+            &mut self.github_webhook_secret,
+            &mut self.llm_url,
+            &mut self.llm_api_key,
+            &mut self.metrics_token,
+        ] {
+            if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                *text = None;
+            }
+        }
+    }
+}
+
+/// A secret setting of at least `min_len` characters (never echoed in the error).
+fn secret(
+    name: &str,
+    value: Option<String>,
+    min_len: usize,
+) -> Result<Option<Secret>, ConfigError> {
+    match value {
+        Some(v) if v.len() < min_len => Err(ConfigError::new(
+            name,
+            format!("must be at least {min_len} characters"),
+        )),
+        v => Ok(v.map(Secret::new)),
+    }
+}
+
+/// A comma-separated list, without blanks.
+fn list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+fn ws(a: &SettingsArgs, defaults: WsSettings) -> Result<WsSettings, ConfigError> {
+    if a.ws_max_read_bytes < a.ws_max_frame_bytes {
+        return Err(ConfigError::new(
+            "TASKWIRE_WS_MAX_READ_BYTES",
+            "must be at least TASKWIRE_WS_MAX_FRAME_BYTES",
+        ));
+    }
+    Ok(WsSettings {
+        queue_capacity: a.ws_queue,
+        max_frame_bytes: a.ws_max_frame_bytes,
+        max_read_bytes: a.ws_max_read_bytes,
+        max_sockets_per_user: a.ws_max_sockets_per_user,
+        heartbeat: Duration::from_secs(a.ws_heartbeat_secs),
+        idle_timeout: Duration::from_secs(a.ws_heartbeat_secs) * 3,
+        frames_per_second: a.ws_frames_per_second,
+        frame_burst: a.ws_frame_burst,
+        ..defaults
+    })
+}
+
+fn ip_limits(a: &SettingsArgs) -> IpLimitSettings {
+    let rate = |per_minute, burst| Rate { per_minute, burst };
+    IpLimitSettings {
+        sign_in: rate(a.signin_per_minute, a.signin_burst),
+        refresh: rate(a.refresh_per_minute, a.refresh_burst),
+        webhook: rate(a.webhooks_per_minute, a.webhook_burst),
+    }
+}
+
+fn retention(a: &SettingsArgs) -> Result<Retention, ConfigError> {
+    if a.prune_interval_secs == 0 {
+        return Err(ConfigError::new(
+            "TASKWIRE_PRUNE_INTERVAL_SECS",
+            "must be at least 1",
+        ));
+    }
+    Ok(Retention {
+        idempotency_keys: Duration::from_secs(a.idempotency_ttl_secs),
+        webhook_deliveries: Duration::from_secs(a.webhook_delivery_ttl_secs),
+        prune_every: Duration::from_secs(a.prune_interval_secs),
+    })
+}
+
+/// GitHub issues need both a repository and a token; one alone is a mistake.
+fn github(a: &mut SettingsArgs) -> Result<Option<GithubSettings>, ConfigError> {
+    match (a.github_repo.take(), a.github_token.take()) {
+        (Some(repo), Some(token)) => {
+            if repo.split('/').count() != 2 {
+                return Err(ConfigError::new("TASKWIRE_GITHUB_REPO", "use owner/name"));
+            }
+            Ok(Some(GithubSettings {
+                api_url: a.github_api_url.clone(),
+                repo,
+                token: Secret::new(token),
+                timeout: Duration::from_secs(10),
+                max_retries: 3,
+                retry_base: Duration::from_millis(500),
+            }))
+        }
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::new(
+            "TASKWIRE_GITHUB_REPO",
+            "set both TASKWIRE_GITHUB_REPO and TASKWIRE_GITHUB_TOKEN, or neither",
+        )),
+    }
+}
+
+fn llm(a: &mut SettingsArgs) -> Option<LlmSettings> {
+    let base_url = a.llm_url.take()?;
+    Some(LlmSettings {
+        base_url,
+        model: a.llm_model.clone(),
+        api_key: a.llm_api_key.take().map(Secret::new),
+        timeout: Duration::from_secs(a.llm_timeout_secs),
+        max_retries: 2,
+        retry_base: Duration::from_millis(500),
+        per_minute: a.llm_per_minute,
+    })
 }
 
 fn leptos_options(
