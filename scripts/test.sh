@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything CI checks, in order: formatting, lints, Rust tests, then the Playwright
-# suite in Debian's Chromium against a freshly built release server.
+# Everything CI checks, in order: formatting, lints, Rust tests (SQLite files and a
+# throwaway Postgres), then the Playwright suite in Debian's Chromium against a freshly
+# built release server.
 set -euo pipefail
 # First, before any install or build: the repository must stand on its own.
 bash "$(dirname "${BASH_SOURCE[0]}")/check-standalone.sh"
@@ -22,8 +23,12 @@ say "Lints (server side, then the browser bundle)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-say "Rust tests"
+say "Rust tests (with a throwaway Postgres for the store tests)"
+source "$ROOT/scripts/postgres.sh"
+pg_start
+trap pg_stop EXIT
 cargo test
+pg_stop
 
 say "Fuzzing the frame decoder and the reducers (${FUZZ_SECONDS:=20} s each)"
 if ! cargo fuzz --version 2>/dev/null | grep -q "0.13.2"; then

@@ -61,9 +61,14 @@ async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<S
         .context("opening the database")
 }
 
+/// The schema's migrations, kept side by side per store: the same versions, each written
+/// in its store's dialect (`server/migrations/{sqlite,postgres}`).
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
     use anyhow::Context;
-    sqlx::migrate!("./migrations")
+    SQLITE_MIGRATIONS
         .run(pool)
         .await
         .context("running database migrations")

@@ -22,6 +22,7 @@ mod operators;
 mod pages;
 mod rooms;
 mod secrets;
+mod store_schema;
 mod transitions;
 mod visibility;
 mod ws_errors;

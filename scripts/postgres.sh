@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A throwaway Postgres for the tests: Debian's postgresql package, a cluster in a temp
+# dir, on a free loopback port, with fsync off (nothing in it outlives the run).
+#
+#   source scripts/postgres.sh; pg_start; trap pg_stop EXIT
+#
+# pg_start exports TASKWIRE_TEST_POSTGRES_URL (a superuser on the `postgres` database;
+# each test makes a database of its own). Installs the package when it is missing.
+# Run directly (`bash scripts/postgres.sh`) it starts one and keeps it until Ctrl-C.
+
+pg_bindir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+pg_start() {
+  local bindir
+  bindir="$(pg_bindir)"
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+    echo "Installing Debian's postgresql"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    bindir="$(pg_bindir)"
+  fi
+  PG_DIR="$(mktemp -d)"
+  # Postgres refuses to run as root; as root, the cluster belongs to the package's user.
+  PG_AS=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$PG_DIR"
+    PG_AS=(runuser -u postgres --)
+  fi
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "${PG_AS[@]}" "$bindir/initdb" -D "$PG_DIR/data" -U taskwire -A trust -E UTF8 \
+    --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log"; return 1; }
+  "${PG_AS[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=off -c max_connections=300" \
+    start >/dev/null || { cat "$PG_DIR/server.log"; return 1; }
+  PG_BINDIR="$bindir"
+  export TASKWIRE_TEST_POSTGRES_URL="postgres://taskwire@127.0.0.1:$port/postgres"
+  echo "Postgres $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+pg_stop() {
+  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
+    "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+  PG_DIR=""
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  pg_start
+  trap pg_stop EXIT
+  echo "TASKWIRE_TEST_POSTGRES_URL=$TASKWIRE_TEST_POSTGRES_URL (Ctrl-C stops it)"
+  while sleep 3600; do :; done
+fi
