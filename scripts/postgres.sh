@@ -2,15 +2,20 @@
 # A throwaway Postgres for the tests: Debian's postgresql package, a cluster in a temp
 # dir, on a free loopback port, with fsync off (nothing in it outlives the run).
 #
-#   source scripts/postgres.sh; pg_start; trap pg_stop EXIT
+#   source scripts/postgres.sh; trap pg_stop EXIT; pg_start
 #
 # pg_start exports TASKWIRE_TEST_POSTGRES_URL (a superuser on the `postgres` database;
 # each test makes a database of its own). Installs the package when it is missing.
 # Run directly (`bash scripts/postgres.sh`) it starts one and keeps it until Ctrl-C.
 
 pg_bindir() {
-  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+  # No match is no output, not a failure (callers run under `set -eo pipefail`).
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true
 }
+
+PG_DIR=""
+PG_BINDIR=""
+PG_AS=()
 
 pg_start() {
   local bindir
@@ -23,6 +28,7 @@ pg_start() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
     bindir="$(pg_bindir)"
   fi
+  PG_BINDIR="$bindir"
   PG_DIR="$(mktemp -d)"
   # Postgres refuses to run as root; as root, the cluster belongs to the package's user.
   PG_AS=()
@@ -37,14 +43,17 @@ pg_start() {
   "${PG_AS[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=off -c max_connections=300" \
     start >/dev/null || { cat "$PG_DIR/server.log"; return 1; }
-  PG_BINDIR="$bindir"
   export TASKWIRE_TEST_POSTGRES_URL="postgres://taskwire@127.0.0.1:$port/postgres"
   echo "Postgres $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 
+# Stops the cluster and removes its directory; safe to call at any point of pg_start,
+# or twice.
 pg_stop() {
-  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
-    "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  if [ -n "${PG_DIR:-}" ]; then
+    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+      "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
     rm -rf "$PG_DIR"
   fi
   PG_DIR=""
@@ -52,8 +61,8 @@ pg_stop() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
-  pg_start
   trap pg_stop EXIT
+  pg_start
   echo "TASKWIRE_TEST_POSTGRES_URL=$TASKWIRE_TEST_POSTGRES_URL (Ctrl-C stops it)"
   while sleep 3600; do :; done
 fi

@@ -25,8 +25,8 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 say "Rust tests (with a throwaway Postgres for the store tests)"
 source "$ROOT/scripts/postgres.sh"
-pg_start
 trap pg_stop EXIT
+pg_start
 cargo test
 pg_stop
 

@@ -24,15 +24,15 @@ pub async fn sign_up(state: &AppState, body: Signup) -> Result<(users::UserRow, 
     Ok((user, token))
 }
 
-/// Adds an account without signing it in.
+/// Adds an account without signing it in, in the org named (created if new, once the
+/// account is known to be valid).
 pub async fn add_account(pool: &SqlitePool, input: NewAccount) -> Result<users::UserRow, ApiError> {
-    let org_id = users::org_id(pool, input.org.trim()).await?;
     let signup = Signup {
         username: input.username,
         password: input.password,
         display_name: input.display_name,
     };
-    create_account(pool, signup, Some(org_id)).await
+    create_account(pool, signup, Some(input.org.trim())).await
 }
 
 /// The account with the input's username, added first if there is none (what the demo
@@ -54,11 +54,11 @@ pub async fn ensure_account(
     }
 }
 
-/// Checks and stores a new account, in `org_id` or the default org.
+/// Checks and stores a new account, in the org named or the default one.
 async fn create_account(
     pool: &SqlitePool,
     body: Signup,
-    org_id: Option<i64>,
+    org: Option<&str>,
 ) -> Result<users::UserRow, ApiError> {
     let username = body.username.trim().to_lowercase();
     let display_name = body
@@ -69,8 +69,11 @@ async fn create_account(
     let hash = auth::hash_password(body.password).await?;
     let now = db::now_millis();
     let display_name = display_name.trim();
-    let user = match org_id {
-        Some(org) => users::insert_in_org(pool, &username, display_name, &hash, org, now).await?,
+    let user = match org {
+        Some(org) => {
+            let org = users::org_id(pool, org).await?;
+            users::insert_in_org(pool, &username, display_name, &hash, org, now).await?
+        }
         None => users::insert(pool, &username, display_name, &hash, now).await?,
     }
     .ok_or(ApiError::UsernameTaken)?;

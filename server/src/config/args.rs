@@ -16,13 +16,15 @@ use super::ConfigError;
 /// The raw settings, as given; [`super::Settings::from_args`] checks and types them.
 /// Secrets are never shown in `--help`, even when set.
 #[derive(Args, Clone)]
-#[command(next_help_heading = "Settings (each flag or its environment variable)")]
+#[command(
+    next_help_heading = "Settings (each flag or its environment variable; give secrets as variables, since flags show in the process list)"
+)]
 pub struct SettingsArgs {
     /// Address to listen on.
-    #[arg(long, env = "TASKWIRE_ADDR", value_name = "ADDR")]
+    #[arg(long, value_parser = trimmed::<SocketAddr>, env = "TASKWIRE_ADDR", value_name = "ADDR")]
     pub addr: Option<SocketAddr>,
     /// Address to listen on when TASKWIRE_ADDR is not set (cargo-leptos sets it).
-    #[arg(long, env = "LEPTOS_SITE_ADDR", value_name = "ADDR")]
+    #[arg(long, value_parser = trimmed::<SocketAddr>, env = "LEPTOS_SITE_ADDR", value_name = "ADDR")]
     pub site_addr: Option<SocketAddr>,
     /// The built site (WASM, JS, CSS, public/).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
@@ -34,96 +36,102 @@ pub struct SettingsArgs {
     #[arg(long, env = "LEPTOS_ENV", default_value = "PROD")]
     pub leptos_env: String,
     /// Whether the built files carry content hashes; found out from the build when unset.
-    #[arg(long, env = "LEPTOS_HASH_FILES", value_name = "BOOL")]
+    #[arg(long, value_parser = says_true, env = "LEPTOS_HASH_FILES", value_name = "BOOL")]
     pub hash_files: Option<bool>,
     /// Holds the SQLite database and the generated keys.
     #[arg(long, env = "TASKWIRE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// The database; `sqlite://<data dir>/taskwire.db` when unset.
-    #[arg(long, env = "TASKWIRE_DATABASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "TASKWIRE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Session signing key (at least 32 characters); generated into <data dir>/jwt.key.
     #[arg(long, env = "TASKWIRE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// How long a session token lasts; browsers refresh it by themselves.
-    #[arg(long, env = "TASKWIRE_SESSION_TTL_SECS", default_value_t = 43_200)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_SESSION_TTL_SECS", default_value_t = 43_200)]
     pub session_ttl_secs: u64,
     /// Mark the session cookie `Secure` (serve over HTTPS).
-    #[arg(long, env = "TASKWIRE_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, value_parser = trimmed::<bool>, env = "TASKWIRE_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
     pub secure_cookies: bool,
     /// How long the rules analyser takes, so people see the step.
-    #[arg(long, env = "TASKWIRE_ANALYSIS_DELAY_MS", default_value_t = 400)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_ANALYSIS_DELAY_MS", default_value_t = 400)]
     pub analysis_delay_ms: u64,
     /// Frames a socket may have queued before it counts as too slow.
-    #[arg(long, env = "TASKWIRE_WS_QUEUE", default_value_t = 512)]
+    #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_WS_QUEUE", default_value_t = 512)]
     pub ws_queue: usize,
     /// Largest frame a client may send; a larger one gets `error frame_too_large`.
-    #[arg(long, env = "TASKWIRE_WS_MAX_FRAME_BYTES", default_value_t = 16_384)]
+    #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_WS_MAX_FRAME_BYTES", default_value_t = 16_384)]
     pub ws_max_frame_bytes: usize,
     /// The most the server reads of one message; a larger one closes the socket (1009).
-    #[arg(long, env = "TASKWIRE_WS_MAX_READ_BYTES", default_value_t = 1_048_576)]
+    #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_WS_MAX_READ_BYTES", default_value_t = 1_048_576)]
     pub ws_max_read_bytes: usize,
     /// Sockets one account may have open (per server instance).
-    #[arg(long, env = "TASKWIRE_WS_MAX_SOCKETS_PER_USER", default_value_t = 50)]
+    #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_WS_MAX_SOCKETS_PER_USER", default_value_t = 50)]
     pub ws_max_sockets_per_user: usize,
     /// Frames per second a connection may send.
-    #[arg(long, env = "TASKWIRE_WS_FRAMES_PER_SECOND", default_value_t = 20)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_WS_FRAMES_PER_SECOND", default_value_t = 20)]
     pub ws_frames_per_second: u32,
     /// Frames a connection may send in a burst above that.
-    #[arg(long, env = "TASKWIRE_WS_FRAME_BURST", default_value_t = 40)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_WS_FRAME_BURST", default_value_t = 40)]
     pub ws_frame_burst: u32,
     /// Server ping interval; a socket silent for three is dropped.
-    #[arg(long, env = "TASKWIRE_WS_HEARTBEAT_SECS", default_value_t = 15)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_WS_HEARTBEAT_SECS", default_value_t = 15)]
     pub ws_heartbeat_secs: u64,
     /// Largest gap a rejoin is answered with a replay rather than a snapshot.
-    #[arg(long, env = "TASKWIRE_REPLAY_LIMIT", default_value_t = 5_000)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_REPLAY_LIMIT", default_value_t = 5_000)]
     pub replay_limit: u64,
     /// HTTP actions per user or agent per minute.
-    #[arg(long, env = "TASKWIRE_ACTIONS_PER_MINUTE", default_value_t = 120)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_ACTIONS_PER_MINUTE", default_value_t = 120)]
     pub actions_per_minute: u32,
     /// HTTP actions in a burst above that.
-    #[arg(long, env = "TASKWIRE_ACTION_BURST", default_value_t = 30)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_ACTION_BURST", default_value_t = 30)]
     pub action_burst: u32,
     /// Sign-in and sign-up attempts per client IP per minute.
-    #[arg(long, env = "TASKWIRE_SIGNIN_PER_MINUTE", default_value_t = 20)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_SIGNIN_PER_MINUTE", default_value_t = 20)]
     pub signin_per_minute: u32,
     /// Sign-in and sign-up attempts in a burst above that.
-    #[arg(long, env = "TASKWIRE_SIGNIN_BURST", default_value_t = 10)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_SIGNIN_BURST", default_value_t = 10)]
     pub signin_burst: u32,
     /// Session refreshes per client IP per minute.
-    #[arg(long, env = "TASKWIRE_REFRESH_PER_MINUTE", default_value_t = 60)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_REFRESH_PER_MINUTE", default_value_t = 60)]
     pub refresh_per_minute: u32,
     /// Session refreshes in a burst above that.
-    #[arg(long, env = "TASKWIRE_REFRESH_BURST", default_value_t = 20)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_REFRESH_BURST", default_value_t = 20)]
     pub refresh_burst: u32,
     /// Webhook deliveries per client IP per minute.
-    #[arg(long, env = "TASKWIRE_WEBHOOKS_PER_MINUTE", default_value_t = 600)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_WEBHOOKS_PER_MINUTE", default_value_t = 600)]
     pub webhooks_per_minute: u32,
     /// Webhook deliveries in a burst above that.
-    #[arg(long, env = "TASKWIRE_WEBHOOK_BURST", default_value_t = 100)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_WEBHOOK_BURST", default_value_t = 100)]
     pub webhook_burst: u32,
     /// Comma-separated addresses or CIDR blocks of reverse proxies whose
     /// X-Forwarded-For names the client; from anyone else the header is ignored.
     #[arg(long, env = "TASKWIRE_TRUSTED_PROXIES", value_name = "LIST")]
     pub trusted_proxies: Option<ProxyList>,
     /// How long an Idempotency-Key replays its first result.
-    #[arg(long, env = "TASKWIRE_IDEMPOTENCY_TTL_SECS", default_value_t = 86_400)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_IDEMPOTENCY_TTL_SECS", default_value_t = 86_400)]
     pub idempotency_ttl_secs: u64,
     /// How long a webhook delivery id is remembered, to recognise a redelivery.
     #[arg(
         long,
+        value_parser = trimmed::<u64>,
         env = "TASKWIRE_WEBHOOK_DELIVERY_TTL_SECS",
         default_value_t = 604_800
     )]
     pub webhook_delivery_ttl_secs: u64,
     /// How often expired keys, delivery ids and idle rate-limiter entries are removed.
-    #[arg(long, env = "TASKWIRE_PRUNE_INTERVAL_SECS", default_value_t = 600)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_PRUNE_INTERVAL_SECS", default_value_t = 600)]
     pub prune_interval_secs: u64,
     /// Comma-separated origins, besides the server's own, whose pages may open the socket.
     #[arg(long, env = "TASKWIRE_ALLOWED_ORIGINS", value_name = "LIST")]
     pub allowed_origins: Option<String>,
     /// Demo mode: synthetic tasks move through the pipeline.
-    #[arg(long, env = "TASKWIRE_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, value_parser = trimmed::<bool>, env = "TASKWIRE_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
     pub demo: bool,
     /// Base of the links back to taskwire in GitHub issues; `http://<address>` when unset.
     #[arg(long, env = "TASKWIRE_PUBLIC_URL", value_name = "URL")]
@@ -145,7 +153,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "TASKWIRE_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
     pub github_webhook_secret: Option<String>,
     /// OpenAI-compatible API root (e.g. https://api.openai.com/v1); enables the LLM analyser.
-    #[arg(long, env = "TASKWIRE_LLM_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "TASKWIRE_LLM_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub llm_url: Option<String>,
     /// Model name sent to it.
     #[arg(long, env = "TASKWIRE_LLM_MODEL", default_value = "gpt-4o-mini")]
@@ -154,10 +167,10 @@ pub struct SettingsArgs {
     #[arg(long, env = "TASKWIRE_LLM_API_KEY", hide_env_values = true)]
     pub llm_api_key: Option<String>,
     /// Per LLM request.
-    #[arg(long, env = "TASKWIRE_LLM_TIMEOUT_SECS", default_value_t = 20)]
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_LLM_TIMEOUT_SECS", default_value_t = 20)]
     pub llm_timeout_secs: u64,
     /// Analyses per minute before the rules take over.
-    #[arg(long, env = "TASKWIRE_LLM_PER_MINUTE", default_value_t = 30)]
+    #[arg(long, value_parser = trimmed::<u32>, env = "TASKWIRE_LLM_PER_MINUTE", default_value_t = 30)]
     pub llm_per_minute: u32,
     /// Bearer token for GET /metrics (at least 16 characters); without it /metrics is 404.
     #[arg(long, env = "TASKWIRE_METRICS_TOKEN", hide_env_values = true)]
@@ -165,6 +178,16 @@ pub struct SettingsArgs {
     /// `json` writes one JSON object per log line; `text` otherwise.
     #[arg(long, env = "TASKWIRE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+/// A value as typed, spaces (or a file's `\r`) around it ignored.
+fn trimmed<T: FromStr>(value: &str) -> Result<T, T::Err> {
+    value.trim().parse()
+}
+
+/// `true` is true; anything else, empty included, is false (as cargo-leptos writes it).
+fn says_true(value: &str) -> Result<bool, std::convert::Infallible> {
+    Ok(value.trim() == "true")
 }
 
 /// Trusted proxies: comma-separated addresses or CIDR blocks.
@@ -195,8 +218,8 @@ impl SettingsArgs {
     }
 
     /// Reads the settings' variables through `get` instead of the process environment:
-    /// each set, non-empty variable becomes its flag (empty counts as unset, as it does
-    /// for clap's own environment lookup).
+    /// each set variable becomes its flag, exactly as clap's own lookup passes it on (an
+    /// empty text setting is then taken as unset by [`super::Settings::from_args`]).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let command = Self::command();
         let mut argv = Vec::new();
@@ -204,7 +227,7 @@ impl SettingsArgs {
             let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
                 continue;
             };
-            if let Some(value) = env.to_str().and_then(&get).filter(|v| !v.is_empty()) {
+            if let Some(value) = env.to_str().and_then(&get) {
                 argv.push(format!("--{long}={value}"));
             }
         }
@@ -341,8 +364,14 @@ mod tests {
     fn secrets_are_never_shown_in_help() {
         for arg in SettingsArgs::command().get_arguments() {
             let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
-            let secret = ["SECRET", "TOKEN", "KEY"].iter().any(|s| env.contains(s));
-            assert_eq!(arg.is_hide_env_values_set(), secret, "{env}");
+            // Secrets, and URLs that may carry a password.
+            let secret = ["SECRET", "TOKEN", "KEY", "DATABASE_URL"]
+                .iter()
+                .any(|s| env.contains(s));
+            assert!(
+                !secret || arg.is_hide_env_values_set(),
+                "{env} shows its value"
+            );
         }
     }
 
@@ -358,5 +387,28 @@ mod tests {
             .unwrap();
         let from_flag = SettingsArgs::from_matches(&command, &matches).unwrap();
         assert_eq!((from_env.ws_queue, from_flag.ws_queue), (7, 7));
+    }
+
+    #[test]
+    fn values_are_read_as_people_and_files_write_them() {
+        let s = super::super::Settings::from_lookup(|k| match k {
+            "TASKWIRE_WS_QUEUE" => Some(" 7\r".into()),
+            "TASKWIRE_ADDR" => Some("127.0.0.1:4000 ".into()),
+            "TASKWIRE_JWT_SECRET" => Some(String::new()),
+            "LEPTOS_HASH_FILES" => Some("yes".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.ws.queue_capacity, 7);
+        assert_eq!(s.addr.port(), 4000);
+        assert!(s.jwt_secret.is_none(), "an empty secret is no secret");
+        assert!(!s.leptos.hash_files, "only `true` turns hashed names on");
+        let zero = super::super::Settings::from_lookup(|k| {
+            (k == "TASKWIRE_WS_HEARTBEAT_SECS").then(|| "0".into())
+        });
+        assert_eq!(zero.unwrap_err().name, "TASKWIRE_WS_HEARTBEAT_SECS");
+        let empty_number =
+            super::super::Settings::from_lookup(|k| (k == "TASKWIRE_WS_QUEUE").then(String::new));
+        assert_eq!(empty_number.unwrap_err().name, "TASKWIRE_WS_QUEUE");
     }
 }

@@ -353,6 +353,12 @@ fn list(value: Option<&str>) -> Vec<String> {
 }
 
 fn ws(a: &SettingsArgs, defaults: WsSettings) -> Result<WsSettings, ConfigError> {
+    if a.ws_heartbeat_secs == 0 {
+        return Err(ConfigError::new(
+            "TASKWIRE_WS_HEARTBEAT_SECS",
+            "must be at least 1",
+        ));
+    }
     if a.ws_max_read_bytes < a.ws_max_frame_bytes {
         return Err(ConfigError::new(
             "TASKWIRE_WS_MAX_READ_BYTES",

@@ -63,7 +63,9 @@ impl PgDatabase {
     }
 }
 
-/// `table.column` with `?` when it may be NULL, and `index:name` for named indexes.
+/// `table.column` with `?` when it may be NULL, `index:name` for named indexes, and
+/// `unique:table(columns)` (with ` where …` for a partial one) for every uniqueness
+/// rule but primary keys, however it was declared.
 type Schema = BTreeSet<String>;
 
 async fn postgres_schema(pool: &PgPool) -> Schema {
@@ -94,7 +96,31 @@ async fn postgres_schema(pool: &PgPool) -> Schema {
     for row in indexes {
         schema.insert(format!("index:{}", row.get::<String, _>(0)));
     }
+    let unique = sqlx::query(
+        "SELECT t.relname::text,
+                (SELECT string_agg(a.attname::text, ',' ORDER BY k.n)
+                   FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum),
+                i.indpred IS NOT NULL
+         FROM pg_index i
+         JOIN pg_class t ON t.oid = i.indrelid
+         JOIN pg_namespace ns ON ns.oid = t.relnamespace
+         WHERE ns.nspname = 'public' AND i.indisunique AND NOT i.indisprimary",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for row in unique {
+        let (table, columns, partial): (String, String, bool) =
+            (row.get(0), row.get(1), row.get(2));
+        schema.insert(unique_rule(&table, &columns, partial));
+    }
     schema
+}
+
+fn unique_rule(table: &str, columns: &str, partial: bool) -> String {
+    let partial = if partial { " where …" } else { "" };
+    format!("unique:{table}({columns}){partial}")
 }
 
 async fn sqlite_schema(pool: &SqlitePool) -> Schema {
@@ -126,6 +152,34 @@ async fn sqlite_schema(pool: &SqlitePool) -> Schema {
     .await
     .unwrap();
     schema.extend(indexes.into_iter().map(|name| format!("index:{name}")));
+    let tables: Vec<String> = schema
+        .iter()
+        .filter_map(|entry| entry.split_once('.').map(|(table, _)| table.to_owned()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for table in tables {
+        let indexes = sqlx::query(&format!("PRAGMA index_list({table})"))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for index in indexes {
+            let unique = index.get::<i64, _>("unique") == 1;
+            if !unique || index.get::<String, _>("origin") == "pk" {
+                continue;
+            }
+            let name: String = index.get("name");
+            let columns: Vec<String> = sqlx::query(&format!("PRAGMA index_info({name})"))
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.get::<String, _>("name"))
+                .collect();
+            let partial = index.get::<i64, _>("partial") == 1;
+            schema.insert(unique_rule(&table, &columns.join(","), partial));
+        }
+    }
     schema
 }
 
@@ -156,7 +210,14 @@ async fn postgres_migrations_make_the_schema_sqlite_migrations_make() {
     let sqlite = sqlite_schema(&db.read).await;
     db.close().await;
 
-    assert!(sqlite.contains("events.seq") && sqlite.contains("index:tasks_last_seq"));
+    for expected in [
+        "events.seq",
+        "index:tasks_last_seq",
+        "unique:users(username)",
+        "unique:service_tokens(name) where …",
+    ] {
+        assert!(sqlite.contains(expected), "{expected} in {sqlite:#?}");
+    }
     assert_eq!(
         sqlite.difference(&postgres).collect::<Vec<_>>(),
         Vec::<&String>::new(),
