@@ -327,12 +327,24 @@ macro_rules! wire_messages {
             $($wire:tt => $variant:ident($data:ty),)*
         }
     ) => {
-        wire_messages! {
-            $(#[$meta])*
-            pub enum $name {
-                $($wire => $variant($data),)*
+        $(#[$meta])*
+        pub enum $name {
+            $(
+                #[serde(rename = $wire)]
+                $variant($data),
+            )*
+        }
+
+        impl $name {
+            /// Every wire type of this direction.
+            pub const TYPES: &'static [&'static str] = &[$($wire),*];
+
+            /// The wire type of this message.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $($name::$variant(_) => $wire,)*
+                }
             }
-            events {}
         }
     };
     (
@@ -344,35 +356,19 @@ macro_rules! wire_messages {
             $($ewire:tt => $evariant:ident($edata:ty),)*
         }
     ) => {
-        $(#[$meta])*
-        pub enum $name {
-            $(
-                #[serde(rename = $wire)]
-                $variant($data),
-            )*
-            $(
-                #[serde(rename = $ewire)]
-                $evariant($edata),
-            )*
+        wire_messages! {
+            $(#[$meta])*
+            pub enum $name {
+                $($wire => $variant($data),)*
+                $($ewire => $evariant($edata),)*
+            }
         }
 
         impl $name {
-            /// Every wire type of this direction.
-            pub const TYPES: &'static [&'static str] = &[$($wire,)* $($ewire,)*];
-
             /// The wire types of the log's events.
-            pub const EVENT_TYPES: &'static [&'static str] = &[$($ewire,)*];
-
-            /// The wire type of this message.
-            pub fn type_name(&self) -> &'static str {
-                match self {
-                    $($name::$variant(_) => $wire,)*
-                    $($name::$evariant(_) => $ewire,)*
-                }
-            }
+            pub const EVENT_TYPES: &'static [&'static str] = &[$($ewire),*];
 
             /// The common part of an event of the log; `None` for other messages.
-            #[allow(unreachable_patterns)]
             pub fn event_meta(&self) -> Option<&EventMeta> {
                 match self {
                     $($name::$evariant(e) => Some(&e.meta),)*
