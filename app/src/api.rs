@@ -44,12 +44,8 @@ impl AppError {
 
     /// The HTTP status a server function answers this error with.
     pub fn status(&self) -> http::StatusCode {
-        match self {
-            AppError::Unauthorized => http::StatusCode::UNAUTHORIZED,
-            AppError::NotFound => http::StatusCode::NOT_FOUND,
-            AppError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Internal | AppError::Transport => http::StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        http::StatusCode::from_u16(self.code().http_status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 

@@ -82,25 +82,7 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthorized
-            | ApiError::SessionExpired
-            | ApiError::BadCredentials
-            | ApiError::BadSignature => StatusCode::UNAUTHORIZED,
-            ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::UsernameTaken | ApiError::TokenNameTaken | ApiError::Conflict(_) => {
-                StatusCode::CONFLICT
-            }
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::InProgress => StatusCode::CONFLICT,
-            ApiError::BadUrl { .. } => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     pub fn code(&self) -> ApiErrorCode {

@@ -66,6 +66,24 @@ pub enum ApiErrorCode {
     Transport,
 }
 
+impl ApiErrorCode {
+    /// The HTTP status an error with this code is answered with.
+    pub fn http_status(self) -> u16 {
+        use ApiErrorCode::*;
+        match self {
+            InvalidUrl => 400,
+            Unauthorized | SessionExpired | BadCredentials | BadSignature => 401,
+            OriginNotAllowed => 403,
+            NotFound => 404,
+            UsernameTaken | TokenNameTaken | InvalidTransition | RequestInProgress => 409,
+            PayloadTooLarge => 413,
+            InvalidInput | IdempotencyKeyReused => 422,
+            RateLimited | TooManyConnections => 429,
+            Internal | Transport => 500,
+        }
+    }
+}
+
 impl std::fmt::Display for ApiErrorCode {
     /// The wire name, as serde writes it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
