@@ -71,12 +71,8 @@ impl FromRef<AppState> for SessionKeys {
 impl AppState {
     /// Counts one action against `key`'s limit; refused with the seconds to wait.
     pub fn check_action_limit(&self, key: String) -> Result<(), crate::error::ApiError> {
-        use governor::clock::{Clock, DefaultClock};
-        self.action_limits.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            crate::error::ApiError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })
+        self.action_limits
+            .check_key(&key)
+            .map_err(crate::limits::refused)
     }
 }

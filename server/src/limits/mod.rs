@@ -14,7 +14,7 @@ pub mod sockets;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::{Clock, DefaultClock, QuantaInstant};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
 use ipnet::IpNet;
@@ -64,12 +64,7 @@ impl IpLimits {
 
     /// Counts one request of `class` from `ip`; refused with the seconds to wait.
     pub fn check(&self, class: RouteClass, ip: IpAddr) -> Result<(), ApiError> {
-        self.limiter(class).check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })
+        self.limiter(class).check_key(&ip).map_err(refused)
     }
 
     /// Forgets clients whose buckets have refilled.
@@ -87,6 +82,14 @@ impl IpLimits {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A limiter's refusal as the error that says how long to wait (at least a second).
+pub fn refused(not_until: governor::NotUntil<QuantaInstant>) -> ApiError {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    ApiError::RateLimited {
+        retry_after_secs: wait.as_secs().max(1),
     }
 }
 
