@@ -189,63 +189,13 @@ impl ConfigError {
 }
 
 impl Settings {
-    /// Defaults for a server keeping its files in `data_dir`, listening on 127.0.0.1:3000.
+    /// Defaults for a server keeping its files in `data_dir`, listening on 127.0.0.1:3000:
+    /// the settings' declared defaults (`args.rs`), with unhashed file names.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Settings {
-        let data_dir = data_dir.into();
-        let addr: SocketAddr = ([127, 0, 0, 1], 3000).into();
-        Settings {
-            addr,
-            database_url: format!("sqlite://{}", data_dir.join("taskwire.db").display()),
-            data_dir,
-            jwt_secret: None,
-            session_ttl: Duration::from_secs(12 * 3600),
-            secure_cookies: false,
-            replay_limit: 5_000,
-            analysis_delay: Duration::from_millis(400),
-            ws: WsSettings {
-                queue_capacity: 512,
-                max_frame_bytes: 16 * 1024,
-                max_read_bytes: 1024 * 1024,
-                max_sockets_per_user: 50,
-                heartbeat: Duration::from_secs(15),
-                idle_timeout: Duration::from_secs(45),
-                max_bad_frames: 20,
-                max_task_rooms: 32,
-                frames_per_second: 20,
-                frame_burst: 40,
-            },
-            actions_per_minute: 120,
-            action_burst: 30,
-            ip_limits: IpLimitSettings {
-                sign_in: Rate {
-                    per_minute: 20,
-                    burst: 10,
-                },
-                refresh: Rate {
-                    per_minute: 60,
-                    burst: 20,
-                },
-                webhook: Rate {
-                    per_minute: 600,
-                    burst: 100,
-                },
-            },
-            trusted_proxies: Vec::new(),
-            retention: Retention {
-                idempotency_keys: Duration::from_secs(24 * 3600),
-                webhook_deliveries: Duration::from_secs(7 * 24 * 3600),
-                prune_every: Duration::from_secs(600),
-            },
-            demo: None,
-            llm: None,
-            github: None,
-            webhook_secret: None,
-            public_url: format!("http://{addr}"),
-            allowed_origins: Vec::new(),
-            metrics_token: None,
-            session_max_age: Duration::from_secs(30 * 24 * 3600),
-            leptos: leptos_options("taskwire", "target/site", addr, Env::PROD, false),
-        }
+        let mut args = SettingsArgs::from_lookup(|_| None).expect("the defaults parse");
+        args.data_dir = data_dir.into();
+        args.hash_files = Some(false);
+        Settings::from_args(args).expect("the defaults are valid")
     }
 
     /// Reads `TASKWIRE_*` and the `LEPTOS_*` variables cargo-leptos sets.
@@ -261,47 +211,53 @@ impl Settings {
     /// Checks the settings as given and types them; the first bad one is named.
     pub fn from_args(mut a: SettingsArgs) -> Result<Settings, ConfigError> {
         a.forget_empty();
-        let mut s = Settings::for_data_dir(a.data_dir.clone());
-        if let Some(addr) = a.addr.or(a.site_addr) {
-            s.addr = addr;
-        }
-        if let Some(url) = a.database_url.take() {
-            if !url.starts_with("sqlite:") {
+        let addr = a
+            .addr
+            .or(a.site_addr)
+            .unwrap_or(([127, 0, 0, 1], 3000).into());
+        let database_url = match a.database_url.take() {
+            Some(url) if !url.starts_with("sqlite:") => {
                 return Err(ConfigError::new(
                     "TASKWIRE_DATABASE_URL",
                     "only sqlite: URLs are supported",
-                ));
+                ))
             }
-            s.database_url = url;
-        }
-        s.jwt_secret = secret("TASKWIRE_JWT_SECRET", a.jwt_secret.take(), 32)?;
-        s.metrics_token = secret("TASKWIRE_METRICS_TOKEN", a.metrics_token.take(), 16)?;
-        s.webhook_secret = a.github_webhook_secret.take().map(Secret::new);
-        s.session_ttl = Duration::from_secs(a.session_ttl_secs);
-        s.secure_cookies = a.secure_cookies;
-        s.analysis_delay = Duration::from_millis(a.analysis_delay_ms);
-        s.ws = ws(&a, s.ws)?;
-        s.replay_limit = a.replay_limit;
-        s.actions_per_minute = a.actions_per_minute;
-        s.action_burst = a.action_burst;
-        s.ip_limits = ip_limits(&a);
-        s.trusted_proxies = a.trusted_proxies.take().unwrap_or_default().0;
-        s.retention = retention(&a)?;
-        s.allowed_origins = list(a.allowed_origins.as_deref());
-        s.public_url = a
-            .public_url
-            .take()
-            .unwrap_or_else(|| format!("http://{}", s.addr));
-        s.demo = a.demo.then(|| Duration::from_millis(1_500));
-        s.github = github(&mut a)?;
-        s.llm = llm(&mut a);
+            Some(url) => url,
+            None => format!("sqlite://{}", a.data_dir.join("taskwire.db").display()),
+        };
         let env = match a.leptos_env.as_str() {
             "DEV" | "dev" => Env::DEV,
             _ => Env::PROD,
         };
         let hashed = a.hash_files.unwrap_or_else(site_is_hashed);
-        s.leptos = leptos_options(&a.output_name, &a.site_root, s.addr, env, hashed);
-        Ok(s)
+        Ok(Settings {
+            addr,
+            database_url,
+            jwt_secret: secret("TASKWIRE_JWT_SECRET", a.jwt_secret.take(), 32)?,
+            metrics_token: secret("TASKWIRE_METRICS_TOKEN", a.metrics_token.take(), 16)?,
+            webhook_secret: a.github_webhook_secret.take().map(Secret::new),
+            session_ttl: Duration::from_secs(a.session_ttl_secs),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
+            secure_cookies: a.secure_cookies,
+            analysis_delay: Duration::from_millis(a.analysis_delay_ms),
+            ws: ws(&a)?,
+            replay_limit: a.replay_limit,
+            actions_per_minute: a.actions_per_minute,
+            action_burst: a.action_burst,
+            ip_limits: ip_limits(&a),
+            trusted_proxies: a.trusted_proxies.take().unwrap_or_default().0,
+            retention: retention(&a)?,
+            allowed_origins: list(a.allowed_origins.as_deref()),
+            public_url: a
+                .public_url
+                .take()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            demo: a.demo.then(|| Duration::from_millis(1_500)),
+            github: github(&mut a)?,
+            llm: llm(&mut a),
+            leptos: leptos_options(&a.output_name, &a.site_root, addr, env, hashed),
+            data_dir: a.data_dir,
+        })
     }
 }
 
@@ -352,7 +308,7 @@ fn list(value: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-fn ws(a: &SettingsArgs, defaults: WsSettings) -> Result<WsSettings, ConfigError> {
+fn ws(a: &SettingsArgs) -> Result<WsSettings, ConfigError> {
     if a.ws_heartbeat_secs == 0 {
         return Err(ConfigError::new(
             "TASKWIRE_WS_HEARTBEAT_SECS",
@@ -372,9 +328,10 @@ fn ws(a: &SettingsArgs, defaults: WsSettings) -> Result<WsSettings, ConfigError>
         max_sockets_per_user: a.ws_max_sockets_per_user,
         heartbeat: Duration::from_secs(a.ws_heartbeat_secs),
         idle_timeout: Duration::from_secs(a.ws_heartbeat_secs) * 3,
+        max_bad_frames: 20,
+        max_task_rooms: 32,
         frames_per_second: a.ws_frames_per_second,
         frame_burst: a.ws_frame_burst,
-        ..defaults
     })
 }
 
