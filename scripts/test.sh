@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything CI checks, in order: formatting, lints, Rust tests (SQLite files and a
-# throwaway Postgres), then the Playwright suite in Debian's Chromium against a freshly
+# Everything CI checks, in order: formatting, lints, Rust tests (on SQLite files, then
+# the integration suite again on a throwaway Postgres), then the Playwright suite in Debian's Chromium against a freshly
 # built release server.
 set -euo pipefail
 # First, before any install or build: the repository must stand on its own.
@@ -23,11 +23,13 @@ say "Lints (server side, then the browser bundle)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-say "Rust tests (with a throwaway Postgres for the store tests)"
+say "Rust tests (SQLite files, with a throwaway Postgres for the store tests)"
 source "$ROOT/scripts/postgres.sh"
 trap pg_stop EXIT
 pg_start
 cargo test
+say "The integration suite again, every server on the throwaway Postgres"
+TASKWIRE_TEST_STORE=postgres cargo test -p server --test api
 pg_stop
 
 say "Fuzzing the frame decoder and the reducers (${FUZZ_SECONDS:=20} s each)"

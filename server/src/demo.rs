@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use crate::db::Pool;
 use rand::{Rng, SeedableRng};
 use shared_protocol::{TaskId, TaskStatus};
-use sqlx::SqlitePool;
 
 use crate::actions::tasks::{NewTask, StatusReport};
 use crate::actions::{self, accounts};
@@ -89,7 +89,7 @@ pub async fn run(state: AppState, step: Duration) {
 }
 
 /// Demo accounts get a random password nobody knows: they cannot be signed in to.
-async fn ensure_users(pool: &SqlitePool) -> anyhow::Result<Vec<CurrentUser>> {
+async fn ensure_users(pool: &Pool) -> anyhow::Result<Vec<CurrentUser>> {
     let mut people = Vec::new();
     for (username, display) in USERS {
         let mut secret = [0u8; 24];

@@ -198,7 +198,7 @@ fn cli_error(e: ApiError) -> anyhow::Error {
     }
 }
 
-async fn open_database(settings: &Settings) -> anyhow::Result<sqlx::SqlitePool> {
+async fn open_database(settings: &Settings) -> anyhow::Result<server::db::Pool> {
     std::fs::create_dir_all(&settings.data_dir)?;
     server::db::connect(&settings.database_url).await
 }

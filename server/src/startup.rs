@@ -23,14 +23,19 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{load_or_create_secret, SessionKeys};
+use crate::auth::{load_or_create_shared_secret, SessionKeys};
 use crate::config::Settings;
 use crate::pages::PageBackend;
 use crate::pipeline::analyser::{Analyser, RulesAnalyser};
 use crate::pipeline::github::GithubClient;
+use crate::pipeline::lease::Leases;
 use crate::pipeline::llm::LlmAnalyser;
 use crate::pipeline::{Dispatcher, PipelineHandle};
-use crate::rooms::{dashboard::DashboardHandle, sequencer::run_sequencer, Rooms};
+use crate::rooms::{
+    dashboard::DashboardHandle,
+    sequencer::{listen_for_commits, run_sequencer},
+    Rooms,
+};
 use crate::state::AppState;
 use crate::tasks::TaskService;
 use crate::{db, routes, ws};
@@ -54,15 +59,22 @@ impl Application {
         })?;
         let database = db::open(&settings.database_url).await?;
         let pool = database.read.clone();
-        let secret =
-            load_or_create_secret(settings.jwt_secret.as_ref(), &settings.data_dir, "jwt.key")?;
+        let secret = load_or_create_shared_secret(
+            settings.jwt_secret.as_ref(),
+            &database,
+            &settings.data_dir,
+            "jwt.key",
+        )
+        .await?;
         let keys = SessionKeys::new(&secret, settings.session_ttl)
             .context("the session signing key is empty")?;
-        let webhook_secret = load_or_create_secret(
+        let webhook_secret = load_or_create_shared_secret(
             settings.webhook_secret.as_ref(),
+            &database,
             &settings.data_dir,
             "webhook.secret",
-        )?;
+        )
+        .await?;
         let github = settings.github.clone().map(GithubClient::new);
 
         let shutdown = CancellationToken::new();
@@ -82,6 +94,13 @@ impl Application {
             .collect();
         let dashboard = DashboardHandle::new(pool.clone(), rows, seq, settings.replay_limit);
         let rooms = Rooms::new(pool.clone(), dashboard);
+        if database.store == db::Store::Postgres {
+            tracker.spawn(listen_for_commits(
+                database.url.clone(),
+                committed.clone(),
+                shutdown.clone(),
+            ));
+        }
         tracker.spawn(run_sequencer(
             pool.clone(),
             committed,
@@ -100,6 +119,9 @@ impl Application {
             analyser,
             dispatcher,
             settings.analysis_delay,
+            (database.store == db::Store::Postgres)
+                // Postgres connections all write; leases stay off the task writer's one.
+                .then(|| Leases::new(database.read.clone(), settings.pipeline_lease)),
             tracker.clone(),
             shutdown.clone(),
         );

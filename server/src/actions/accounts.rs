@@ -1,8 +1,8 @@
 //! Account use cases: sign up, sign in, refresh a session, change a password, end every
 //! session; and the operator's: add an account, issue and revoke service tokens.
 
+use crate::db::Pool;
 pub use shared_protocol::api::{Credentials, PasswordChange, Signup};
-use sqlx::SqlitePool;
 
 use crate::auth::{self, CurrentUser};
 use crate::db::{self, service_tokens, users};
@@ -26,7 +26,7 @@ pub async fn sign_up(state: &AppState, body: Signup) -> Result<(users::UserRow, 
 
 /// Adds an account without signing it in, in the org named (created if new, once the
 /// account is known to be valid).
-pub async fn add_account(pool: &SqlitePool, input: NewAccount) -> Result<users::UserRow, ApiError> {
+pub async fn add_account(pool: &Pool, input: NewAccount) -> Result<users::UserRow, ApiError> {
     let signup = Signup {
         username: input.username,
         password: input.password,
@@ -37,10 +37,7 @@ pub async fn add_account(pool: &SqlitePool, input: NewAccount) -> Result<users::
 
 /// The account with the input's username, added first if there is none (what the demo
 /// needs on every start).
-pub async fn ensure_account(
-    pool: &SqlitePool,
-    input: NewAccount,
-) -> Result<users::UserRow, ApiError> {
+pub async fn ensure_account(pool: &Pool, input: NewAccount) -> Result<users::UserRow, ApiError> {
     let username = input.username.trim().to_lowercase();
     if let Some(user) = users::find_by_username(pool, &username).await? {
         return Ok(user);
@@ -56,7 +53,7 @@ pub async fn ensure_account(
 
 /// Checks and stores a new account, in the org named or the default one.
 async fn create_account(
-    pool: &SqlitePool,
+    pool: &Pool,
     body: Signup,
     org: Option<&str>,
 ) -> Result<users::UserRow, ApiError> {
@@ -87,7 +84,11 @@ pub async fn sign_in(
     body: Credentials,
 ) -> Result<(users::UserRow, String), ApiError> {
     let username = body.username.trim().to_lowercase();
-    let user = users::find_by_username(&state.db.read, &username).await?;
+    // No account has a NUL in its name (and Postgres cannot be asked about one).
+    let user = match username.contains('\0') {
+        true => None,
+        false => users::find_by_username(&state.db.read, &username).await?,
+    };
     let Some(user) = user else {
         // Spend the same time as a real check, so timing does not reveal accounts.
         auth::burn_verification_time(body.password).await;
@@ -145,10 +146,13 @@ pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiEr
 }
 
 /// Issues a service token named `name` for an agent; the token is returned this once.
-pub async fn issue_service_token(pool: &SqlitePool, name: &str) -> Result<String, ApiError> {
+pub async fn issue_service_token(pool: &Pool, name: &str) -> Result<String, ApiError> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::invalid("name", "use 1 to 100 characters"));
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "use 1 to 100 characters, none of them control characters",
+        ));
     }
     service_tokens::create(pool, name, db::now_millis())
         .await?
@@ -156,7 +160,7 @@ pub async fn issue_service_token(pool: &SqlitePool, name: &str) -> Result<String
 }
 
 /// Revokes the live service token named `name`; requests with it are refused from then on.
-pub async fn revoke_service_token(pool: &SqlitePool, name: &str) -> Result<(), ApiError> {
+pub async fn revoke_service_token(pool: &Pool, name: &str) -> Result<(), ApiError> {
     if service_tokens::revoke(pool, name.trim(), db::now_millis()).await? {
         Ok(())
     } else {
@@ -165,7 +169,7 @@ pub async fn revoke_service_token(pool: &SqlitePool, name: &str) -> Result<(), A
 }
 
 /// The names of live service tokens.
-pub async fn service_token_names(pool: &SqlitePool) -> Result<Vec<String>, ApiError> {
+pub async fn service_token_names(pool: &Pool) -> Result<Vec<String>, ApiError> {
     let tokens = service_tokens::list(pool).await?;
     Ok(tokens.into_iter().map(|(name, _created)| name).collect())
 }

@@ -44,15 +44,23 @@ pub async fn ingest(
 ) -> Result<Outcome, ApiError> {
     let remembered_since =
         db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
-    if db::webhooks::seen(&state.db.read, delivery, remembered_since).await? {
-        return Ok(Outcome::Duplicate);
-    }
     let repo = state.github.as_ref().map(|g| g.repo().to_owned());
     let intent = interpret(event, body, repo.as_deref())
         .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
-    let outcome = apply(state, intent).await?;
-    db::webhooks::record(&state.db.write, delivery, event, db::now_millis()).await?;
-    Ok(outcome)
+    let now = db::now_millis();
+    if !db::webhooks::claim(&state.db.write, delivery, event, now, remembered_since).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    match apply(state, intent).await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            // Not processed: a redelivery of it must be.
+            if let Err(unclaim) = db::webhooks::unclaim(&state.db.write, delivery).await {
+                tracing::warn!(error = %unclaim, "forgetting a failed webhook delivery failed");
+            }
+            Err(e)
+        }
+    }
 }
 
 async fn find(state: &AppState, link: &PrLink) -> Result<Option<TaskId>, sqlx::Error> {

@@ -71,8 +71,14 @@ pub fn validate_signup(username: &str, password: &str, display_name: &str) -> Re
     if !(8..=256).contains(&n) {
         return Err(ApiError::invalid("password", "use 8 to 256 characters"));
     }
-    if display_name.trim().is_empty() || display_name.chars().count() > 64 {
-        return Err(ApiError::invalid("displayName", "use 1 to 64 characters"));
+    if display_name.trim().is_empty()
+        || display_name.chars().count() > 64
+        || display_name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            "displayName",
+            "use 1 to 64 characters, none of them control characters",
+        ));
     }
     Ok(())
 }

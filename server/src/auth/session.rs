@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use crate::db::Pool;
 use axum::extract::{FromRef, FromRequestParts};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use http::request::Parts;
 use http::HeaderMap;
 use shared_protocol::{UserId, UserRef};
-use sqlx::SqlitePool;
 
 use super::tokens::{SessionKeys, TokenError};
 use crate::db::{users, Db};
@@ -107,7 +107,7 @@ impl From<AuthFailure> for ApiError {
 
 /// Resolves the user a token belongs to, checking its signature, expiry and version.
 pub async fn authenticate(
-    pool: &SqlitePool,
+    pool: &Pool,
     keys: &SessionKeys,
     token: &str,
 ) -> Result<CurrentUser, AuthFailure> {
@@ -134,7 +134,7 @@ pub async fn authenticate(
 
 /// Resolves the user of a request's headers.
 pub async fn user_from_headers(
-    pool: &SqlitePool,
+    pool: &Pool,
     keys: &SessionKeys,
     headers: &HeaderMap,
 ) -> Result<CurrentUser, AuthFailure> {

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::db::Pool;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::config::Secret;
 use crate::db::users::{self, UserRow};
@@ -100,7 +100,7 @@ impl SessionKeys {
 /// revoked since, for a fresh one. `None` when the session cannot be renewed: the user
 /// signs in again.
 pub async fn renew_session(
-    pool: &SqlitePool,
+    pool: &Pool,
     keys: &SessionKeys,
     token: &str,
     max_age: Duration,
@@ -147,12 +147,38 @@ pub fn load_or_create_secret(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    let secret = hex::encode(bytes);
+    let secret = random_secret();
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new secret");
     Ok(Secret::new(secret))
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    hex::encode(bytes)
+}
+
+/// The configured secret, else the one every process on `db` shares: on Postgres it
+/// is kept in the database (several servers must sign and check with one key), on
+/// SQLite in the file `file` of the data directory.
+pub async fn load_or_create_shared_secret(
+    configured: Option<&Secret>,
+    db: &crate::db::Db,
+    data_dir: &Path,
+    file: &str,
+) -> anyhow::Result<Secret> {
+    use anyhow::Context;
+    match (configured, db.store) {
+        (Some(secret), _) => Ok(secret.clone()),
+        (None, crate::db::Store::Sqlite) => load_or_create_secret(None, data_dir, file),
+        (None, crate::db::Store::Postgres) => {
+            let value = crate::db::secrets::shared(&db.write, file, &random_secret())
+                .await
+                .with_context(|| format!("reading the shared secret {file}"))?;
+            Ok(Secret::new(value))
+        }
+    }
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -41,7 +41,8 @@ pub struct SettingsArgs {
     /// Holds the SQLite database and the generated keys.
     #[arg(long, env = "TASKWIRE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// The database; `sqlite://<data dir>/taskwire.db` when unset.
+    /// The database: a `sqlite:` file (one server) or a `postgres://` server (any number
+    /// of servers); `sqlite://<data dir>/taskwire.db` when unset.
     #[arg(
         long,
         env = "TASKWIRE_DATABASE_URL",
@@ -61,6 +62,10 @@ pub struct SettingsArgs {
     /// How long the rules analyser takes, so people see the step.
     #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_ANALYSIS_DELAY_MS", default_value_t = 400)]
     pub analysis_delay_ms: u64,
+    /// How long a server holds a pipeline step without renewing it before another
+    /// server on the same Postgres may take the step over.
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_PIPELINE_LEASE_SECS", default_value_t = 15)]
+    pub pipeline_lease_secs: u64,
     /// Frames a socket may have queued before it counts as too slow.
     #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_WS_QUEUE", default_value_t = 512)]
     pub ws_queue: usize,

@@ -141,6 +141,8 @@ pub struct Settings {
     pub replay_limit: u64,
     /// How long the rules analyser "thinks", so people can see the step.
     pub analysis_delay: Duration,
+    /// How long a pipeline step's lease lasts unrenewed (Postgres: several servers).
+    pub pipeline_lease: Duration,
     pub ws: WsSettings,
     /// HTTP actions (create, answer, report) per user per minute, and the burst above it.
     pub actions_per_minute: u32,
@@ -216,10 +218,10 @@ impl Settings {
             .or(a.site_addr)
             .unwrap_or(([127, 0, 0, 1], 3000).into());
         let database_url = match a.database_url.take() {
-            Some(url) if !url.starts_with("sqlite:") => {
+            Some(url) if crate::db::Store::of_url(&url).is_none() => {
                 return Err(ConfigError::new(
                     "TASKWIRE_DATABASE_URL",
-                    "only sqlite: URLs are supported",
+                    "must be a sqlite: or postgres:// URL",
                 ))
             }
             Some(url) => url,
@@ -240,6 +242,15 @@ impl Settings {
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             secure_cookies: a.secure_cookies,
             analysis_delay: Duration::from_millis(a.analysis_delay_ms),
+            pipeline_lease: match a.pipeline_lease_secs {
+                0 => {
+                    return Err(ConfigError::new(
+                        "TASKWIRE_PIPELINE_LEASE_SECS",
+                        "must be at least 1",
+                    ))
+                }
+                secs => Duration::from_secs(secs),
+            },
             ws: ws(&a)?,
             replay_limit: a.replay_limit,
             actions_per_minute: a.actions_per_minute,

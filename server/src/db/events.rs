@@ -1,7 +1,7 @@
 //! Queries on the append-only `events` log.
 
+use super::Conn;
 use shared_protocol::{LoggedEvent, Seq, ServerMsg, TaskId, TimelineEntry};
-use sqlx::SqliteConnection;
 
 /// One row of the log.
 #[derive(Debug, Clone)]
@@ -41,16 +41,23 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
-/// The seq the next event gets. Only call inside a write transaction.
-pub async fn next_seq(conn: &mut SqliteConnection) -> Result<Seq, sqlx::Error> {
-    let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
-        .fetch_one(conn)
-        .await?;
-    Ok(max.unwrap_or(0) as Seq + 1)
+/// Takes the seq the next event gets. Only call inside a write transaction.
+///
+/// The log's head is one counter row, and taking a seq updates it: the row stays
+/// locked until the transaction ends, so writers on any number of processes take seqs
+/// one transaction at a time and commit them in order. Nothing is skipped (a rolled
+/// back transaction or savepoint gives its seq back) and nothing is seen out of order
+/// (seq 6 cannot commit before seq 5).
+pub async fn next_seq(conn: &mut Conn) -> Result<Seq, sqlx::Error> {
+    let seq: i64 =
+        sqlx::query_scalar("UPDATE log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+            .fetch_one(conn)
+            .await?;
+    Ok(seq as Seq)
 }
 
 /// The newest seq in the log (0 when empty).
-pub async fn max_seq(conn: &mut SqliteConnection) -> Result<Seq, sqlx::Error> {
+pub async fn max_seq(conn: &mut Conn) -> Result<Seq, sqlx::Error> {
     let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
         .fetch_one(conn)
         .await?;
@@ -59,7 +66,7 @@ pub async fn max_seq(conn: &mut SqliteConnection) -> Result<Seq, sqlx::Error> {
 
 /// Appends one event.
 pub async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     seq: Seq,
     task_id: TaskId,
     msg: &ServerMsg,
@@ -68,7 +75,7 @@ pub async fn append(
 ) -> Result<(), sqlx::Error> {
     let logged = LoggedEvent::from_msg(msg);
     sqlx::query(
-        "INSERT INTO events (seq, task_id, kind, payload, actor_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (seq, task_id, kind, payload, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(seq as i64)
     .bind(task_id.0)
@@ -83,14 +90,14 @@ pub async fn append(
 
 /// Events with `after < seq <= upto`, in order, at most `limit` of them.
 pub async fn range(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     after: Seq,
     upto: Seq,
-    limit: u32,
+    limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT e.seq, e.task_id, t.org_id, e.kind, e.payload FROM events e JOIN tasks t ON t.id = e.task_id \
-         WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?",
+         WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq LIMIT $3",
     )
     .bind(after as i64)
     .bind(upto as i64)
@@ -102,13 +109,13 @@ pub async fn range(
 
 /// One task's events with `seq > after`, in order.
 pub async fn for_task(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     task_id: TaskId,
     after: Seq,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT e.seq, e.task_id, t.org_id, e.kind, e.payload FROM events e JOIN tasks t ON t.id = e.task_id \
-         WHERE e.task_id = ? AND e.seq > ? ORDER BY e.seq",
+         WHERE e.task_id = $1 AND e.seq > $2 ORDER BY e.seq",
     )
     .bind(task_id.0)
     .bind(after as i64)
@@ -118,10 +125,7 @@ pub async fn for_task(
 }
 
 /// A task's timeline, oldest first.
-pub async fn timeline(
-    conn: &mut SqliteConnection,
-    task_id: TaskId,
-) -> Result<Vec<TimelineEntry>, sqlx::Error> {
+pub async fn timeline(conn: &mut Conn, task_id: TaskId) -> Result<Vec<TimelineEntry>, sqlx::Error> {
     Ok(for_task(conn, task_id, 0)
         .await?
         .into_iter()

@@ -3,7 +3,7 @@
 //! A row with status 0 is a claim: the action is still running. A key older than the
 //! retention period counts as never used; [`prune`] removes such rows.
 
-use sqlx::SqlitePool;
+use super::Pool;
 
 /// What is stored under a key.
 pub struct Stored {
@@ -16,21 +16,22 @@ pub struct Stored {
 /// Claims `(scope, key)` for a request with `fingerprint`; `false` if a live claim or a
 /// result is already there. A claim older than `expired_before` is replaced.
 pub async fn claim(
-    pool: &SqlitePool,
+    pool: &Pool,
     scope: &str,
     key: &str,
     fingerprint: &str,
     now: i64,
     expired_before: i64,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at < ?")
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < $3")
         .bind(scope)
         .bind(key)
         .bind(expired_before)
         .execute(pool)
         .await?;
     let claimed = sqlx::query(
-        "INSERT OR IGNORE INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, 0, '', ?)",
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4) \
+         ON CONFLICT (scope, key) DO NOTHING",
     )
     .bind(scope)
     .bind(key)
@@ -43,13 +44,9 @@ pub async fn claim(
 }
 
 /// What another request stored under `(scope, key)`, if it is still there.
-pub async fn find(
-    pool: &SqlitePool,
-    scope: &str,
-    key: &str,
-) -> Result<Option<Stored>, sqlx::Error> {
+pub async fn find(pool: &Pool, scope: &str, key: &str) -> Result<Option<Stored>, sqlx::Error> {
     let row: Option<(String, i64, String)> = sqlx::query_as(
-        "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = ? AND key = ?",
+        "SELECT fingerprint, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
     )
     .bind(scope)
     .bind(key)
@@ -64,13 +61,13 @@ pub async fn find(
 
 /// Stores the result of the claimed request.
 pub async fn complete(
-    pool: &SqlitePool,
+    pool: &Pool,
     scope: &str,
     key: &str,
     status: u16,
     body: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?")
+    sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4")
         .bind(i64::from(status))
         .bind(body)
         .bind(scope)
@@ -81,8 +78,8 @@ pub async fn complete(
 }
 
 /// Gives up a claim (the action failed), so the same key can be tried again.
-pub async fn release(pool: &SqlitePool, scope: &str, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+pub async fn release(pool: &Pool, scope: &str, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
         .execute(pool)
@@ -91,8 +88,8 @@ pub async fn release(pool: &SqlitePool, scope: &str, key: &str) -> Result<(), sq
 }
 
 /// Removes keys created before `expired_before`; returns how many.
-pub async fn prune(pool: &SqlitePool, expired_before: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+pub async fn prune(pool: &Pool, expired_before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(expired_before)
         .execute(pool)
         .await?;

@@ -2,31 +2,84 @@
 
 pub mod events;
 pub mod idempotency;
+pub mod leases;
+pub mod secrets;
 pub mod service_tokens;
 pub mod tasks;
 pub mod users;
 pub mod webhooks;
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 
-/// The database as a server uses it: readers in parallel, and exactly one writer.
+/// A pool on either store; queries are written once, with `$N` placeholders, in SQL
+/// that SQLite and Postgres both read.
+pub type Pool = AnyPool;
+/// One connection (or transaction) on either store.
+pub type Conn = AnyConnection;
+/// A transaction on either store.
+pub type Tx = Transaction<'static, Any>;
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// An embedded SQLite file: one server process (the default).
+    Sqlite,
+    /// A Postgres server: any number of server processes.
+    Postgres,
+}
+
+impl Store {
+    /// The store of `database_url`, or `None` for a URL of neither kind.
+    pub fn of_url(database_url: &str) -> Option<Store> {
+        if database_url.starts_with("sqlite:") {
+            Some(Store::Sqlite)
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            Some(Store::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The store `pool` is connected to.
+    pub fn of(pool: &Pool) -> Store {
+        match pool.connect_options().database_url.scheme() {
+            "postgres" | "postgresql" => Store::Postgres,
+            _ => Store::Sqlite,
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Store::Sqlite => &SQLITE_MIGRATIONS,
+            Store::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// The database as a server uses it: readers in parallel, and one writer per process.
 ///
 /// SQLite lets one connection write at a time. With several writing connections, the
 /// losers wait in SQLite's busy handler, which sleeps and retries and, under load,
 /// gives up with "database is locked". Here every write of this process goes through
 /// the one connection of `write`, so writers queue in the process, in order, and SQLite
 /// never sees two of them; task changes are also batched into group commits (see
-/// `tasks::writer`). Reads never wait for writes (WAL).
+/// `tasks::writer`). Reads never wait for writes (WAL). On Postgres the same shape
+/// holds per process; several processes' writers are put in one order by the log's
+/// counter row (see `events::next_seq`).
 #[derive(Clone, Debug)]
 pub struct Db {
-    /// Read-only connections: a write through one of them fails loudly.
-    pub read: SqlitePool,
+    pub store: Store,
+    /// The URL, for connections that are not pooled (the Postgres listener).
+    pub url: String,
+    /// Read-only connections on SQLite: a write through one of them fails loudly.
+    pub read: Pool,
     /// The one writing connection.
-    pub write: SqlitePool,
+    pub write: Pool,
 }
 
 impl Db {
@@ -36,27 +89,47 @@ impl Db {
     }
 }
 
-fn options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
-    use anyhow::Context;
-    Ok(SqliteConnectOptions::from_str(database_url)
-        .context("parsing the database URL")?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        // Only other processes (the CLI) can hold the write lock now; wait for them.
-        .busy_timeout(Duration::from_secs(5)))
+/// The URL a pool connects with: SQLite files are created when missing (and opened
+/// read-only for readers).
+fn pool_url(database_url: &str, store: Store, read_only: bool) -> String {
+    if store != Store::Sqlite || database_url.contains("mode=") {
+        return database_url.to_owned();
+    }
+    let mode = if read_only { "ro" } else { "rwc" };
+    let sep = if database_url.contains('?') { '&' } else { '?' };
+    format!("{database_url}{sep}mode={mode}")
 }
 
-/// A pool of `max` connections to the database (read-only ones when `read_only`).
-async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<SqlitePool> {
+/// A pool of `max` connections to the database (read-only ones when `read_only`, on
+/// SQLite).
+async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<Pool> {
     use anyhow::Context;
-    SqlitePoolOptions::new()
+    sqlx::any::install_default_drivers();
+    let store =
+        Store::of_url(database_url).context("the database URL is neither sqlite: nor postgres:")?;
+    AnyPoolOptions::new()
         .max_connections(max)
         // Writers queue for the one writing connection, in the process; under a burst
         // the wait can be long, and it is still better than failing.
         .acquire_timeout(Duration::from_secs(120))
-        .connect_with(options(database_url)?.read_only(read_only))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if store == Store::Sqlite {
+                    // WAL: readers never wait for the writer. Foreign keys as declared.
+                    // Only other processes (the CLI) can hold the write lock; wait for
+                    // them rather than fail.
+                    conn.execute(
+                        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+                    )
+                    .await?;
+                    if !read_only {
+                        conn.execute("PRAGMA journal_mode = WAL;").await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(&pool_url(database_url, store, read_only))
         .await
         .context("opening the database")
 }
@@ -66,9 +139,10 @@ async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<S
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
+async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     use anyhow::Context;
-    SQLITE_MIGRATIONS
+    Store::of(pool)
+        .migrator()
         .run(pool)
         .await
         .context("running database migrations")
@@ -80,23 +154,43 @@ pub async fn open(database_url: &str) -> anyhow::Result<Db> {
     let write = pool(database_url, 1, false).await?;
     migrate(&write).await?;
     let read = pool(database_url, 8, true).await?;
-    Ok(Db { read, write })
+    Ok(Db {
+        store: Store::of(&write),
+        url: database_url.to_owned(),
+        read,
+        write,
+    })
 }
 
-/// Opens (creating if needed) the SQLite database in WAL mode and runs migrations, as
-/// one small pool that reads and writes: for the command line and tests, which run
-/// beside a server rather than as one.
-pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+/// Opens (creating if needed) the database and runs migrations, as one small pool that
+/// reads and writes: for the command line and tests, which run beside a server rather
+/// than as one.
+pub async fn connect(database_url: &str) -> anyhow::Result<Pool> {
     let pool = pool(database_url, 2, false).await?;
     migrate(&pool).await?;
     Ok(pool)
 }
 
-/// Starts a write transaction that takes SQLite's write lock at once (`BEGIN
-/// IMMEDIATE`), so two writers never both read and then race to upgrade; it is also
-/// what makes `max(seq) + 1` safe.
-pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`), so two writers never both read and then race to upgrade.
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    match Store::of(pool) {
+        Store::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Store::Postgres => pool.begin().await,
+    }
+}
+
+/// Starts a transaction whose reads all see one snapshot: a page and the seq it
+/// reflects agree. (A SQLite read transaction is one snapshot already; Postgres needs
+/// `REPEATABLE READ` for it.)
+pub async fn begin_read(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    match Store::of(pool) {
+        Store::Sqlite => pool.begin().await,
+        Store::Postgres => {
+            pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -108,7 +202,7 @@ pub fn now_millis() -> i64 {
 }
 
 /// Whether the database answers a trivial query.
-pub async fn answers(pool: &SqlitePool) -> bool {
+pub async fn answers(pool: &Pool) -> bool {
     sqlx::query_scalar::<_, i64>("SELECT 1")
         .fetch_one(pool)
         .await

@@ -1,10 +1,10 @@
 //! Queries on `tasks`.
 
+use super::{Conn, Pool};
 use shared_protocol::{
     DashboardQuery, StatusCounts, TaskDetail, TaskId, TaskStatus, TaskSummary, UserId, UserRef,
     PAGE_SIZE,
 };
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A task as stored, with its creator's display name joined in.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,7 +15,8 @@ struct TaskRow {
     creator_id: i64,
     creator_name: String,
     org_id: i64,
-    private: bool,
+    /// 0 or 1 (a Postgres boolean cast, so both stores read alike).
+    private: i64,
     status: String,
     questions: String,
     answers: String,
@@ -79,7 +80,7 @@ impl TryFrom<TaskRow> for Task {
                     created_at: r.created_at,
                     updated_at: r.updated_at,
                     last_seq: r.last_seq as u64,
-                    private: r.private,
+                    private: r.private != 0,
                 },
                 description: r.description,
                 questions,
@@ -94,14 +95,14 @@ impl TryFrom<TaskRow> for Task {
                 error_message: r.error_message,
             },
             org_id: r.org_id,
-            private: r.private,
+            private: r.private != 0,
         })
     }
 }
 
 const SELECT: &str =
     "SELECT t.id, t.title, t.description, t.creator_id, u.display_name AS creator_name, \
-     t.org_id, t.private, t.status, t.questions, t.answers, t.issue_number, t.issue_url, \
+     t.org_id, CAST(t.private AS INTEGER) AS private, t.status, t.questions, t.answers, t.issue_number, t.issue_url, \
      t.github_branch, t.pr_number, t.pr_url, t.pr_title, t.merge_commit_sha, t.error_message, \
      t.created_at, t.updated_at, t.last_seq \
      FROM tasks t JOIN users u ON u.id = t.creator_id";
@@ -118,14 +119,14 @@ pub struct NewTask<'a> {
 }
 
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     new: NewTask<'_>,
     now: i64,
     seq: u64,
 ) -> Result<TaskId, sqlx::Error> {
-    let done = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO tasks (title, description, creator_id, org_id, private, status, created_at, updated_at, last_seq) \
-         VALUES (?, ?, ?, ?, ?, 'received', ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8) RETURNING id",
     )
     .bind(new.title)
     .bind(new.description)
@@ -135,19 +136,19 @@ pub async fn insert(
     .bind(now)
     .bind(now)
     .bind(seq as i64)
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(TaskId(done.last_insert_rowid()))
+    Ok(TaskId(id))
 }
 
 /// Writes every mutable field of `task` back.
-pub async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(), sqlx::Error> {
+pub async fn update(conn: &mut Conn, task: &Task) -> Result<(), sqlx::Error> {
     let d = &task.detail;
     let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
     sqlx::query(
-        "UPDATE tasks SET status = ?, questions = ?, answers = ?, issue_number = ?, issue_url = ?, \
-         github_branch = ?, pr_number = ?, pr_url = ?, pr_title = ?, merge_commit_sha = ?, \
-         error_message = ?, updated_at = ?, last_seq = ? WHERE id = ?",
+        "UPDATE tasks SET status = $1, questions = $2, answers = $3, issue_number = $4, issue_url = $5, \
+         github_branch = $6, pr_number = $7, pr_url = $8, pr_title = $9, merge_commit_sha = $10, \
+         error_message = $11, updated_at = $12, last_seq = $13 WHERE id = $14",
     )
     .bind(d.summary.status.as_str())
     .bind(json(&d.questions))
@@ -168,8 +169,8 @@ pub async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(), sqlx
     Ok(())
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: TaskId) -> Result<Option<Task>, sqlx::Error> {
-    let row: Option<TaskRow> = sqlx::query_as(&format!("{SELECT} WHERE t.id = ?"))
+pub async fn get(conn: &mut Conn, id: TaskId) -> Result<Option<Task>, sqlx::Error> {
+    let row: Option<TaskRow> = sqlx::query_as(&format!("{SELECT} WHERE t.id = $1"))
         .bind(id.0)
         .fetch_optional(conn)
         .await?;
@@ -177,7 +178,7 @@ pub async fn get(conn: &mut SqliteConnection, id: TaskId) -> Result<Option<Task>
 }
 
 /// Every task, most recently changed first.
-pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Task>, sqlx::Error> {
+pub async fn list(conn: &mut Conn) -> Result<Vec<Task>, sqlx::Error> {
     let rows: Vec<TaskRow> =
         sqlx::query_as(&format!("{SELECT} ORDER BY t.last_seq DESC, t.id DESC"))
             .fetch_all(conn)
@@ -187,19 +188,19 @@ pub async fn list(conn: &mut SqliteConnection) -> Result<Vec<Task>, sqlx::Error>
 
 /// Who is reading a list, for the SQL that filters it the way
 /// [`Visibility::allows`](crate::visibility::Visibility::allows) does.
-const VISIBLE: &str = "(t.creator_id = ?1 OR (t.org_id = ?2 AND t.private = 0))";
+const VISIBLE: &str = "(t.creator_id = $1 OR (t.org_id = $2 AND NOT t.private))";
 
 /// One page of the tasks `viewer` may see that match `query`, most recently changed
 /// first, and whether more follow.
 pub async fn page(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: crate::visibility::Viewer,
     query: &DashboardQuery,
 ) -> Result<(Vec<Task>, bool), sqlx::Error> {
     let sql = format!(
-        "{SELECT} WHERE {VISIBLE} AND (?3 IS NULL OR t.status = ?3) \
-         AND (?4 = 0 OR t.creator_id = ?1) \
-         ORDER BY t.last_seq DESC, t.id DESC LIMIT ?5 OFFSET ?6"
+        "{SELECT} WHERE {VISIBLE} AND ($3 IS NULL OR t.status = $3) \
+         AND (NOT $4 OR t.creator_id = $1) \
+         ORDER BY t.last_seq DESC, t.id DESC LIMIT $5 OFFSET $6"
     );
     let rows: Vec<TaskRow> = sqlx::query_as(&sql)
         .bind(viewer.user_id)
@@ -221,7 +222,7 @@ pub async fn page(
 
 /// How many tasks `viewer` may see, per status.
 pub async fn counts(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     viewer: crate::visibility::Viewer,
 ) -> Result<StatusCounts, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
@@ -242,11 +243,8 @@ pub async fn counts(
 
 /// Tasks of `org_id` that are open for work, oldest first (used to resume the pipeline
 /// after a restart).
-pub async fn ids_in_status(
-    pool: &SqlitePool,
-    status: TaskStatus,
-) -> Result<Vec<TaskId>, sqlx::Error> {
-    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM tasks WHERE status = ? ORDER BY id")
+pub async fn ids_in_status(pool: &Pool, status: TaskStatus) -> Result<Vec<TaskId>, sqlx::Error> {
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM tasks WHERE status = $1 ORDER BY id")
         .bind(status.as_str())
         .fetch_all(pool)
         .await?;
@@ -254,9 +252,9 @@ pub async fn ids_in_status(
 }
 
 /// The task working on `branch`, if any.
-pub async fn id_by_branch(pool: &SqlitePool, branch: &str) -> Result<Option<TaskId>, sqlx::Error> {
+pub async fn id_by_branch(pool: &Pool, branch: &str) -> Result<Option<TaskId>, sqlx::Error> {
     let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM tasks WHERE github_branch = ? ORDER BY id DESC LIMIT 1")
+        sqlx::query_as("SELECT id FROM tasks WHERE github_branch = $1 ORDER BY id DESC LIMIT 1")
             .bind(branch)
             .fetch_optional(pool)
             .await?;
@@ -264,9 +262,9 @@ pub async fn id_by_branch(pool: &SqlitePool, branch: &str) -> Result<Option<Task
 }
 
 /// The task dispatched to GitHub issue `number`, if any.
-pub async fn id_by_issue(pool: &SqlitePool, number: i64) -> Result<Option<TaskId>, sqlx::Error> {
+pub async fn id_by_issue(pool: &Pool, number: i64) -> Result<Option<TaskId>, sqlx::Error> {
     let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM tasks WHERE issue_number = ? ORDER BY id DESC LIMIT 1")
+        sqlx::query_as("SELECT id FROM tasks WHERE issue_number = $1 ORDER BY id DESC LIMIT 1")
             .bind(number)
             .fetch_optional(pool)
             .await?;

@@ -1,7 +1,7 @@
 //! Queries on `users`.
 
+use super::Pool;
 use shared_protocol::{UserId, UserRef};
-use sqlx::SqlitePool;
 
 /// A stored account. The hash stays on the server: it is never serialised.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,7 +28,7 @@ const SELECT: &str =
 
 /// Inserts a user in the default org; `Ok(None)` when the username is taken.
 pub async fn insert(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &str,
     display_name: &str,
     password_hash: &str,
@@ -40,44 +40,42 @@ pub async fn insert(
 /// Inserts a user in `org_id`; `Ok(None)` when the username is taken.
 #[tracing::instrument(skip(pool, password_hash))]
 pub async fn insert_in_org(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &str,
     display_name: &str,
     password_hash: &str,
     org_id: i64,
     now: i64,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    let result = sqlx::query(
-        "INSERT INTO users (username, display_name, password_hash, org_id, created_at) VALUES (?, ?, ?, ?, ?)",
+    let result = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (username, display_name, password_hash, org_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id",
     )
     .bind(username)
     .bind(display_name)
     .bind(password_hash)
     .bind(org_id)
     .bind(now)
-    .execute(pool)
+    .fetch_one(pool)
     .await;
     match result {
-        Ok(done) => find_by_id(pool, done.last_insert_rowid()).await,
+        Ok(id) => find_by_id(pool, id).await,
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn find_by_username(
-    pool: &SqlitePool,
-    username: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE username = ?"))
+pub async fn find_by_username(pool: &Pool, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE username = $1"))
         .bind(username)
         .fetch_optional(pool)
         .await
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn find_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+pub async fn find_by_id(pool: &Pool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -85,8 +83,8 @@ pub async fn find_by_id(pool: &SqlitePool, id: i64) -> Result<Option<UserRow>, s
 
 /// Invalidates every token issued to the user so far.
 #[tracing::instrument(skip(pool))]
-pub async fn bump_token_version(pool: &SqlitePool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = ?")
+pub async fn bump_token_version(pool: &Pool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;
@@ -94,12 +92,12 @@ pub async fn bump_token_version(pool: &SqlitePool, id: i64) -> Result<(), sqlx::
 }
 
 /// The id of the org named `name`, creating it if needed.
-pub async fn org_id(pool: &SqlitePool, name: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query("INSERT OR IGNORE INTO orgs (name) VALUES (?)")
+pub async fn org_id(pool: &Pool, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT INTO orgs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .execute(pool)
         .await?;
-    sqlx::query_scalar("SELECT id FROM orgs WHERE name = ?")
+    sqlx::query_scalar("SELECT id FROM orgs WHERE name = $1")
         .bind(name)
         .fetch_one(pool)
         .await
@@ -107,12 +105,8 @@ pub async fn org_id(pool: &SqlitePool, name: &str) -> Result<i64, sqlx::Error> {
 
 /// Replaces the password hash.
 #[tracing::instrument(skip(pool, password_hash))]
-pub async fn set_password(
-    pool: &SqlitePool,
-    id: i64,
-    password_hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+pub async fn set_password(pool: &Pool, id: i64, password_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(id)
         .execute(pool)

@@ -1,36 +1,43 @@
 //! Queries on `webhook_deliveries`.
 
-use sqlx::SqlitePool;
+use super::Pool;
 
-/// Whether a delivery id was processed at or after `since` (older records are
-/// forgotten: see [`prune`]).
-pub async fn seen(pool: &SqlitePool, id: &str, since: i64) -> Result<bool, sqlx::Error> {
-    let found: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM webhook_deliveries WHERE id = ? AND received_at >= ?")
-            .bind(id)
-            .bind(since)
-            .fetch_optional(pool)
-            .await?;
-    Ok(found.is_some())
-}
-
-/// Records a processed delivery (again for an id whose record had expired).
-pub async fn record(pool: &SqlitePool, id: &str, event: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, event, received_at) VALUES (?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET event = excluded.event, received_at = excluded.received_at",
+/// Claims delivery `id` for processing; `false` if it was claimed at or after `since`
+/// (older records are forgotten: see [`prune`]). One statement, so of two servers
+/// given the same delivery at once, one processes it.
+pub async fn claim(
+    pool: &Pool,
+    id: &str,
+    event: &str,
+    now: i64,
+    since: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET event = excluded.event, received_at = excluded.received_at \
+         WHERE webhook_deliveries.received_at < $4",
     )
     .bind(id)
     .bind(event)
     .bind(now)
+    .bind(since)
     .execute(pool)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives up the claim on delivery `id` (processing failed), so a redelivery is tried.
+pub async fn unclaim(pool: &Pool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM webhook_deliveries WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Forgets deliveries received before `before`; returns how many.
-pub async fn prune(pool: &SqlitePool, before: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < ?")
+pub async fn prune(pool: &Pool, before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM webhook_deliveries WHERE received_at < $1")
         .bind(before)
         .execute(pool)
         .await?;

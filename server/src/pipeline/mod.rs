@@ -4,14 +4,19 @@
 //! task service like any other writer. A step that cannot be stored is retried with
 //! backoff until it is; on start-up, tasks left mid-way by a previous process (a crash,
 //! a restart during a retry) are resumed from their stored status.
+//!
+//! With several servers on one Postgres, each step is leased (see [`lease`]): one
+//! server does it, and a step held by a server that died is taken over by another.
 
 pub mod analyser;
 pub mod github;
+pub mod lease;
 pub mod llm;
 pub mod retry;
 pub mod webhook;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shared_protocol::{TaskId, TaskStatus};
@@ -22,6 +27,7 @@ use tokio_util::task::TaskTracker;
 use crate::tasks::{Actor, Command, ServiceError, TaskService};
 use analyser::{Analyser, Analysis};
 use github::GithubClient;
+use lease::Leases;
 
 /// Hands dispatched tasks to GitHub, when it is configured.
 #[derive(Clone)]
@@ -82,19 +88,46 @@ pub enum Job {
     Dispatch(TaskId),
 }
 
+impl Job {
+    fn name(self) -> &'static str {
+        match self {
+            Job::Analyse(_) => "analyse",
+            Job::Dispatch(_) => "dispatch",
+        }
+    }
+
+    fn task(self) -> TaskId {
+        match self {
+            Job::Analyse(id) | Job::Dispatch(id) => id,
+        }
+    }
+
+    /// The job a task in `status` is owed, if any.
+    fn for_status(id: TaskId, status: TaskStatus) -> Option<Job> {
+        match status {
+            TaskStatus::Received | TaskStatus::Analyzing => Some(Job::Analyse(id)),
+            TaskStatus::Clarified => Some(Job::Dispatch(id)),
+            _ => None,
+        }
+    }
+}
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct PipelineHandle {
     jobs: mpsc::Sender<Job>,
+    leases: Option<Leases>,
 }
 
 impl PipelineHandle {
-    /// Starts the pipeline worker.
+    /// Starts the pipeline worker; with `leases` (several servers on one database),
+    /// each step is leased and unclaimed work is swept for.
     pub fn start(
         tasks: TaskService,
         analyser: Arc<dyn Analyser>,
         dispatcher: Dispatcher,
         analysis_delay: Duration,
+        leases: Option<Leases>,
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
@@ -104,11 +137,43 @@ impl PipelineHandle {
             analyser,
             dispatcher,
             analysis_delay,
+            leases: leases.clone(),
+            in_flight: Default::default(),
         };
         tracker
             .clone()
-            .spawn(run_pipeline(worker, rx, tracker, shutdown));
-        PipelineHandle { jobs }
+            .spawn(run_pipeline(worker, rx, tracker.clone(), shutdown.clone()));
+        let handle = PipelineHandle { jobs, leases };
+        if handle.leases.is_some() {
+            tracker.spawn(handle.clone().sweep(shutdown));
+        }
+        handle
+    }
+
+    /// Every few seconds, queues work nobody holds (left by a server that stopped or
+    /// died), until `shutdown`.
+    async fn sweep(self, shutdown: CancellationToken) {
+        let Some(leases) = self.leases.clone() else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(leases.sweep_every()) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            if let Err(e) = self.submit_unclaimed(&leases).await {
+                tracing::warn!(error = %e, "sweeping for pipeline work failed; trying again");
+            }
+        }
+    }
+
+    async fn submit_unclaimed(&self, leases: &Leases) -> Result<(), sqlx::Error> {
+        for (id, status) in leases.unclaimed().await? {
+            if let Some(job) = Job::for_status(id, status) {
+                self.submit(job).await;
+            }
+        }
+        Ok(())
     }
 
     pub async fn submit(&self, job: Job) {
@@ -120,8 +185,12 @@ impl PipelineHandle {
         }
     }
 
-    /// Queues work for tasks a previous process left mid-way.
+    /// Queues work for tasks a previous process left mid-way (with leases: that no
+    /// live server holds).
     pub async fn resume(&self, tasks: &TaskService) -> Result<(), sqlx::Error> {
+        if let Some(leases) = &self.leases {
+            return self.submit_unclaimed(leases).await;
+        }
         for status in [TaskStatus::Received, TaskStatus::Analyzing] {
             for id in crate::db::tasks::ids_in_status(tasks.pool(), status).await? {
                 self.submit(Job::Analyse(id)).await;
@@ -140,6 +209,9 @@ struct Worker {
     analyser: Arc<dyn Analyser>,
     dispatcher: Dispatcher,
     analysis_delay: Duration,
+    leases: Option<Leases>,
+    /// Tasks this process is working on, so a task is never worked on twice at once.
+    in_flight: Arc<Mutex<HashSet<TaskId>>>,
 }
 
 async fn run_pipeline(
@@ -199,17 +271,45 @@ fn after(result: &Result<(), ServiceError>, attempt: u32) -> Next {
 }
 
 impl Worker {
+    /// Runs `job` unless this process already works on its task or (with leases)
+    /// another server holds it.
     #[tracing::instrument(skip(self))]
     async fn run(&self, job: Job) {
+        let id = job.task();
+        if !self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id)
+        {
+            return;
+        }
+        match &self.leases {
+            None => self.run_steps(job).await,
+            Some(leases) => match leases.claim(id).await {
+                Ok(true) => {
+                    leases.hold(id, self.run_steps(job)).await;
+                }
+                Ok(false) => {
+                    metrics::counter!("taskwire_pipeline_jobs_total", "job" => job.name(), "outcome" => "held_elsewhere").increment(1);
+                }
+                // The sweep queues it again.
+                Err(e) => tracing::warn!(error = %e, "taking a pipeline lease failed"),
+            },
+        }
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    async fn run_steps(&self, job: Job) {
         for attempt in 1u32.. {
             let result = match job {
                 Job::Analyse(id) => self.analyse(id).await,
                 Job::Dispatch(id) => self.dispatch(id).await,
             };
-            let name = match job {
-                Job::Analyse(_) => "analyse",
-                Job::Dispatch(_) => "dispatch",
-            };
+            let name = job.name();
             let outcome = match (after(&result, attempt), result) {
                 (Next::Done, Ok(())) | (Next::RetryAfter(_), Ok(())) => "done",
                 (Next::Done, Err(e)) => {

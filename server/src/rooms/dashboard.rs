@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::db::Pool;
 use shared_protocol::*;
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::member::{shared, MemberHandle, SharedFrame};
@@ -46,7 +46,7 @@ pub struct DashboardHandle {
 impl DashboardHandle {
     /// Starts the actor from a snapshot of every task taken at `seq`.
     pub fn new(
-        pool: SqlitePool,
+        pool: Pool,
         rows: Vec<(TaskSummary, Visibility)>,
         seq: Seq,
         replay_limit: u64,
@@ -111,7 +111,7 @@ struct Member {
 }
 
 struct DashboardRoom {
-    pool: SqlitePool,
+    pool: Pool,
     rows: HashMap<TaskId, (TaskSummary, Visibility)>,
     /// Public tasks' counts, per org.
     public_counts: HashMap<i64, StatusCounts>,
@@ -276,7 +276,7 @@ impl DashboardRoom {
             Some(since) if since == self.seq => Vec::new(),
             Some(since) => {
                 let mut conn = self.pool.acquire().await?;
-                let missed = events::range(&mut conn, since, self.seq, u32::MAX).await?;
+                let missed = events::range(&mut conn, since, self.seq, i64::MAX).await?;
                 let mut frames: Vec<ServerFrame> = missed
                     .into_iter()
                     .filter_map(|e| {

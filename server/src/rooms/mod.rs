@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::db::Pool;
 use shared_protocol::{Seq, TaskId};
-use sqlx::SqlitePool;
 
 use dashboard::DashboardHandle;
 use member::MemberHandle;
@@ -38,7 +38,7 @@ pub struct Rooms {
 }
 
 struct RoomsInner {
-    pool: SqlitePool,
+    pool: Pool,
     dashboard: DashboardHandle,
     /// Running task rooms. A std mutex is enough: it is held only to look up, insert or
     /// remove a handle, never across an `.await`.
@@ -47,7 +47,7 @@ struct RoomsInner {
 }
 
 impl Rooms {
-    pub fn new(pool: SqlitePool, dashboard: DashboardHandle) -> Self {
+    pub fn new(pool: Pool, dashboard: DashboardHandle) -> Self {
         Rooms {
             inner: Arc::new(RoomsInner {
                 pool,

@@ -4,12 +4,18 @@
 //! the log past the last seq it published. Because it reads the log rather than taking
 //! events from writers, two concurrent writers cannot make it publish 6 before 5, and a
 //! missed wake-up only delays, never loses, an event (a slow poll covers that too).
+//!
+//! On Postgres the log is shared by every server process. Each commit notifies
+//! [`CHANNEL`], and [`listen_for_commits`] turns the notifications into wake-ups; a
+//! notification carries nothing the sequencer relies on. A lost notification or a
+//! dropped listener connection costs at most one poll interval: the listener wakes
+//! the sequencer whenever it reconnects, and the poll reads the log anyway.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::Pool;
 use shared_protocol::{Seq, ServerFrame, ServerMsg, TaskId, TaskListUpdated, TaskSummary};
-use sqlx::SqlitePool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -56,12 +62,69 @@ impl Published {
     }
 }
 
-const BATCH: u32 = 500;
+const BATCH: i64 = 500;
+
+/// How often the sequencer reads the log without being woken.
+const POLL: Duration = Duration::from_secs(2);
+
+/// The Postgres notification channel commits are announced on.
+pub const CHANNEL: &str = "taskwire_log";
+
+/// Wakes `committed` on every notification of a commit, from any process, until
+/// `shutdown`. Reconnects after a dropped connection (waking the sequencer, which then
+/// reads whatever was committed meanwhile).
+pub async fn listen_for_commits(url: String, committed: Arc<Notify>, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            l = listener => l,
+            _ = shutdown.cancelled() => return,
+        };
+        match &mut listener {
+            Ok(listener) => {
+                backoff = Duration::from_millis(100);
+                committed.notify_one();
+                loop {
+                    let next = tokio::select! {
+                        n = listener.try_recv() => n,
+                        _ = shutdown.cancelled() => return,
+                    };
+                    match next {
+                        Ok(Some(_)) => committed.notify_one(),
+                        // The connection was lost; notifications meanwhile are gone.
+                        Ok(None) => {
+                            tracing::warn!("the commit listener lost its connection; reconnecting");
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the commit listener failed; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for commits; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+        committed.notify_one();
+    }
+}
 
 /// Runs until `shutdown`; `last` is the seq the rooms already reflect.
 #[tracing::instrument(skip_all, fields(start = last))]
 pub async fn run_sequencer(
-    pool: SqlitePool,
+    pool: Pool,
     committed: Arc<Notify>,
     mut last: Seq,
     rooms: Rooms,
@@ -70,7 +133,7 @@ pub async fn run_sequencer(
     loop {
         tokio::select! {
             _ = committed.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.cancelled() => break,
         }
         loop {

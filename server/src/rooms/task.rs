@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::db::Pool;
 use shared_protocol::*;
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::member::{shared, MemberHandle};
@@ -38,7 +38,7 @@ pub struct TaskRoomHandle {
 }
 
 impl TaskRoomHandle {
-    pub(super) fn new(task_id: TaskId, room_id: u64, pool: SqlitePool, rooms: Rooms) -> Self {
+    pub(super) fn new(task_id: TaskId, room_id: u64, pool: Pool, rooms: Rooms) -> Self {
         let (inbox, rx) = mpsc::channel(256);
         let room = TaskRoom {
             task_id,
@@ -84,7 +84,7 @@ struct Member {
 struct TaskRoom {
     task_id: TaskId,
     room_id: u64,
-    pool: SqlitePool,
+    pool: Pool,
     /// To remove itself from the registry when it stops. Not a cycle of waiting actors:
     /// the registry never waits on a room while holding its lock.
     rooms: Rooms,
@@ -157,7 +157,7 @@ impl TaskRoom {
     }
 
     async fn join(&mut self, handle: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin_read(&self.pool).await?;
         // A task the member may not see is answered exactly like a missing one.
         let task = match db::tasks::get(&mut tx, self.task_id).await? {
             Some(task) if task.visibility().allows(handle.viewer()) => task,

@@ -107,10 +107,61 @@ impl HttpBody for CappedBody {
     }
 }
 
-/// `Json` whose rejections are our JSON errors rather than plain text.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `Json` whose rejections are our JSON errors rather than plain text, and which
+/// refuses text with the NUL character (no store keeps it as text: Postgres refuses it,
+/// so it is refused on every store, before anything is done).
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await
+        {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::PayloadTooLarge {
+                    limit_bytes: BODY_LIMIT,
+                })
+            }
+            Err(_) => return Err(ApiError::invalid("body", "the body could not be read")),
+        };
+        if has_nul_escape(&bytes) {
+            return Err(nul_refused());
+        }
+        let req = Request::from_parts(parts, Body::from(bytes));
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// The refusal of text with the NUL character.
+pub fn nul_refused() -> ApiError {
+    ApiError::invalid("body", "text must not contain the NUL character (\\u0000)")
+}
+
+/// Whether a JSON document has a string with the NUL character: a `\u0000` escape
+/// (JSON has no other way to write it). A backslash that is itself escaped does not
+/// start one.
+pub fn has_nul_escape(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in json.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && json[i + 1..].starts_with(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {

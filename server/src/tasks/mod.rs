@@ -10,8 +10,8 @@ pub mod writer;
 
 use std::sync::Arc;
 
+use crate::db::{Conn, Pool};
 use shared_protocol::*;
-use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::Notify;
 
 use crate::db::{self, events, tasks::Task, Db};
@@ -67,6 +67,44 @@ pub enum Command {
 }
 
 impl Command {
+    /// Every text the command carries.
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Command::Dispatch {
+                issue_url,
+                github_branch,
+                ..
+            } => [issue_url, github_branch]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect(),
+            Command::StartCoding { note } => note.iter().map(String::as_str).collect(),
+            Command::OpenPr {
+                pr_url, pr_title, ..
+            } => [pr_url, pr_title]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect(),
+            Command::MergePr {
+                merge_commit_sha, ..
+            } => merge_commit_sha.iter().map(String::as_str).collect(),
+            Command::StartAnalysis { analyser } => vec![analyser],
+            Command::AskClarification {
+                questions,
+                analyser,
+            } => std::iter::once(analyser)
+                .chain(questions)
+                .map(String::as_str)
+                .collect(),
+            Command::Answer { answers } => answers.iter().map(String::as_str).collect(),
+            Command::Fail { reason } => vec![reason],
+            Command::AddNote { text } => vec![text],
+            Command::ClosePr { .. } => Vec::new(),
+        }
+    }
+
     pub fn kind(&self) -> CommandKind {
         match self {
             Command::StartAnalysis { .. } => CommandKind::StartAnalysis,
@@ -171,7 +209,7 @@ pub struct ListPage {
 #[derive(Clone)]
 pub struct TaskService {
     /// Readers; writes go through `writer`.
-    pool: SqlitePool,
+    pool: Pool,
     writer: writer::WriterHandle,
 }
 
@@ -268,7 +306,7 @@ impl TaskService {
         &self,
         id: TaskId,
     ) -> Result<Option<(Task, Vec<TimelineEntry>, Seq)>, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_read(&self.pool).await?;
         let Some(task) = db::tasks::get(&mut tx, id).await? else {
             return Ok(None);
         };
@@ -280,7 +318,7 @@ impl TaskService {
 
     /// Every task and the seq the list reflects, as of one consistent read.
     pub async fn list(&self) -> Result<(Vec<Task>, Seq), ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_read(&self.pool).await?;
         let tasks = db::tasks::list(&mut tx).await?;
         let seq = events::max_seq(&mut tx).await?;
         tx.commit().await?;
@@ -294,7 +332,7 @@ impl TaskService {
         viewer: Viewer,
         query: &DashboardQuery,
     ) -> Result<ListPage, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_read(&self.pool).await?;
         let (tasks, more) = db::tasks::page(&mut tx, viewer, query).await?;
         let counts = db::tasks::counts(&mut tx, viewer).await?;
         let seq = events::max_seq(&mut tx).await?;
@@ -307,14 +345,14 @@ impl TaskService {
         })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 }
 
 /// Inserts a task and its `task:created` event on `conn` (inside the writer's
 /// transaction).
-async fn create_in(conn: &mut SqliteConnection, new: &NewTask) -> Result<Applied, ServiceError> {
+async fn create_in(conn: &mut Conn, new: &NewTask) -> Result<Applied, ServiceError> {
     let now = db::now_millis();
     let seq = events::next_seq(conn).await?;
     let id = db::tasks::insert(
@@ -349,7 +387,7 @@ async fn create_in(conn: &mut SqliteConnection, new: &NewTask) -> Result<Applied
 /// Checks and applies one command to task `id` on `conn` (inside the writer's
 /// transaction).
 async fn apply_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: TaskId,
     actor: &Actor,
     command: Command,
@@ -396,6 +434,7 @@ async fn apply_in(
 }
 
 fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), ServiceError> {
+    no_nul(field, value)?;
     let n = value.chars().count();
     if n < min {
         return Err(ServiceError::Invalid {
@@ -412,7 +451,21 @@ fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result
     Ok(())
 }
 
+/// No store keeps the NUL character as text (Postgres refuses it), so none takes it.
+fn no_nul(field: &'static str, value: &str) -> Result<(), ServiceError> {
+    if value.contains('\0') {
+        return Err(ServiceError::Invalid {
+            field,
+            message: "must not contain the NUL character".into(),
+        });
+    }
+    Ok(())
+}
+
 fn validate(command: &Command) -> Result<(), ServiceError> {
+    for text in command.texts() {
+        no_nul("text", text)?;
+    }
     match command {
         // Pull request links come from outside (agents, webhooks) and are shown as links:
         // only web addresses, whoever reports them.

@@ -11,11 +11,17 @@
 //! inside the transaction as before, so it stays gap-free: a rolled-back savepoint
 //! gives its seq to the next write.
 //!
+//! On Postgres, writers of several processes share the log: the counter row that hands
+//! out seqs (see `events::next_seq`) orders their transactions, and each commit
+//! notifies every process's sequencer.
+//!
 //! The actor ends when every handle is dropped (the channel closes).
 
 use std::sync::Arc;
 
-use sqlx::{Acquire, SqlitePool};
+use sqlx::Acquire;
+
+use crate::db::Pool;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::{apply_in, create_in, Actor, Applied, Command, NewTask, ServiceError, Viewer};
@@ -55,7 +61,7 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     /// Spawns the writer on `pool` (the database's one writing connection).
-    pub fn start(pool: SqlitePool, committed: Arc<Notify>) -> Self {
+    pub fn start(pool: Pool, committed: Arc<Notify>) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run_writer(pool, rx, committed));
         WriterHandle { queue }
@@ -72,7 +78,7 @@ impl WriterHandle {
     }
 }
 
-async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Queued>, committed: Arc<Notify>) {
+async fn run_writer(pool: Pool, mut rx: mpsc::Receiver<Queued>, committed: Arc<Notify>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, responders): (Vec<Write>, Vec<_>) =
@@ -94,7 +100,7 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Queued>, committed:
 }
 
 /// Runs the writes in one transaction; one result per write, in order.
-async fn commit_batch(pool: &SqlitePool, writes: Vec<Write>) -> Vec<Result<Applied, ServiceError>> {
+async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, ServiceError>> {
     let count = writes.len();
     let outcome = async {
         let mut tx = crate::db::begin_write(pool).await?;
@@ -115,6 +121,17 @@ async fn commit_batch(pool: &SqlitePool, writes: Vec<Write>) -> Vec<Result<Appli
                 Err(_) => savepoint.rollback().await?,
             }
             results.push(result);
+        }
+        if let Some(last) = results.iter().rev().find_map(|r| r.as_ref().ok()) {
+            if crate::db::Store::of(pool) == crate::db::Store::Postgres {
+                // Delivered at commit, to every process's listener: there is more to
+                // read. Only a hint: the sequencers read the log itself.
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(crate::rooms::sequencer::CHANNEL)
+                    .bind(last.seq.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(results)

@@ -1,7 +1,7 @@
 //! Agents report progress with service tokens an admin creates and revokes.
 
 use serde_json::{json, Value};
-use server::db::{self, service_tokens};
+use server::db::service_tokens;
 
 use crate::helpers::*;
 
@@ -26,12 +26,7 @@ async fn an_agent_reports_progress_with_its_token_until_it_is_revoked() {
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
-    let pool = db::connect(&format!(
-        "sqlite://{}",
-        app.dir.path().join("taskwire.db").display()
-    ))
-    .await
-    .unwrap();
+    let pool = app.pool().await;
     let token = service_tokens::create(&pool, "ci-agent", 0)
         .await
         .unwrap()
@@ -78,12 +73,7 @@ async fn an_agent_can_fail_a_task_with_a_reason() {
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
-    let pool = db::connect(&format!(
-        "sqlite://{}",
-        app.dir.path().join("taskwire.db").display()
-    ))
-    .await
-    .unwrap();
+    let pool = app.pool().await;
     let token = service_tokens::create(&pool, "bot", 0)
         .await
         .unwrap()

@@ -8,12 +8,13 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-fn server_cli(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+fn server_cli(data_dir: &std::path::Path, db: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("TASKWIRE_DATA_DIR", data_dir)
+        .env("TASKWIRE_DATABASE_URL", db)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -40,8 +41,10 @@ fn stderr(out: &Output) -> String {
 #[tokio::test]
 async fn an_added_account_signs_in_and_a_bad_one_is_refused_with_the_reason() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = database_url(dir.path()).await;
     let added = server_cli(
         dir.path(),
+        &db,
         &["user", "add", "Grace", "--org", "navy"],
         "a long password\n",
     );
@@ -52,14 +55,19 @@ async fn an_added_account_signs_in_and_a_bad_one_is_refused_with_the_reason() {
         stdout(&added)
     );
 
-    let again = server_cli(dir.path(), &["user", "add", "grace"], "a long password\n");
+    let again = server_cli(
+        dir.path(),
+        &db,
+        &["user", "add", "grace"],
+        "a long password\n",
+    );
     assert!(!again.status.success());
     assert!(
         stderr(&again).contains("username is taken"),
         "{}",
         stderr(&again)
     );
-    let short = server_cli(dir.path(), &["user", "add", "linus"], "short\n");
+    let short = server_cli(dir.path(), &db, &["user", "add", "linus"], "short\n");
     assert!(!short.status.success());
     assert!(stderr(&short).contains("password"), "{}", stderr(&short));
 
@@ -77,12 +85,13 @@ async fn an_added_account_signs_in_and_a_bad_one_is_refused_with_the_reason() {
 #[tokio::test]
 async fn a_service_token_is_printed_once_listed_by_name_and_revoked() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let created = server_cli(dir.path(), &["token", "create", "ci-agent"], "");
+    let db = database_url(dir.path()).await;
+    let created = server_cli(dir.path(), &db, &["token", "create", "ci-agent"], "");
     assert!(created.status.success(), "{}", stderr(&created));
     let token = stdout(&created);
     assert!(token.starts_with("tw_"), "{token}");
 
-    let taken = server_cli(dir.path(), &["token", "create", "ci-agent"], "");
+    let taken = server_cli(dir.path(), &db, &["token", "create", "ci-agent"], "");
     assert!(!taken.status.success());
     assert!(
         stderr(&taken).contains("has that name"),
@@ -90,7 +99,7 @@ async fn a_service_token_is_printed_once_listed_by_name_and_revoked() {
         stderr(&taken)
     );
 
-    let listed = server_cli(dir.path(), &["token", "list"], "");
+    let listed = server_cli(dir.path(), &db, &["token", "list"], "");
     assert_eq!(stdout(&listed), "ci-agent");
     assert!(
         !stdout(&listed).contains(&token),
@@ -114,15 +123,18 @@ async fn a_service_token_is_printed_once_listed_by_name_and_revoked() {
                 .status()
         }
     };
-    let revoked = server_cli(dir.path(), &["token", "revoke", "ci-agent"], "");
+    let revoked = server_cli(dir.path(), &db, &["token", "revoke", "ci-agent"], "");
     assert!(revoked.status.success(), "{}", stderr(&revoked));
     assert_eq!(report(token).await, 401);
-    let gone = server_cli(dir.path(), &["token", "revoke", "ci-agent"], "");
+    let gone = server_cli(dir.path(), &db, &["token", "revoke", "ci-agent"], "");
     assert!(!gone.status.success());
     assert!(
         stderr(&gone).contains("no live token is named ci-agent"),
         "{}",
         stderr(&gone)
     );
-    assert_eq!(stdout(&server_cli(dir.path(), &["token", "list"], "")), "");
+    assert_eq!(
+        stdout(&server_cli(dir.path(), &db, &["token", "list"], "")),
+        ""
+    );
 }

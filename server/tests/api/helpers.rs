@@ -22,6 +22,8 @@ pub struct TestApp {
     /// Keeps the temp dir alive across restarts.
     pub dir: Arc<TempDir>,
     pub http: reqwest::Client,
+    /// The database the server runs on (see [`database_url`]).
+    pub database_url: String,
     /// The running server's state, for what only the inside can tell (limiter sizes).
     pub state: server::state::AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -102,11 +104,52 @@ pub fn logs_and_frames() -> String {
     format!("{logs}\n{frames}")
 }
 
+/// Whether the suite runs on Postgres (`TASKWIRE_TEST_STORE=postgres`, with
+/// `TASKWIRE_TEST_POSTGRES_URL` naming a server the tests may create databases on).
+pub fn on_postgres() -> bool {
+    std::env::var("TASKWIRE_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+/// The database of data directory `dir`: its SQLite file, or, when the suite runs on
+/// Postgres, a database of its own on the test server (created the first time).
+pub async fn database_url(dir: &std::path::Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("taskwire.db").display());
+    }
+    use sqlx::Connection;
+    use std::hash::{Hash, Hasher};
+    let base = std::env::var("TASKWIRE_TEST_POSTGRES_URL")
+        .expect("TASKWIRE_TEST_STORE=postgres needs TASKWIRE_TEST_POSTGRES_URL");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("tw_{:016x}", hasher.finish());
+    let mut admin = sqlx::postgres::PgConnection::connect(&base)
+        .await
+        .expect("the test Postgres answers");
+    match sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+    {
+        Ok(_) => {}
+        // 42P04: it exists (a restart, or the command line made it).
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        Err(e) => panic!("creating the test database {name}: {e}"),
+    }
+    let _ = admin.close().await;
+    let (server, _) = base
+        .split_once('?')
+        .map_or((base.as_str(), ""), |(a, b)| (a, b));
+    let (server, _) = server.rsplit_once('/').expect("a postgres:// URL");
+    format!("{server}/{name}")
+}
+
 async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let mut settings = test_settings(dir.path());
+    settings.database_url = database_url(dir.path()).await;
     settings.addr.set_port(port);
     tweak(&mut settings);
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.expect("server builds");
     let port = app.port();
     let state = app.state().clone();
@@ -118,6 +161,7 @@ async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) 
         port,
         base: format!("http://127.0.0.1:{port}"),
         dir,
+        database_url,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             // A server that stops answering fails the test with a message, not a hang.
@@ -170,15 +214,25 @@ impl TestApp {
         }
     }
 
-    /// A second connection to the server's database file, for set-up the API does not
+    /// A second connection to the server's database, for set-up the API does not
     /// offer (other orgs, service tokens).
-    pub async fn pool(&self) -> sqlx::SqlitePool {
-        server::db::connect(&format!(
-            "sqlite://{}",
-            self.dir.path().join("taskwire.db").display()
-        ))
-        .await
-        .unwrap()
+    pub async fn pool(&self) -> server::db::Pool {
+        server::db::connect(&self.database_url).await.unwrap()
+    }
+
+    /// A key the server generated (`jwt.key`, `webhook.secret`): in its data directory
+    /// on SQLite, in the database on Postgres.
+    pub async fn generated_secret(&self, name: &str) -> String {
+        if on_postgres() {
+            let pool = self.pool().await;
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        } else {
+            std::fs::read_to_string(self.dir.path().join(name)).unwrap()
+        }
     }
 
     /// An account in another org (made as an admin would, from the shell), signed in.

@@ -92,8 +92,8 @@ async fn http_actions_are_rate_limited_per_user_with_retry_after() {
     );
 }
 
-fn secret_key(app: &TestApp) -> Vec<u8> {
-    std::fs::read(app.dir.path().join("jwt.key")).unwrap()
+async fn secret_key(app: &TestApp) -> Vec<u8> {
+    app.generated_secret("jwt.key").await.into_bytes()
 }
 
 fn now() -> u64 {
@@ -121,7 +121,7 @@ async fn upgrade_status(app: &TestApp, token: &str) -> u16 {
 async fn forged_expired_unsigned_and_wrong_key_tokens_are_refused() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
-    let key = secret_key(&app);
+    let key = secret_key(&app).await;
     let sign = |claims: Value, key: &[u8]| {
         encode(
             &Header::new(Algorithm::HS256),
@@ -218,7 +218,6 @@ async fn sql_and_html_shaped_titles_and_odd_unicode_are_kept_as_text() {
         "Zalgo t\u{336}\u{31b}\u{317}e\u{336}x\u{335}t",
         "right-to-left \u{202e}gnp.exe",
         "emoji 🚀🔥 and CJK 漢字",
-        "nul \u{0} inside",
     ];
     let mut ids = Vec::new();
     for title in titles {
@@ -268,6 +267,52 @@ async fn sql_and_html_shaped_titles_and_odd_unicode_are_kept_as_text() {
     );
     assert!(!html.contains("<img src=x onerror"), "markup is escaped");
     assert!(html.contains("&lt;script&gt;"));
+}
+
+/// No store keeps the NUL character as text, so every store refuses it, the same way,
+/// and keeps nothing: a task's text, an answer, a sign-in name, a webhook payload.
+#[tokio::test]
+async fn text_with_the_nul_character_is_refused_on_every_store_and_nothing_is_kept() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    for body in [
+        json!({ "title": "nul \u{0} inside", "description": ACTIONABLE }),
+        json!({ "title": "fine", "description": "nul \u{0} inside" }),
+    ] {
+        let res = app.post(&ada, "/api/tasks", body).await;
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_input");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("NUL"),
+            "{body}"
+        );
+    }
+    // An escaped backslash before "u0000" is text, not a NUL.
+    let res = app
+        .post(
+            &ada,
+            "/api/tasks",
+            json!({ "title": "a \\u0000 b", "description": ACTIONABLE }),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let list: Value = app.get(&ada, "/api/tasks").await.json().await.unwrap();
+    assert_eq!(
+        list["tasks"].as_array().unwrap().len(),
+        1,
+        "only the task without a NUL"
+    );
+    assert_eq!(list["tasks"][0]["title"], "a \\u0000 b");
+
+    let res = app
+        .http
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "username": "ada\u{0}", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "refused before any lookup");
 }
 
 #[tokio::test]

@@ -216,7 +216,7 @@ async fn every_body_over_its_limit_gets_the_json_payload_too_large_error() {
     assert_eq!(health(&app).await, 200);
 }
 
-async fn rows(pool: &sqlx::SqlitePool, table: &str) -> i64 {
+async fn rows(pool: &server::db::Pool, table: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
         .fetch_one(pool)
         .await
@@ -225,7 +225,7 @@ async fn rows(pool: &sqlx::SqlitePool, table: &str) -> i64 {
 }
 
 /// Whether `table` becomes empty within 5 s (the janitor runs in the background).
-async fn emptied(pool: &sqlx::SqlitePool, table: &str) -> bool {
+async fn emptied(pool: &server::db::Pool, table: &str) -> bool {
     for _ in 0..50 {
         if rows(pool, table).await == 0 {
             return true;

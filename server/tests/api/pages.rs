@@ -318,7 +318,7 @@ async fn links_that_are_not_web_addresses_are_refused_and_never_rendered() {
 
     // A link stored before this check existed is shown as text, not as a link.
     let pool = app.pool().await;
-    sqlx::query("UPDATE tasks SET pr_url = 'javascript:alert(1)', pr_title = 'Old PR', issue_url = 'data:text/html,x', issue_number = 4 WHERE id = ?")
+    sqlx::query("UPDATE tasks SET pr_url = 'javascript:alert(1)', pr_title = 'Old PR', issue_url = 'data:text/html,x', issue_number = 4 WHERE id = $1")
         .bind(id.0)
         .execute(&pool)
         .await

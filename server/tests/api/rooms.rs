@@ -46,9 +46,9 @@ fn published(seq: Seq) -> Arc<Published> {
     Arc::new(Published::new(seq, TaskId(1), msg, 1).unwrap())
 }
 
-async fn pool() -> sqlx::SqlitePool {
+async fn pool() -> server::db::Pool {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let url = crate::helpers::database_url(dir.path()).await;
     let pool = server::db::connect(&url).await.unwrap();
     std::mem::forget(dir);
     pool

@@ -44,7 +44,7 @@ async fn no_secret_appears_in_any_frame_or_log_line() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let webhook_secret = std::fs::read_to_string(app.dir.path().join("webhook.secret")).unwrap();
+    let webhook_secret = app.generated_secret("webhook.secret").await;
     let body = br#"{"zen":"Keep it logically awesome."}"#;
     for signature in [sign(webhook_secret.as_bytes(), body), sign(b"wrong", body)] {
         let _ = app
@@ -66,7 +66,7 @@ async fn no_secret_appears_in_any_frame_or_log_line() {
     ws.drain(std::time::Duration::from_millis(300)).await;
     app.post(&ada, "/api/auth/logout", json!({})).await;
 
-    let jwt_key = std::fs::read_to_string(app.dir.path().join("jwt.key")).unwrap();
+    let jwt_key = app.generated_secret("jwt.key").await;
     let hashes: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM users")
         .fetch_all(&pool)
         .await

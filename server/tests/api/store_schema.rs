@@ -206,9 +206,10 @@ async fn postgres_migrations_make_the_schema_sqlite_migrations_make() {
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("taskwire.db").display());
-    let db = server::db::open(&url).await.unwrap();
-    let sqlite = sqlite_schema(&db.read).await;
-    db.close().await;
+    server::db::open(&url).await.unwrap().close().await;
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    let sqlite = sqlite_schema(&pool).await;
+    pool.close().await;
 
     for expected in [
         "events.seq",

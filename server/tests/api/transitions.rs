@@ -44,7 +44,7 @@ fn command() -> impl Strategy<Value = Command> {
     ]
 }
 
-async fn event_count(pool: &sqlx::SqlitePool) -> i64 {
+async fn event_count(pool: &server::db::Pool) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM events")
         .fetch_one(pool)
         .await
@@ -61,7 +61,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let dir = tempfile::tempdir().unwrap();
-            let db = server::db::open(&format!("sqlite://{}", dir.path().join("p.db").display())).await.unwrap();
+            let db = server::db::open(&crate::helpers::database_url(dir.path()).await).await.unwrap();
             let pool = db.write.clone();
             sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
                 .execute(&pool).await.unwrap();
