@@ -80,6 +80,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let committed = Arc::new(Notify::new());
+        let revocations = tokio::sync::broadcast::channel(256).0;
         let tasks = TaskService::new(&database, committed.clone());
 
         // The dashboard room and the sequencer start from the same consistent read, so
@@ -98,6 +99,7 @@ impl Application {
             tracker.spawn(listen_for_commits(
                 database.url.clone(),
                 committed.clone(),
+                revocations.clone(),
                 shutdown.clone(),
             ));
         }
@@ -146,7 +148,7 @@ impl Application {
             tasks,
             pipeline,
             rooms,
-            revocations: tokio::sync::broadcast::channel(256).0,
+            revocations,
             action_limits: Arc::new(governor::RateLimiter::keyed(action_quota)),
             ip_limits,
             socket_slots: Default::default(),

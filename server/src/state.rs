@@ -19,6 +19,16 @@ use crate::rooms::Rooms;
 use crate::tasks::TaskService;
 
 /// Cheap to clone: every field is a handle.
+/// What the sockets are told when sessions end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// Every session of this user.
+    User(i64),
+    /// Some, unknown: news may have been missed (the cluster listener reconnected), so
+    /// every socket checks its token against the database.
+    Unknown,
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -32,10 +42,10 @@ pub struct AppState {
     pub tasks: TaskService,
     pub pipeline: PipelineHandle,
     pub rooms: Rooms,
-    /// User ids whose tokens were just revoked (logout, password change); every socket
-    /// listens and closes if it is that user's. A bounded broadcast: a connection that
-    /// lags re-checks its token against the database instead.
-    pub revocations: tokio::sync::broadcast::Sender<i64>,
+    /// Sessions just ended (logout, password change), on this server or (on Postgres)
+    /// any other; every socket listens and closes if it is that user's. A bounded
+    /// broadcast: a connection that lags re-checks its token against the database.
+    pub revocations: tokio::sync::broadcast::Sender<Revoked>,
     /// Per-user limit on HTTP actions, keyed by `user:<id>` or `agent:<name>`.
     pub action_limits: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Per-client-IP limits on sign-in, sign-up, refresh and webhooks.

@@ -141,7 +141,11 @@ pub async fn change_password(
 /// Ends every session of a user: tokens stop working and open sockets close.
 pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
     users::bump_token_version(&state.db.write, user_id).await?;
-    let _ = state.revocations.send(user_id);
+    let _ = state.revocations.send(crate::state::Revoked::User(user_id));
+    if state.db.store == db::Store::Postgres {
+        // Sockets on the other servers close too (this one hears it again: harmless).
+        crate::rooms::sequencer::announce_revocation(&state.db.write, user_id).await?;
+    }
     Ok(())
 }
 

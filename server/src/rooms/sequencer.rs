@@ -69,16 +69,35 @@ const POLL: Duration = Duration::from_secs(2);
 
 /// The Postgres notification channel commits are announced on.
 pub const CHANNEL: &str = "taskwire_log";
+/// The channel ended sessions are announced on (the payload is the user id).
+pub const REVOKED_CHANNEL: &str = "taskwire_revoked";
 
-/// Wakes `committed` on every notification of a commit, from any process, until
-/// `shutdown`. Reconnects after a dropped connection (waking the sequencer, which then
-/// reads whatever was committed meanwhile).
-pub async fn listen_for_commits(url: String, committed: Arc<Notify>, shutdown: CancellationToken) {
+/// Tells every server's sockets that `user_id`'s sessions ended.
+pub async fn announce_revocation(pool: &crate::db::Pool, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVOKED_CHANNEL)
+        .bind(user_id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Wakes `committed` on every notification of a commit, from any process, and passes
+/// ended sessions on to `revocations`, until `shutdown`. Reconnects after a dropped
+/// connection; then wakes the sequencer (which reads whatever was committed meanwhile)
+/// and has every socket re-check its session (ends meanwhile were not heard).
+pub async fn listen_for_commits(
+    url: String,
+    committed: Arc<Notify>,
+    revocations: tokio::sync::broadcast::Sender<crate::state::Revoked>,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
+    let mut first = true;
     loop {
         let listener = async {
             let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
-            listener.listen(CHANNEL).await?;
+            listener.listen_all([CHANNEL, REVOKED_CHANNEL]).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         let mut listener = tokio::select! {
@@ -89,12 +108,20 @@ pub async fn listen_for_commits(url: String, committed: Arc<Notify>, shutdown: C
             Ok(listener) => {
                 backoff = Duration::from_millis(100);
                 committed.notify_one();
+                if !std::mem::take(&mut first) {
+                    let _ = revocations.send(crate::state::Revoked::Unknown);
+                }
                 loop {
                     let next = tokio::select! {
                         n = listener.try_recv() => n,
                         _ = shutdown.cancelled() => return,
                     };
                     match next {
+                        Ok(Some(n)) if n.channel() == REVOKED_CHANNEL => {
+                            if let Ok(user_id) = n.payload().parse() {
+                                let _ = revocations.send(crate::state::Revoked::User(user_id));
+                            }
+                        }
                         Ok(Some(_)) => committed.notify_one(),
                         // The connection was lost; notifications meanwhile are gone.
                         Ok(None) => {

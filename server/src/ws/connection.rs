@@ -225,9 +225,9 @@ pub async fn handle_socket(
             }
             Some(revoked) = revocations.next() => {
                 let ended = match revoked {
-                    Ok(user_id) => user_id == user.id,
+                    Ok(crate::state::Revoked::User(user_id)) => user_id == user.id,
                     // Missed some: ask the database whether this session still holds.
-                    Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    Ok(crate::state::Revoked::Unknown) | Err(BroadcastStreamRecvError::Lagged(_)) => {
                         let now = Box::pin(crate::db::users::find_by_id(&state.db.read, user.id)).await;
                         !matches!(now, Ok(Some(u)) if u.token_version == user.token_version)
                     }

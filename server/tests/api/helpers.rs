@@ -116,10 +116,17 @@ pub async fn database_url(dir: &std::path::Path) -> String {
     if !on_postgres() {
         return format!("sqlite://{}", dir.join("taskwire.db").display());
     }
+    postgres_database(dir)
+        .await
+        .expect("TASKWIRE_TEST_STORE=postgres needs TASKWIRE_TEST_POSTGRES_URL")
+}
+
+/// A database of its own for data directory `dir` on the test Postgres server
+/// (`TASKWIRE_TEST_POSTGRES_URL`), created the first time; `None` without a server.
+pub async fn postgres_database(dir: &std::path::Path) -> Option<String> {
     use sqlx::Connection;
     use std::hash::{Hash, Hasher};
-    let base = std::env::var("TASKWIRE_TEST_POSTGRES_URL")
-        .expect("TASKWIRE_TEST_STORE=postgres needs TASKWIRE_TEST_POSTGRES_URL");
+    let base = std::env::var("TASKWIRE_TEST_POSTGRES_URL").ok()?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     dir.hash(&mut hasher);
     let name = format!("tw_{:016x}", hasher.finish());
@@ -140,7 +147,7 @@ pub async fn database_url(dir: &std::path::Path) -> String {
         .split_once('?')
         .map_or((base.as_str(), ""), |(a, b)| (a, b));
     let (server, _) = server.rsplit_once('/').expect("a postgres:// URL");
-    format!("{server}/{name}")
+    Some(format!("{server}/{name}"))
 }
 
 async fn start(dir: Arc<TempDir>, port: u16, tweak: impl FnOnce(&mut Settings)) -> TestApp {
@@ -328,7 +335,14 @@ impl TestApp {
 
     /// Opens an authenticated socket and reads its `hello`.
     pub async fn ws(&self, user: &TestUser) -> WsClient {
-        let mut request = format!("ws://127.0.0.1:{}/ws", self.port)
+        WsClient::connect(self.port, user).await
+    }
+}
+
+impl WsClient {
+    /// Opens an authenticated socket to the server on `port` and reads its `hello`.
+    pub async fn connect(port: u16, user: &TestUser) -> WsClient {
+        let mut request = format!("ws://127.0.0.1:{port}/ws")
             .into_client_request()
             .unwrap();
         request.headers_mut().insert(

@@ -10,6 +10,7 @@ mod analyser;
 mod assets;
 mod auth;
 mod cli;
+mod cluster;
 mod demo;
 mod github;
 mod http_api;

@@ -1,0 +1,488 @@
+//! Several server processes on one Postgres: every client, on any of them, sees every
+//! event once and in the one order of the log; a process killed mid-stream loses
+//! nobody anything, and the pipeline work it held is finished by another.
+//!
+//! These start the real `server` binary, twice, on a database of the test Postgres
+//! (`TASKWIRE_TEST_POSTGRES_URL`; scripts/test.sh starts one). Without one they are
+//! skipped, except under `CI=true`, where that is a failure.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use shared_protocol::*;
+
+use crate::helpers::*;
+
+/// One `server serve` process.
+struct ServerProcess {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts a server on `database_url` with its own data directory and `env` on top,
+    /// and waits until it answers.
+    async fn start(
+        database_url: &str,
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::create_dir_all(data_dir).unwrap();
+        let log = data_dir.join("server.log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("TASKWIRE_DATA_DIR", data_dir)
+            .env("TASKWIRE_DATABASE_URL", database_url)
+            .env("TASKWIRE_ANALYSIS_DELAY_MS", "0")
+            .env("TASKWIRE_ACTIONS_PER_MINUTE", "100000")
+            .env("TASKWIRE_ACTION_BURST", "10000")
+            .env("TASKWIRE_SIGNIN_PER_MINUTE", "100000")
+            .env("TASKWIRE_SIGNIN_BURST", "10000")
+            .env("RUST_LOG", "warn");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the server binary starts");
+        let server = ServerProcess { child, port, log };
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            let health = http
+                .get(format!("http://127.0.0.1:{port}/api/health"))
+                .send()
+                .await;
+            if matches!(health, Ok(ref r) if r.status() == 200) {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server on {port} did not start:\n{}", server.log_text());
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `kill -9`.
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh database on the test Postgres, or `None` (skip) without one.
+async fn cluster_database(dir: &std::path::Path) -> Option<String> {
+    let url = postgres_database(dir).await;
+    if url.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs the cluster tests: set TASKWIRE_TEST_POSTGRES_URL (scripts/test.sh does)"
+        );
+        eprintln!("skipped: no TASKWIRE_TEST_POSTGRES_URL");
+    }
+    url
+}
+
+async fn signup(http: &reqwest::Client, server: &ServerProcess, name: &str) -> TestUser {
+    let res = http
+        .post(server.url("/api/auth/signup"))
+        .json(
+            &json!({ "username": name, "password": "correct horse battery", "displayName": name }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "signup of {name}");
+    let body: Value = res.json().await.unwrap();
+    TestUser {
+        token: body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Creates a task through `server`; `None` if the server is gone (killed).
+async fn create(
+    http: &reqwest::Client,
+    server_url: &str,
+    user: &TestUser,
+    title: &str,
+) -> Option<TaskId> {
+    let res = http
+        .post(format!("{server_url}/api/tasks"))
+        .bearer_auth(&user.token)
+        .json(&json!({ "title": title, "description": ACTIONABLE }))
+        .send()
+        .await
+        .ok()?;
+    assert_eq!(res.status(), 201, "create {title}");
+    let body: Value = res.json().await.unwrap();
+    Some(TaskId(body["task"]["id"].as_i64().unwrap()))
+}
+
+/// The dashboard's seq after a fresh join, and the socket.
+async fn dashboard_client(port: u16, user: &TestUser, since: Option<Seq>) -> (WsClient, Seq) {
+    let mut ws = WsClient::connect(port, user).await;
+    ws.join_dashboard(since).await;
+    if let Some(since) = since {
+        return (ws, since);
+    }
+    let state = ws
+        .until(|f| matches!(f.msg, ServerMsg::DashboardState(_)))
+        .await;
+    (ws, state.seq.expect("a snapshot carries its seq"))
+}
+
+/// Row frames' seqs until the one at `last` (or the socket goes quiet for 10 s).
+async fn rows_until(ws: &mut WsClient, last: Seq) -> Vec<Seq> {
+    let mut seqs = Vec::new();
+    while seqs.last().is_none_or(|s| *s < last) {
+        let Some(frame) = ws.try_next(Duration::from_secs(10)).await else {
+            break;
+        };
+        if let (ServerMsg::TaskListUpdated(_), Some(seq)) = (&frame.msg, frame.seq) {
+            seqs.push(seq);
+        }
+    }
+    seqs
+}
+
+/// Waits until every task of the log is `dispatched`; the log's last seq then.
+async fn settled(pool: &server::db::Pool, tasks: usize) -> Seq {
+    for _ in 0..300 {
+        let (dispatched, total): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'dispatched' THEN 1 ELSE 0 END), 0), COUNT(*) FROM tasks",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if total as usize == tasks && dispatched == total {
+            let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            return last as Seq;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tasks did not all reach dispatched");
+}
+
+/// The log is gap-free from 1, and each task went through each pipeline step once.
+async fn assert_log_is_whole(pool: &server::db::Pool, last: Seq) {
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM events ORDER BY seq")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        seqs,
+        (1..=last as i64).collect::<Vec<_>>(),
+        "gap-free from 1"
+    );
+    let repeated: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT task_id, kind, COUNT(*) FROM events GROUP BY task_id, kind HAVING COUNT(*) > 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(repeated.is_empty(), "a step ran twice: {repeated:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_give_every_client_every_event_in_one_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = tokio::join!(
+        ServerProcess::start(&url, &dir_a, &[]),
+        ServerProcess::start(&url, &dir_b, &[]),
+    );
+    let http = reqwest::Client::new();
+    // Signed up on one, signed in on both: the servers share the signing key.
+    let ada = signup(&http, &a, "ada").await;
+    let grace = signup(&http, &b, "grace").await;
+
+    let mut clients = Vec::new();
+    for (server, user) in [(&a, &ada), (&a, &grace), (&b, &ada), (&b, &grace)] {
+        clients.push(dashboard_client(server.port, user, None).await);
+    }
+    let start = clients[0].1;
+
+    const PER_SERVER: usize = 60;
+    let creates = (0..PER_SERVER).flat_map(|i| {
+        [(&a, &ada, format!("a{i}")), (&b, &grace, format!("b{i}"))].map(|(server, user, title)| {
+            let http = http.clone();
+            let url = server.url("");
+            let user = user.clone();
+            async move { create(&http, &url, &user, &title).await }
+        })
+    });
+    let created = futures::future::join_all(creates).await;
+    assert!(created.iter().all(Option::is_some));
+
+    let pool = server::db::connect(&url).await.unwrap();
+    let last = settled(&pool, 2 * PER_SERVER).await;
+    assert_log_is_whole(&pool, last).await;
+    assert!(
+        last >= start + (2 * PER_SERVER * 3) as Seq,
+        "created, analysing, dispatched each"
+    );
+
+    for (i, (ws, joined)) in clients.iter_mut().enumerate() {
+        let seqs = rows_until(ws, last).await;
+        assert_eq!(
+            seqs,
+            (*joined + 1..=last).collect::<Vec<_>>(),
+            "client {i}: every event once, in the log's order\n{}\n{}",
+            a.log_text(),
+            b.log_text()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_loses_nobody_anything_and_its_pipeline_work_is_finished_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    // Server a analyses slowly, so it is holding pipeline steps when it is killed; its
+    // leases run out after a second.
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (mut a, b) = tokio::join!(
+        ServerProcess::start(
+            &url,
+            &dir_a,
+            &[
+                ("TASKWIRE_ANALYSIS_DELAY_MS", "600000"),
+                ("TASKWIRE_PIPELINE_LEASE_SECS", "1")
+            ],
+        ),
+        ServerProcess::start(&url, &dir_b, &[("TASKWIRE_PIPELINE_LEASE_SECS", "1")]),
+    );
+    let http = reqwest::Client::new();
+    let ada = signup(&http, &a, "ada").await;
+    let (mut on_a, joined_a) = dashboard_client(a.port, &ada, None).await;
+    let (mut on_b, joined_b) = dashboard_client(b.port, &ada, None).await;
+
+    // Creates go to both, as a load balancer would send them, until a is killed;
+    // then the rest go to b.
+    let pool = server::db::connect(&url).await.unwrap();
+    let mut held_by_a = Vec::new();
+    for i in 0..40 {
+        if i == 20 {
+            // a holds its tasks mid-analysis (and would for minutes).
+            let analysing: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE status = 'analyzing'")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert!(analysing > 0, "a holds tasks mid-analysis");
+            a.kill();
+        }
+        let target = if i % 2 == 0 { &a } else { &b };
+        let title = format!("t{i}");
+        match create(&http, &target.url(""), &ada, &title).await {
+            Some(id) => {
+                if i % 2 == 0 {
+                    held_by_a.push(id);
+                }
+            }
+            None => {
+                create(&http, &b.url(""), &ada, &title)
+                    .await
+                    .expect("b is up");
+            }
+        }
+    }
+    assert_eq!(held_by_a.len(), 10, "a took creates until it was killed");
+
+    // a's client saw some rows, then lost its server; it reconnects to b with `since`.
+    let mut seen_on_a = Vec::new();
+    while let Some(frame) = on_a.try_next(Duration::from_millis(200)).await {
+        if let (ServerMsg::TaskListUpdated(_), Some(seq)) = (&frame.msg, frame.seq) {
+            seen_on_a.push(seq);
+        }
+    }
+    let resume_from = seen_on_a.last().copied().unwrap_or(joined_a);
+
+    let last = settled(&pool, 40).await;
+    assert_log_is_whole(&pool, last).await;
+    for id in &held_by_a {
+        let dispatches: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM events WHERE task_id = $1 AND kind = 'task:dispatched'",
+        )
+        .bind(id.0)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(dispatches.len(), 1, "task {id} dispatched once, by b");
+    }
+
+    let (mut moved, _) = dashboard_client(b.port, &ada, Some(resume_from)).await;
+    let mut all = seen_on_a.clone();
+    all.extend(rows_until(&mut moved, last).await);
+    assert_eq!(
+        all,
+        (joined_a + 1..=last).collect::<Vec<_>>(),
+        "the moved client missed nothing and saw nothing twice\n{}",
+        b.log_text()
+    );
+    assert_eq!(
+        rows_until(&mut on_b, last).await,
+        (joined_b + 1..=last).collect::<Vec<_>>(),
+        "b's own client saw it all"
+    );
+    let distinct: BTreeSet<_> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len());
+}
+
+/// Sessions listening for commits on the database of `pool`.
+async fn listeners(pool: &server::db::Pool) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_commit_listener_reconnects_and_nothing_is_missed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = tokio::join!(
+        ServerProcess::start(&url, &dir_a, &[]),
+        ServerProcess::start(&url, &dir_b, &[]),
+    );
+    let http = reqwest::Client::new();
+    let ada = signup(&http, &a, "ada").await;
+    let (mut on_b, joined) = dashboard_client(b.port, &ada, None).await;
+    let pool = server::db::connect(&url).await.unwrap();
+    let mut before = listeners(&pool).await;
+    for _ in 0..50 {
+        if before.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        before = listeners(&pool).await;
+    }
+    assert_eq!(before.len(), 2, "one listener per server");
+
+    // Cut both listeners, then write through a while they are down.
+    for pid in &before {
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        create(&http, &a.url(""), &ada, &format!("t{i}"))
+            .await
+            .unwrap();
+    }
+    let last = settled(&pool, 5).await;
+    assert_eq!(
+        rows_until(&mut on_b, last).await,
+        (joined + 1..=last).collect::<Vec<_>>(),
+        "b's client got every event though no notification reached b"
+    );
+    let mut after = Vec::new();
+    for _ in 0..100 {
+        after = listeners(&pool).await;
+        if after.len() == 2 && after.iter().all(|pid| !before.contains(pid)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(after.len(), 2, "both listeners are back");
+    assert!(
+        after.iter().all(|pid| !before.contains(pid)),
+        "on new connections"
+    );
+
+    // And b still follows the log after the listener came back.
+    create(&http, &a.url(""), &ada, "after").await.unwrap();
+    let last = settled(&pool, 6).await;
+    let frames = rows_until(&mut on_b, last).await;
+    assert_eq!(frames.last(), Some(&last));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_on_one_server_closes_the_users_sockets_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = tokio::join!(
+        ServerProcess::start(&url, &dir_a, &[]),
+        ServerProcess::start(&url, &dir_b, &[]),
+    );
+    let http = reqwest::Client::new();
+    let ada = signup(&http, &a, "ada").await;
+    let grace = signup(&http, &a, "grace").await;
+    let mut adas = WsClient::connect(b.port, &ada).await;
+    let mut graces = WsClient::connect(b.port, &grace).await;
+
+    let res = http
+        .post(a.url("/api/auth/logout"))
+        .bearer_auth(&ada.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut code = None;
+    while let Ok(Some(Ok(msg))) =
+        tokio::time::timeout(Duration::from_secs(5), adas.stream.next()).await
+    {
+        if let Message::Close(frame) = msg {
+            code = frame.map(|f| u16::from(f.code));
+            break;
+        }
+    }
+    assert_eq!(
+        code,
+        Some(close_code::AUTH_EXPIRED),
+        "ada's socket on b closed"
+    );
+    // Nobody else's.
+    graces.join_dashboard(None).await;
+    graces
+        .until(|f| matches!(f.msg, ServerMsg::DashboardState(_)))
+        .await;
+}
