@@ -5,8 +5,11 @@
 #   source scripts/postgres.sh; trap pg_stop EXIT; pg_start
 #
 # pg_start exports TASKWIRE_TEST_POSTGRES_URL (a superuser on the `postgres` database;
-# each test makes a database of its own). Installs the package when it is missing.
+# each test makes a database of its own; pg_createdb NAME makes one and prints its URL).
+# Installs the package when it is missing.
 # Run directly (`bash scripts/postgres.sh`) it starts one and keeps it until Ctrl-C.
+
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 pg_bindir() {
   # No match is no output, not a failure (callers run under `set -eo pipefail`).
@@ -16,20 +19,30 @@ pg_bindir() {
 PG_DIR=""
 PG_BINDIR=""
 PG_AS=()
+PG_KEEP=""
 
+# pg_start            a throwaway cluster (temp dir, fsync off)
+# pg_start DIR        a cluster kept in DIR (made the first time), durable
 pg_start() {
   local bindir
   bindir="$(pg_bindir)"
   if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
     echo "Installing Debian's postgresql"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
     bindir="$(pg_bindir)"
   fi
   PG_BINDIR="$bindir"
-  PG_DIR="$(mktemp -d)"
+  local durability="-c fsync=off" nosync="--no-sync"
+  if [ -n "${1:-}" ]; then
+    PG_KEEP=1
+    PG_DIR="$1"
+    durability=""
+    nosync=""
+    mkdir -p "$PG_DIR"
+  else
+    PG_KEEP=""
+    PG_DIR="$(mktemp -d)"
+  fi
   # Postgres refuses to run as root; as root, the cluster belongs to the package's user.
   PG_AS=()
   if [ "$(id -u)" -eq 0 ]; then
@@ -38,13 +51,22 @@ pg_start() {
   fi
   local port
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  "${PG_AS[@]}" "$bindir/initdb" -D "$PG_DIR/data" -U taskwire -A trust -E UTF8 \
-    --no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log"; return 1; }
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    "${PG_AS[@]}" "$bindir/initdb" -D "$PG_DIR/data" -U taskwire -A trust -E UTF8 \
+      $nosync >"$PG_DIR/initdb.log" 2>&1 \
+      || { cat "$PG_DIR/initdb.log"; return 1; }
+  fi
   "${PG_AS[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=off -c max_connections=300" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR $durability -c max_connections=300" \
     start >/dev/null || { cat "$PG_DIR/server.log"; return 1; }
   export TASKWIRE_TEST_POSTGRES_URL="postgres://taskwire@127.0.0.1:$port/postgres"
   echo "Postgres $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# Makes database NAME on the running cluster and prints its URL.
+pg_createdb() {
+  "$PG_BINDIR/psql" "$TASKWIRE_TEST_POSTGRES_URL" -qc "CREATE DATABASE $1" >/dev/null
+  echo "${TASKWIRE_TEST_POSTGRES_URL%/*}/$1"
 }
 
 # Stops the cluster and removes its directory; safe to call at any point of pg_start,
@@ -52,9 +74,13 @@ pg_start() {
 pg_stop() {
   if [ -n "${PG_DIR:-}" ]; then
     if [ -f "$PG_DIR/data/postmaster.pid" ]; then
-      "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+      if [ -n "$PG_KEEP" ]; then
+        "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+      else
+        "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+      fi
     fi
-    rm -rf "$PG_DIR"
+    [ -n "$PG_KEEP" ] || rm -rf "$PG_DIR"
   fi
   PG_DIR=""
 }

@@ -60,8 +60,9 @@ pub async fn connect_all(shared: &Arc<Shared>, tokens: &[String]) -> anyhow::Res
         let control = control.clone();
         let token = token.clone();
         let gate = gate.clone();
+        let index = handles.len();
         handles.push(tokio::spawn(async move {
-            run_client(shared, control, token, gate, tx).await
+            run_client(shared, control, index, token, gate, tx).await
         }));
     }
     for rx in joined {
@@ -143,6 +144,7 @@ impl State {
 async fn run_client(
     shared: Arc<Shared>,
     control: Arc<Control>,
+    index: usize,
     token: String,
     gate: Arc<Semaphore>,
     joined: oneshot::Sender<()>,
@@ -163,7 +165,7 @@ async fn run_client(
     loop {
         let socket = {
             let _permit = gate.acquire().await;
-            connect(&shared, &token, state.last_seq).await
+            connect(&shared, index, &token, state.last_seq).await
         };
         let Some(mut socket) = socket else {
             shared.connect_failures.fetch_add(1, Ordering::Relaxed);
@@ -216,8 +218,8 @@ fn done(control: &Control, state: &State) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }
 
-async fn connect(shared: &Shared, token: &str, since: Option<u64>) -> Option<Socket> {
-    let base = shared.args.url.replacen("http", "ws", 1);
+async fn connect(shared: &Shared, index: usize, token: &str, since: Option<u64>) -> Option<Socket> {
+    let base = shared.args.url_for(index).replacen("http", "ws", 1);
     let url = match shared.args.target {
         Target::Socketio => format!("{base}/socket.io/?EIO=4&transport=websocket"),
         _ => format!("{base}/ws"),

@@ -37,7 +37,8 @@ pub enum Target {
 #[derive(Debug, Clone, Parser, serde::Serialize)]
 #[command(name = "taskwire-load", version, about)]
 pub struct Args {
-    /// The server's base URL.
+    /// The server's base URL; several, separated by commas, for servers that share one
+    /// database (sockets and creates are spread over them in turn).
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     pub url: String,
     #[arg(long, value_enum, default_value = "taskwire")]
@@ -65,9 +66,10 @@ pub struct Args {
     /// Longest wait after the last create for every socket to have seen every task.
     #[arg(long, default_value_t = 15.0)]
     pub settle: f64,
-    /// The server's process id, for CPU and resident memory.
+    /// The server's process id, for CPU and resident memory (repeat it for several
+    /// servers: their figures are summed).
     #[arg(long)]
-    pub server_pid: Option<u32>,
+    pub server_pid: Vec<u32>,
     /// Also write the report here, as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -80,6 +82,14 @@ pub struct Args {
     /// Stop after this many creates (within `--seconds`), e.g. to seed a database.
     #[arg(long)]
     pub creates: Option<usize>,
+}
+
+impl Args {
+    /// The `n`th server of `--url`, in turn.
+    pub fn url_for(&self, n: usize) -> &str {
+        let urls: Vec<&str> = self.url.split(',').map(str::trim).collect();
+        urls[n % urls.len()]
+    }
 }
 
 /// What the whole run shares.
@@ -145,12 +155,12 @@ async fn main() -> anyhow::Result<()> {
     let accounts = producer::accounts(&http, &shared)
         .await
         .context("signing up")?;
-    let before = proc_stats::sample(args.server_pid);
+    let before = proc_stats::sample(&args.server_pid);
 
     let connect_started = Instant::now();
     let clients = client::connect_all(&shared, &accounts.socket_tokens).await?;
     let connect_secs = connect_started.elapsed().as_secs_f64();
-    let connected = proc_stats::sample(args.server_pid);
+    let connected = proc_stats::sample(&args.server_pid);
     eprintln!("{} sockets connected in {connect_secs:.1} s", clients.len());
 
     let produce_started = Instant::now();
@@ -160,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
         producer::produce(&http, &shared, &accounts.producer_token).await
     };
     let produce_secs = produce_started.elapsed().as_secs_f64();
-    let produced = proc_stats::sample(args.server_pid);
+    let produced = proc_stats::sample(&args.server_pid);
 
     let created = outcome.created;
     let seen = client::finish(

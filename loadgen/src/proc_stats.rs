@@ -9,9 +9,19 @@ pub struct Sample {
     pub rss_kib: u64,
 }
 
-/// Reads `pid`, when one is given and readable.
-pub fn sample(pid: Option<u32>) -> Option<Sample> {
-    let pid = pid?;
+/// Reads `pids` and sums them, when some are given and all are readable.
+pub fn sample(pids: &[u32]) -> Option<Sample> {
+    let mut sum: Option<Sample> = None;
+    for pid in pids {
+        let one = sample_one(*pid)?;
+        let total = sum.get_or_insert_with(Sample::default);
+        total.cpu_secs += one.cpu_secs;
+        total.rss_kib += one.rss_kib;
+    }
+    sum
+}
+
+fn sample_one(pid: u32) -> Option<Sample> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may hold spaces: count fields after it.
     let after = &stat[stat.rfind(')')? + 2..];

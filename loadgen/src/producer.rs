@@ -22,7 +22,7 @@ pub struct Accounts {
 
 async fn sign_up(http: &reqwest::Client, shared: &Shared, name: &str) -> anyhow::Result<String> {
     let res = http
-        .post(format!("{}/api/auth/signup", shared.args.url))
+        .post(format!("{}/api/auth/signup", shared.args.url_for(0)))
         .json(&json!({ "username": name, "password": "load test password", "displayName": name }))
         .send()
         .await?;
@@ -102,7 +102,7 @@ pub async fn produce(http: &reqwest::Client, shared: &Arc<Shared>, token: &str) 
             let title = format!("lg-{}-{n}", shared.run);
             shared.sent_at[n].store(shared.micros().max(1), Ordering::Relaxed);
             let mut request = http
-                .post(format!("{}/api/tasks", shared.args.url))
+                .post(format!("{}/api/tasks", shared.args.url_for(n)))
                 .json(&json!({ "title": title, "description": DESCRIPTION }));
             if !token.is_empty() {
                 request = request.bearer_auth(token);
