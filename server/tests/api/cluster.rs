@@ -486,3 +486,82 @@ async fn signing_out_on_one_server_closes_the_users_sockets_on_the_other() {
         .until(|f| matches!(f.msg, ServerMsg::DashboardState(_)))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_or_a_retried_action_sent_to_both_servers_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = tokio::join!(
+        ServerProcess::start(&url, &dir_a, &[]),
+        ServerProcess::start(&url, &dir_b, &[]),
+    );
+    let http = reqwest::Client::new();
+    let ada = signup(&http, &a, "ada").await;
+
+    // The same create, with one Idempotency-Key, to both servers at once (a client
+    // retrying through a balancer): one task, and both answers name it.
+    let create = |server: &ServerProcess| {
+        http.post(server.url("/api/tasks"))
+            .bearer_auth(&ada.token)
+            .header("idempotency-key", "create-once-across-servers")
+            .json(&json!({ "title": "Once", "description": ACTIONABLE }))
+            .send()
+    };
+    let (first, second) = tokio::join!(create(&a), create(&b));
+    let mut ids = Vec::new();
+    for res in [first.unwrap(), second.unwrap()] {
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        // The slower of two racing requests is told the first is still running.
+        if status == 409 {
+            assert_eq!(body["error"]["code"], "request_in_progress", "{body}");
+            continue;
+        }
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["task"]["id"].as_i64().unwrap());
+    }
+    let replay: Value = create(&b).await.unwrap().json().await.unwrap();
+    ids.push(replay["task"]["id"].as_i64().unwrap());
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one task: {ids:?}");
+    let pool = server::db::connect(&url).await.unwrap();
+    let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tasks, 1);
+
+    // One GitHub delivery, redelivered to the other server at the same moment.
+    let secret: String =
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'webhook.secret'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let body = br#"{"zen":"Keep it logically awesome.","hook_id":1}"#.to_vec();
+    let deliver = |server: &ServerProcess| {
+        http.post(server.url("/api/webhooks/github"))
+            .header("x-github-event", "ping")
+            .header("x-github-delivery", "delivery-once-across-servers")
+            .header(
+                "x-hub-signature-256",
+                server::pipeline::webhook::sign(secret.as_bytes(), &body),
+            )
+            .body(body.clone())
+            .send()
+    };
+    let (first, second) = tokio::join!(deliver(&a), deliver(&b));
+    let mut outcomes = Vec::new();
+    for res in [first.unwrap(), second.unwrap()] {
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        outcomes.push(body["status"].as_str().unwrap().to_owned());
+    }
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        ["duplicate", "pong"],
+        "processed by one server only"
+    );
+}
