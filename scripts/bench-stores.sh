@@ -80,10 +80,12 @@ start() {
   URLS=(); SERVER_ARGS=()
   case "$1" in
     sqlite) serve 3810 "" ;;
-    postgres) serve 3810 "$(pg_createdb "b$RANDOM$RANDOM")" ;;
-    postgres2)
+    postgres|postgres2)
+      # Assigned first: a failed creation then stops the script instead of handing
+      # serve an empty URL (which would measure SQLite under Postgres's name).
       local db; db="$(pg_createdb "b$RANDOM$RANDOM")"
-      serve 3810 "$db"; serve 3811 "$db" ;;
+      serve 3810 "$db"
+      [ "$1" = postgres ] || serve 3811 "$db" ;;
   esac
 }
 

@@ -83,6 +83,8 @@ for i in 0 1; do
     kill -0 "${PIDS[$i]}" 2>/dev/null || { cat "$RUN_DIR/${names[$i]}/server.log"; exit 1; }
     sleep 0.2
   done
+  curl -fsS "http://127.0.0.1:${PORTS[$i]}/api/health" >/dev/null \
+    || { echo "server ${names[$i]} did not become healthy" >&2; cat "$RUN_DIR/${names[$i]}/server.log"; exit 1; }
 done
 
 cat >"$RUN_DIR/haproxy.cfg" <<EOF

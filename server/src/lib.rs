@@ -18,5 +18,6 @@ pub mod startup;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;
+pub mod text;
 pub mod visibility;
 pub mod ws;

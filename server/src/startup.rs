@@ -108,6 +108,7 @@ impl Application {
             committed,
             seq,
             rooms.clone(),
+            settings.log_poll,
             shutdown.clone(),
         ));
 

@@ -35,6 +35,26 @@ impl Outcome {
     }
 }
 
+/// A claimed delivery whose processing has not finished after this long belongs to a
+/// server that died mid-way; a redelivery takes it over.
+const CLAIM_STALE_AFTER_MS: i64 = 60_000;
+
+/// `body` (JSON) with the NUL character taken out of every string.
+fn without_nul(body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => s.retain(|c| c != '\0'),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
+    strip(&mut value);
+    serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.into()))
+}
+
 /// Ingests one delivery of `event` with id `delivery`.
 pub async fn ingest(
     state: &AppState,
@@ -45,14 +65,36 @@ pub async fn ingest(
     let remembered_since =
         db::now_millis() - state.settings.retention.webhook_deliveries.as_millis() as i64;
     let repo = state.github.as_ref().map(|g| g.repo().to_owned());
+    let cleaned;
+    let body = if crate::text::has_nul_escape(body) {
+        // No store keeps the NUL character; GitHub's text loses it rather than the
+        // delivery being refused.
+        cleaned = without_nul(body)?;
+        &cleaned[..]
+    } else {
+        body
+    };
     let intent = interpret(event, body, repo.as_deref())
         .map_err(|_| ApiError::invalid("body", "not a payload of this event"))?;
     let now = db::now_millis();
-    if !db::webhooks::claim(&state.db.write, delivery, event, now, remembered_since).await? {
+    let stale_before = now - CLAIM_STALE_AFTER_MS;
+    let claimed = db::webhooks::claim(
+        &state.db.write,
+        delivery,
+        event,
+        now,
+        remembered_since,
+        stale_before,
+    )
+    .await?;
+    if !claimed {
         return Ok(Outcome::Duplicate);
     }
     match apply(state, intent).await {
-        Ok(outcome) => Ok(outcome),
+        Ok(outcome) => {
+            db::webhooks::finish(&state.db.write, delivery, db::now_millis()).await?;
+            Ok(outcome)
+        }
         Err(e) => {
             // Not processed: a redelivery of it must be.
             if let Err(unclaim) = db::webhooks::unclaim(&state.db.write, delivery).await {

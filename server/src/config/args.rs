@@ -62,6 +62,10 @@ pub struct SettingsArgs {
     /// How long the rules analyser takes, so people see the step.
     #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_ANALYSIS_DELAY_MS", default_value_t = 400)]
     pub analysis_delay_ms: u64,
+    /// How often a server reads the event log for changes nobody announced (a lost
+    /// Postgres notification, another process on the SQLite file).
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_LOG_POLL_SECS", default_value_t = 2)]
+    pub log_poll_secs: u64,
     /// How long a server holds a pipeline step without renewing it before another
     /// server on the same Postgres may take the step over.
     #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_PIPELINE_LEASE_SECS", default_value_t = 15)]

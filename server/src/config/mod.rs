@@ -143,6 +143,8 @@ pub struct Settings {
     pub analysis_delay: Duration,
     /// How long a pipeline step's lease lasts unrenewed (Postgres: several servers).
     pub pipeline_lease: Duration,
+    /// How often the sequencer reads the log unprompted.
+    pub log_poll: Duration,
     pub ws: WsSettings,
     /// HTTP actions (create, answer, report) per user per minute, and the burst above it.
     pub actions_per_minute: u32,
@@ -242,6 +244,15 @@ impl Settings {
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             secure_cookies: a.secure_cookies,
             analysis_delay: Duration::from_millis(a.analysis_delay_ms),
+            log_poll: match a.log_poll_secs {
+                0 => {
+                    return Err(ConfigError::new(
+                        "TASKWIRE_LOG_POLL_SECS",
+                        "must be at least 1",
+                    ))
+                }
+                secs => Duration::from_secs(secs),
+            },
             pipeline_lease: match a.pipeline_lease_secs {
                 0 => {
                     return Err(ConfigError::new(

@@ -41,7 +41,8 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
-/// Takes the seq the next event gets. Only call inside a write transaction.
+/// Takes the seq the next event gets. Only call inside a write transaction
+/// ([`super::begin_write`], which already holds the counter row on Postgres).
 ///
 /// The log's head is one counter row, and taking a seq updates it: the row stays
 /// locked until the transaction ends, so writers on any number of processes take seqs

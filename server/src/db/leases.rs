@@ -56,6 +56,15 @@ pub async fn release(pool: &Pool, task: TaskId, holder: &str) -> Result<(), sqlx
     Ok(())
 }
 
+/// Gives up every lease of `holder` (a server stopping).
+pub async fn release_all(pool: &Pool, holder: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM pipeline_leases WHERE holder = $1")
+        .bind(holder)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Tasks in one of `statuses` that no live lease covers, oldest first, at most `limit`.
 pub async fn unclaimed(
     pool: &Pool,

@@ -171,12 +171,22 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
-/// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-/// IMMEDIATE`), so two writers never both read and then race to upgrade.
+/// Starts a write transaction that holds the log's write lock from its first
+/// statement, so everything it reads is what the previous writer committed and nobody
+/// commits in between: on SQLite the database's write lock (`BEGIN IMMEDIATE`), on
+/// Postgres the log's counter row (`SELECT … FOR UPDATE`), which every writer of every
+/// server takes. Without it, a Postgres writer could read a task, wait for the counter
+/// behind another server's change to the same task, and then write back a stale copy.
 pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
     match Store::of(pool) {
         Store::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-        Store::Postgres => pool.begin().await,
+        Store::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT seq FROM log_head WHERE id = 1 FOR UPDATE")
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
     }
 }
 

@@ -6,6 +6,9 @@
 //! tasks mid-pipeline whose lease is missing or expired, and takes those on: that is
 //! how start-up resumes work, and how work of a dead server is finished.
 //!
+//! Expiry is judged by each server's clock, so the servers' clocks must agree to well
+//! within the lease (NTP does).
+//!
 //! A server that stalls past its lease (rather than dying) may find its step taken
 //! over; its renewal then fails and it drops the step. The task's transitions make a
 //! step that both ran apply once; a side effect already made outside (a GitHub issue)
@@ -87,6 +90,16 @@ impl Leases {
             tracing::warn!(error = %e, %task, "releasing a pipeline lease failed");
         }
         out
+    }
+
+    /// Gives up every lease this process holds (it is stopping, and its steps were
+    /// cut short), so another server takes them at once rather than after the lease.
+    pub async fn release_all(&self) {
+        match leases::release_all(&self.pool, &self.holder).await {
+            Ok(n) if n > 0 => tracing::info!(leases = n, "gave up pipeline leases"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "giving up pipeline leases failed"),
+        }
     }
 
     /// Tasks mid-pipeline that nobody holds, oldest first.

@@ -138,6 +138,7 @@ fn judge(content: &str) -> Result<(Analysis, Option<String>, Option<String>), An
         .map(|q| {
             q.trim()
                 .chars()
+                .filter(|c| *c != '\0')
                 .take(MAX_QUESTION_CHARS)
                 .collect::<String>()
         })
@@ -149,7 +150,13 @@ fn judge(content: &str) -> Result<(Analysis, Option<String>, Option<String>), An
         (false, false) => Analysis::NeedsClarification(questions),
         (false, true) => return Err(AnalyserError::Nonsense),
     };
-    let clip = |s: String| s.trim().chars().take(300).collect::<String>();
+    let clip = |s: String| {
+        s.trim()
+            .chars()
+            .filter(|c| *c != '\0')
+            .take(300)
+            .collect::<String>()
+    };
     Ok((analysis, j.task_type.map(clip), j.summary.map(clip)))
 }
 

@@ -15,7 +15,7 @@ pub mod llm;
 pub mod retry;
 pub mod webhook;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -159,7 +159,10 @@ impl PipelineHandle {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(leases.sweep_every()) => {}
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => {
+                    leases.release_all().await;
+                    return;
+                }
             }
             if let Err(e) = self.submit_unclaimed(&leases).await {
                 tracing::warn!(error = %e, "sweeping for pipeline work failed; trying again");
@@ -210,8 +213,9 @@ struct Worker {
     dispatcher: Dispatcher,
     analysis_delay: Duration,
     leases: Option<Leases>,
-    /// Tasks this process is working on, so a task is never worked on twice at once.
-    in_flight: Arc<Mutex<HashSet<TaskId>>>,
+    /// Tasks this process is working on, each with whether another job for it came in
+    /// meanwhile; a task is never worked on twice at once.
+    in_flight: Arc<Mutex<HashMap<TaskId, bool>>>,
 }
 
 async fn run_pipeline(
@@ -271,19 +275,49 @@ fn after(result: &Result<(), ServiceError>, attempt: u32) -> Next {
 }
 
 impl Worker {
-    /// Runs `job` unless this process already works on its task or (with leases)
-    /// another server holds it.
+    /// Runs `job` unless (with leases) another server holds its task. A job for a task
+    /// this process is already working on is not run beside it: the running one, when
+    /// it ends, does what the task's status then needs.
     #[tracing::instrument(skip(self))]
     async fn run(&self, job: Job) {
         let id = job.task();
-        if !self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id)
         {
-            return;
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(again) = in_flight.get_mut(&id) {
+                *again = true;
+                return;
+            }
+            in_flight.insert(id, false);
         }
+        let mut next = Some(job);
+        loop {
+            if let Some(job) = next.take() {
+                self.run_leased(job).await;
+            }
+            {
+                let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                match in_flight.get_mut(&id) {
+                    Some(again) if *again => *again = false,
+                    _ => {
+                        in_flight.remove(&id);
+                        return;
+                    }
+                }
+            }
+            next = match self.tasks.get(id).await {
+                Ok(Some(task)) => Job::for_status(id, task.status()),
+                Ok(None) => None,
+                Err(e) => {
+                    // The sweep (Postgres) or the next start-up picks it up.
+                    tracing::warn!(error = %e, "reading a task for its next pipeline step failed");
+                    None
+                }
+            };
+        }
+    }
+
+    async fn run_leased(&self, job: Job) {
+        let id = job.task();
         match &self.leases {
             None => self.run_steps(job).await,
             Some(leases) => match leases.claim(id).await {
@@ -297,10 +331,6 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "taking a pipeline lease failed"),
             },
         }
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
     }
 
     async fn run_steps(&self, job: Job) {
@@ -312,6 +342,27 @@ impl Worker {
             let name = job.name();
             let outcome = match (after(&result, attempt), result) {
                 (Next::Done, Ok(())) | (Next::RetryAfter(_), Ok(())) => "done",
+                // Data the task cannot take (an analysis it refuses): the task must
+                // not stay mid-pipeline, retried for ever; it fails, with the reason.
+                (
+                    Next::Done,
+                    Err(e @ (ServiceError::Invalid { .. } | ServiceError::BadUrl { .. })),
+                ) => {
+                    tracing::warn!(%e, "pipeline step refused; failing the task");
+                    let reason = format!("The pipeline could not go on: {e}.");
+                    if let Err(e) = self
+                        .tasks
+                        .apply(
+                            job.task(),
+                            Actor::System("pipeline"),
+                            Command::Fail { reason },
+                        )
+                        .await
+                    {
+                        tracing::warn!(error = %e, "failing the task failed");
+                    }
+                    "failed"
+                }
                 (Next::Done, Err(e)) => {
                     tracing::info!(%e, "pipeline step skipped");
                     "skipped"
@@ -332,6 +383,10 @@ impl Worker {
     async fn analyse(&self, id: TaskId) -> Result<(), ServiceError> {
         let name = self.analyser.name().to_owned();
         let task = self.tasks.get(id).await?.ok_or(ServiceError::NotFound)?;
+        if !matches!(task.status(), TaskStatus::Received | TaskStatus::Analyzing) {
+            // Analysed already (by this server a moment ago, or by another).
+            return Ok(());
+        }
         if task.status() == TaskStatus::Received {
             self.tasks
                 .apply(
@@ -383,6 +438,10 @@ impl Worker {
     async fn dispatch(&self, id: TaskId) -> Result<(), ServiceError> {
         tokio::time::sleep(self.analysis_delay / 2).await;
         let task = self.tasks.get(id).await?.ok_or(ServiceError::NotFound)?;
+        if task.status() != TaskStatus::Clarified {
+            // Dispatched already, or moved on: no second GitHub issue.
+            return Ok(());
+        }
         let command = self.dispatcher.command(&task).await;
         self.tasks
             .apply(id, Actor::System("dispatcher"), command)

@@ -64,9 +64,6 @@ impl Published {
 
 const BATCH: i64 = 500;
 
-/// How often the sequencer reads the log without being woken.
-const POLL: Duration = Duration::from_secs(2);
-
 /// The Postgres notification channel commits are announced on.
 pub const CHANNEL: &str = "taskwire_log";
 /// The channel ended sessions are announced on (the payload is the user id).
@@ -93,7 +90,6 @@ pub async fn listen_for_commits(
     shutdown: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
-    let mut first = true;
     loop {
         let listener = async {
             let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
@@ -108,9 +104,8 @@ pub async fn listen_for_commits(
             Ok(listener) => {
                 backoff = Duration::from_millis(100);
                 committed.notify_one();
-                if !std::mem::take(&mut first) {
-                    let _ = revocations.send(crate::state::Revoked::Unknown);
-                }
+                // Ends announced while nobody listened were not heard.
+                let _ = revocations.send(crate::state::Revoked::Unknown);
                 loop {
                     let next = tokio::select! {
                         n = listener.try_recv() => n,
@@ -148,19 +143,21 @@ pub async fn listen_for_commits(
     }
 }
 
-/// Runs until `shutdown`; `last` is the seq the rooms already reflect.
+/// Runs until `shutdown`; `last` is the seq the rooms already reflect. Reads the log
+/// when woken, and every `poll` regardless.
 #[tracing::instrument(skip_all, fields(start = last))]
 pub async fn run_sequencer(
     pool: Pool,
     committed: Arc<Notify>,
     mut last: Seq,
     rooms: Rooms,
+    poll: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
         tokio::select! {
             _ = committed.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(poll) => {}
             _ = shutdown.cancelled() => break,
         }
         loop {

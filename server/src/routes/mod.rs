@@ -131,7 +131,7 @@ where
             }
             Err(_) => return Err(ApiError::invalid("body", "the body could not be read")),
         };
-        if has_nul_escape(&bytes) {
+        if crate::text::has_nul_escape(&bytes) {
             return Err(nul_refused());
         }
         let req = Request::from_parts(parts, Body::from(bytes));
@@ -143,24 +143,6 @@ where
 /// The refusal of text with the NUL character.
 pub fn nul_refused() -> ApiError {
     ApiError::invalid("body", "text must not contain the NUL character (\\u0000)")
-}
-
-/// Whether a JSON document has a string with the NUL character: a `\u0000` escape
-/// (JSON has no other way to write it). A backslash that is itself escaped does not
-/// start one.
-pub fn has_nul_escape(json: &[u8]) -> bool {
-    let mut backslashes = 0usize;
-    for (i, &b) in json.iter().enumerate() {
-        if b == b'\\' {
-            backslashes += 1;
-            continue;
-        }
-        if b == b'u' && backslashes % 2 == 1 && json[i + 1..].starts_with(b"0000") {
-            return true;
-        }
-        backslashes = 0;
-    }
-    false
 }
 
 impl From<JsonRejection> for ApiError {

@@ -522,3 +522,51 @@ async fn ping_unknown_prs_and_other_events_are_accepted_and_ignored() {
         "dispatched"
     );
 }
+
+#[tokio::test]
+async fn a_nul_in_githubs_text_is_dropped_not_the_delivery() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    let mut opened = pr("pull_request.opened.json", &format!("task-{id}"));
+    opened["pull_request"]["title"] = json!("Fix\u{0} the README");
+    opened["pull_request"]["body"] = json!("A body with a \u{0} in it");
+    let res = deliver(&app, "pull_request", "d-nul", &opened, WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), 200);
+    let task = task_json(&app, &ada, id).await;
+    assert_eq!(task["task"]["status"], "pr_open");
+    assert_eq!(task["task"]["prTitle"], "Fix the README");
+    // Processed once: the same delivery again is a duplicate.
+    let again = deliver(&app, "pull_request", "d-nul", &opened, WEBHOOK_SECRET).await;
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["status"], "duplicate");
+}
+
+#[tokio::test]
+async fn a_delivery_claimed_by_a_server_that_died_is_taken_over_by_a_redelivery() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    let opened = pr("pull_request.opened.json", &format!("task-{id}"));
+    let pool = app.pool().await;
+    let now = server::db::now_millis();
+    // Claimed moments ago and not finished: still being processed somewhere.
+    sqlx::query("INSERT INTO webhook_deliveries (id, event, received_at) VALUES ('d-busy', 'pull_request', $1)")
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let res = deliver(&app, "pull_request", "d-busy", &opened, WEBHOOK_SECRET).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "duplicate");
+    assert_eq!(
+        task_json(&app, &ada, id).await["task"]["status"],
+        "dispatched"
+    );
+    // Claimed two minutes ago and never finished: its server died; this one takes it.
+    sqlx::query("INSERT INTO webhook_deliveries (id, event, received_at) VALUES ('d-dead', 'pull_request', $1)")
+        .bind(now - 120_000)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let res = deliver(&app, "pull_request", "d-dead", &opened, WEBHOOK_SECRET).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "applied");
+    assert_eq!(task_json(&app, &ada, id).await["task"]["status"], "pr_open");
+}
