@@ -33,6 +33,8 @@ pub async fn sweep(state: &AppState) -> Result<Swept, sqlx::Error> {
     .await?;
     state.action_limits.retain_recent();
     state.action_limits.shrink_to_fit();
+    state.poll_limits.retain_recent();
+    state.poll_limits.shrink_to_fit();
     state.ip_limits.prune();
     Ok(Swept {
         idempotency_keys,

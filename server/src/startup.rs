@@ -139,6 +139,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.addr))?;
         let action_quota = action_quota(&settings);
+        let poll_quota = crate::ws::connection::frame_quota(&settings.ws);
         let ip_limits = Arc::new(crate::limits::IpLimits::new(&settings.ip_limits));
         let state = AppState {
             settings: Arc::new(settings),
@@ -151,6 +152,7 @@ impl Application {
             rooms,
             revocations,
             action_limits: Arc::new(governor::RateLimiter::keyed(action_quota)),
+            poll_limits: Arc::new(governor::RateLimiter::keyed(poll_quota)),
             ip_limits,
             socket_slots: Default::default(),
             connections: Arc::new(AtomicUsize::new(0)),

@@ -90,7 +90,7 @@ pub async fn handle_socket(
     // Held for as long as the connection lives: it is one of the user's sockets.
     _slot: SocketSlot,
 ) {
-    let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+    let conn_id = next_conn_id();
     tracing::Span::current().record("conn_id", conn_id);
     state.connections.fetch_add(1, Ordering::Relaxed);
     metrics::gauge!("taskwire_sockets_open").increment(1.0);
@@ -326,7 +326,13 @@ async fn finish(
     }
 }
 
-fn frame_quota(ws: &crate::config::WsSettings) -> governor::Quota {
+/// A fresh id for a room member (a socket, or one poll).
+pub fn next_conn_id() -> u64 {
+    NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The frames a connection may send: per second, and the burst above it.
+pub fn frame_quota(ws: &crate::config::WsSettings) -> governor::Quota {
     use std::num::NonZeroU32;
     let rate = NonZeroU32::new(ws.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(ws.frame_burst.max(1)).unwrap_or(NonZeroU32::MIN);

@@ -1,6 +1,8 @@
-//! `/ws`: the authenticated upgrade, and the per-connection loop in [`connection`].
+//! `/ws`: the authenticated upgrade, and the per-connection loop in [`connection`];
+//! `/api/live`: the same frames over long-polling ([`poll`]).
 
 pub mod connection;
+pub mod poll;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
@@ -19,7 +21,9 @@ const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(ws_handler))
+    Router::new()
+        .route("/ws", get(ws_handler))
+        .route("/api/live", get(poll::poll))
 }
 
 #[derive(Deserialize)]

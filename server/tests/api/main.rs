@@ -21,6 +21,7 @@ mod live;
 mod load;
 mod operators;
 mod pages;
+mod poll;
 mod rooms;
 mod secrets;
 mod store_schema;

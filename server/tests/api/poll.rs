@@ -1,0 +1,172 @@
+//! `GET /api/live`: the socket's frames over long-polling, with a real HTTP client.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use shared_protocol::*;
+
+use crate::helpers::*;
+
+async fn poll(app: &TestApp, user: &TestUser, query: &str) -> (u16, Vec<ServerFrame>, Value) {
+    let res = app
+        .http
+        .get(app.url(&format!("/api/live?{query}")))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    let frames = match body.as_array() {
+        Some(frames) if status == 200 => frames
+            .iter()
+            .map(|f| ServerFrame::decode(&f.to_string()).expect("a server frame"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    (status, frames, body)
+}
+
+async fn list_seq(app: &TestApp, user: &TestUser) -> Seq {
+    let list: Value = app.get(user, "/api/tasks").await.json().await.unwrap();
+    list["seq"].as_u64().unwrap()
+}
+
+fn row_seqs(frames: &[ServerFrame]) -> Vec<Seq> {
+    frames
+        .iter()
+        .filter(|f| matches!(f.msg, ServerMsg::TaskListUpdated(_)))
+        .filter_map(|f| f.seq)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_poll_is_held_until_something_happens_and_answers_what_the_socket_would() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let first = app.create_task(&ada, "First").await;
+    app.wait_for_status(&ada, first, "dispatched").await;
+    let since = list_seq(&app, &ada).await;
+
+    // Nothing new: held, then an empty answer.
+    let (status, frames, _) = poll(&app, &ada, &format!("dashboard={since}&wait=300")).await;
+    assert_eq!((status, frames.len()), (200, 0));
+
+    // Held while a task is created; answered with its rows, in order, after `since`.
+    let waiting = {
+        let app_url = app.url(&format!("/api/live?dashboard={since}&wait=10000"));
+        let http = app.http.clone();
+        let token = ada.token.clone();
+        tokio::spawn(async move {
+            http.get(app_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = app.create_task(&ada, "Second").await;
+    let body = waiting.await.unwrap();
+    let frames: Vec<ServerFrame> = serde_json::from_str::<Vec<Value>>(&body)
+        .unwrap()
+        .iter()
+        .map(|f| ServerFrame::decode(&f.to_string()).unwrap())
+        .collect();
+    let seqs = row_seqs(&frames);
+    assert!(!seqs.is_empty(), "{body}");
+    assert!(seqs.iter().all(|s| *s > since));
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    assert!(frames.iter().any(|f| matches!(&f.msg,
+        ServerMsg::TaskListUpdated(u) if u.task.id == second)));
+
+    // Asked again from the same `since` later: a replay of everything after it, at once,
+    // then the counts, as a socket's rejoin gets.
+    app.wait_for_status(&ada, second, "dispatched").await;
+    let now = list_seq(&app, &ada).await;
+    let (_, frames, _) = poll(&app, &ada, &format!("dashboard={since}")).await;
+    assert_eq!(row_seqs(&frames), (since + 1..=now).collect::<Vec<_>>());
+    assert!(
+        matches!(
+            frames.last().map(|f| &f.msg),
+            Some(ServerMsg::TaskCountChanged(_))
+        ),
+        "{frames:?}"
+    );
+
+    // With no seq: a snapshot.
+    let (_, frames, _) = poll(&app, &ada, "dashboard").await;
+    assert!(matches!(&frames[0].msg, ServerMsg::DashboardState(s) if s.tasks.len() == 2));
+    assert_eq!(frames[0].seq, Some(now));
+
+    // Nothing of the polls stays behind in the rooms.
+    let health: Value = app
+        .http
+        .get(app.url("/api/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["rooms"]["dashboardMembers"], 0, "{health}");
+}
+
+#[tokio::test]
+async fn a_task_is_polled_like_its_room_is_joined_and_only_by_who_may_see_it() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task_with(&ada, "Private", true).await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+
+    let (status, frames, _) = poll(&app, &ada, &format!("task={id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        matches!(&frames[0].msg, ServerMsg::TaskState(_)),
+        "{frames:?}"
+    );
+    let (_, frames, _) = poll(&app, &ada, &format!("task={id}&taskSince=1")).await;
+    let seqs: Vec<Seq> = frames
+        .iter()
+        .filter(|f| f.msg.event_meta().is_some())
+        .filter_map(|f| f.seq)
+        .collect();
+    assert_eq!(seqs, vec![2, 3], "the task's events after seq 1");
+
+    // Someone else is told what a missing task gets.
+    let bob = app.signup("bob").await;
+    let (status, _, body) = poll(&app, &bob, &format!("task={id}")).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _, missing) = poll(&app, &bob, "task=99999").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        without_request_id(body),
+        without_request_id(missing),
+        "a task one may not see answers like a missing one"
+    );
+}
+
+#[tokio::test]
+async fn bad_polls_get_coded_errors() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    for (query, status, code) in [
+        ("", 422, "invalid_input"),
+        ("dashboard=soon", 422, "invalid_input"),
+        ("task=x", 422, "invalid_input"),
+    ] {
+        let (got, _, body) = poll(&app, &ada, query).await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert_eq!(body["error"]["code"], code, "{query}");
+    }
+    let res = app
+        .http
+        .get(app.url("/api/live?dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
