@@ -18,6 +18,9 @@ pub enum ConnState {
     /// First attempt (and what the server renders).
     Connecting,
     Connected,
+    /// Live over HTTP long-polling: the WebSocket cannot get through (a proxy, a
+    /// network that blocks it); the socket is tried again now and then.
+    Polling,
     /// Lost; trying again with backoff.
     Reconnecting,
     /// The browser says it is offline.
@@ -29,6 +32,7 @@ impl ConnState {
         match self {
             ConnState::Connecting => "connecting",
             ConnState::Connected => "connected",
+            ConnState::Polling => "polling",
             ConnState::Reconnecting => "reconnecting",
             ConnState::Offline => "offline",
         }
@@ -38,6 +42,7 @@ impl ConnState {
         match self {
             ConnState::Connecting => "Connecting…",
             ConnState::Connected => "Live",
+            ConnState::Polling => "Live (polling)",
             ConnState::Reconnecting => "Reconnecting…",
             ConnState::Offline => "Offline",
         }

@@ -4,6 +4,12 @@
 //! (capped), retries at once when the browser comes back online or the tab regains
 //! focus, pings to notice half-open sockets, and on every `hello` rejoins the rooms the
 //! current pages watch, with the `seq` their views reflect.
+//!
+//! When the socket cannot be opened a few times in a row (or closes before `hello`),
+//! the same views are kept live over HTTP long-polling (`GET /api/live`, the same
+//! frames from the same log), and the socket is probed now and then; once it answers,
+//! the tab moves back to it. Both ways apply frames through the same reducers by
+//! `seq`, so a switch neither loses nor repeats an event.
 
 use std::cell::RefCell;
 
@@ -16,6 +22,13 @@ use shared_protocol::reducer::{DashboardView, TaskView};
 use shared_protocol::*;
 
 use super::{backoff_ms, ConnState};
+
+/// Sockets in a row that fail before `hello` before the tab falls back to polling.
+const FALLBACK_AFTER: u32 = 3;
+/// While polling, how often the socket is tried again.
+const PROBE_EVERY_MS: u32 = 30_000;
+/// How long a probe waits for `hello`.
+const PROBE_WAIT_MS: u32 = 5_000;
 
 /// How often the client pings; silence for [`DEAD_AFTER_MS`] means the socket is dead.
 const PING_EVERY_MS: u32 = 10_000;
@@ -177,8 +190,125 @@ async fn refresh_session() -> Refresh {
     }
 }
 
+/// Where the views are, as `/api/live` takes it; `None` when no page watches.
+fn poll_url() -> Option<String> {
+    let (dashboard, task) = SHARED.with_borrow(|s| (s.dashboard, s.task));
+    let mut query = Vec::new();
+    if let Some(view) = dashboard {
+        query.push(format!("dashboard={}", view.with_untracked(|v| v.seq)));
+    }
+    if let Some(view) = task {
+        let (id, seq) = view.with_untracked(|v| (v.id(), v.seq));
+        query.push(format!("task={id}&taskSince={seq}"));
+    }
+    (!query.is_empty()).then(|| format!("/api/live?{}", query.join("&")))
+}
+
+/// How polling ended.
+enum PollEnd {
+    /// The socket answered a probe: go back to it.
+    SocketWorks,
+    /// The session is over (401 and no refresh).
+    SignedOut,
+    /// The server cannot be reached over HTTP either: it is down, not the socket
+    /// blocked; back to reconnecting the socket.
+    Unreachable,
+}
+
+/// Whether a socket opens and says `hello` soon.
+async fn socket_answers() -> bool {
+    let Ok(ws) = WebSocket::open(&ws_url()) else {
+        return false;
+    };
+    let (mut sink, stream) = ws.split();
+    let mut stream = stream.fuse();
+    let hello = futures::select! {
+        msg = stream.next() => matches!(msg, Some(Ok(Message::Text(ref t)))
+            if matches!(ServerFrame::decode(t), Ok(ServerFrame { msg: ServerMsg::Hello(_), .. }))),
+        _ = TimeoutFuture::new(PROBE_WAIT_MS).fuse() => false,
+    };
+    let _ = sink.close().await;
+    hello
+}
+
+/// Keeps the views live over long-polling until the socket answers a probe.
+async fn poll_until_socket_works(state: RwSignal<ConnState>) -> PollEnd {
+    let mut failures = 0u32;
+    let mut next_probe = js_sys::Date::now() + f64::from(PROBE_EVERY_MS);
+    loop {
+        if js_sys::Date::now() >= next_probe {
+            if socket_answers().await {
+                return PollEnd::SocketWorks;
+            }
+            next_probe = js_sys::Date::now() + f64::from(PROBE_EVERY_MS);
+        }
+        let Some(url) = poll_url() else {
+            TimeoutFuture::new(1_000).await;
+            continue;
+        };
+        let answer = gloo_net::http::Request::get(&url).send().await;
+        match answer {
+            Ok(res) if res.ok() => match res.text().await {
+                Ok(body) => {
+                    failures = 0;
+                    state.set(ConnState::Polling);
+                    apply_polled(&body);
+                }
+                Err(_) => failures += 1,
+            },
+            Ok(res) if res.status() == http::StatusCode::UNAUTHORIZED.as_u16() => {
+                match refresh_session().await {
+                    Refresh::SignedOut => return PollEnd::SignedOut,
+                    _ => failures += 1,
+                }
+            }
+            Ok(_) => failures += 1,
+            Err(_) => return PollEnd::Unreachable,
+        }
+        if failures >= FALLBACK_AFTER {
+            return PollEnd::Unreachable;
+        }
+        if failures > 0 {
+            state.set(if online() {
+                ConnState::Reconnecting
+            } else {
+                ConnState::Offline
+            });
+            TimeoutFuture::new(backoff_ms(failures, js_sys::Math::random())).await;
+        }
+    }
+}
+
+/// Applies a poll's answer: a JSON array of server frames.
+fn apply_polled(body: &str) {
+    let Ok(frames) = serde_json::from_str::<Vec<serde_json::Value>>(body) else {
+        web_sys::console::warn_1(&"ignoring an unreadable poll answer".into());
+        return;
+    };
+    for frame in frames {
+        match ServerFrame::decode(&frame.to_string()) {
+            Ok(frame) => dispatch(&frame),
+            Err(e) => {
+                web_sys::console::warn_1(&format!("ignoring an unreadable frame: {e}").into())
+            }
+        }
+    }
+}
+
+fn go_to_sign_in() {
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let _ = location.set_href(&crate::api::login_path(&here));
+}
+
 async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
     let mut attempt = 0u32;
+    // Sockets in a row that never said hello.
+    let mut unanswered = 0u32;
     loop {
         let mut ended = Ended::default();
         if let Ok(ws) = WebSocket::open(&ws_url()) {
@@ -187,19 +317,28 @@ async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
                 attempt = 0;
             }
         }
+        unanswered = if ended.hello { 0 } else { unanswered + 1 };
+        if unanswered >= FALLBACK_AFTER && online() && !ended.auth_expired {
+            match poll_until_socket_works(state).await {
+                PollEnd::SocketWorks => {
+                    unanswered = 0;
+                    attempt = 0;
+                    continue;
+                }
+                PollEnd::SignedOut => {
+                    go_to_sign_in();
+                    return;
+                }
+                PollEnd::Unreachable => unanswered = 0,
+            }
+        }
         // An upgrade refused for an expired session looks like any failed connection,
         // so after a few failures the session is checked too.
         if ended.auth_expired || attempt >= 2 {
             match refresh_session().await {
                 Refresh::Renewed if ended.auth_expired && ended.hello => continue,
                 Refresh::SignedOut => {
-                    let location = window().location();
-                    let here = format!(
-                        "{}{}",
-                        location.pathname().unwrap_or_default(),
-                        location.search().unwrap_or_default()
-                    );
-                    let _ = location.set_href(&crate::api::login_path(&here));
+                    go_to_sign_in();
                     return;
                 }
                 _ => {}
