@@ -47,10 +47,6 @@ impl Leases {
         }
     }
 
-    pub fn holder(&self) -> &str {
-        &self.holder
-    }
-
     fn until(&self) -> i64 {
         now_millis() + self.ttl.as_millis() as i64
     }

@@ -194,13 +194,12 @@ impl PipelineHandle {
         if let Some(leases) = &self.leases {
             return self.submit_unclaimed(leases).await;
         }
-        for status in [TaskStatus::Received, TaskStatus::Analyzing] {
+        for status in lease::PENDING {
             for id in crate::db::tasks::ids_in_status(tasks.pool(), status).await? {
-                self.submit(Job::Analyse(id)).await;
+                if let Some(job) = Job::for_status(id, status) {
+                    self.submit(job).await;
+                }
             }
-        }
-        for id in crate::db::tasks::ids_in_status(tasks.pool(), TaskStatus::Clarified).await? {
-            self.submit(Job::Dispatch(id)).await;
         }
         Ok(())
     }

@@ -126,19 +126,7 @@ async fn two_servers(
 }
 
 async fn signup(http: &reqwest::Client, server: &ServerProcess, name: &str) -> TestUser {
-    let res = http
-        .post(server.url("/api/auth/signup"))
-        .json(
-            &json!({ "username": name, "password": "correct horse battery", "displayName": name }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "signup of {name}");
-    let body: Value = res.json().await.unwrap();
-    TestUser {
-        token: body["token"].as_str().unwrap().to_owned(),
-    }
+    signup_at(http, &server.url(""), name).await
 }
 
 /// Creates a task through `server`; `None` if the server is gone (killed).

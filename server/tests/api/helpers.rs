@@ -104,6 +104,23 @@ pub fn logs_and_frames() -> String {
     format!("{logs}\n{frames}")
 }
 
+/// Signs up `name` on the server at `base` (the test password), signed in.
+pub async fn signup_at(http: &reqwest::Client, base: &str, name: &str) -> TestUser {
+    let res = http
+        .post(format!("{base}/api/auth/signup"))
+        .json(
+            &json!({ "username": name, "password": "correct horse battery", "displayName": name }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "signup of {name}");
+    let body: Value = res.json().await.unwrap();
+    TestUser {
+        token: body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// Whether the suite runs on Postgres (`TASKWIRE_TEST_STORE=postgres`, with
 /// `TASKWIRE_TEST_POSTGRES_URL` naming a server the tests may create databases on).
 pub fn on_postgres() -> bool {
@@ -207,18 +224,7 @@ impl TestApp {
     }
 
     pub async fn signup(&self, name: &str) -> TestUser {
-        let res = self
-            .http
-            .post(self.url("/api/auth/signup"))
-            .json(&json!({ "username": name, "password": "correct horse battery", "displayName": name }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "signup of {name}");
-        let body: Value = res.json().await.unwrap();
-        TestUser {
-            token: body["token"].as_str().unwrap().to_owned(),
-        }
+        signup_at(&self.http, &self.base, name).await
     }
 
     /// A second connection to the server's database, for set-up the API does not
