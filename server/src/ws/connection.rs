@@ -141,16 +141,23 @@ pub async fn handle_socket(
                 let Some(frame) = frame else { break Exit::Dead };
                 // Whatever else is already queued goes out in the same write: under load
                 // one syscall carries many frames instead of one each.
-                let mut failed = sink.feed(Message::Text(Utf8Bytes::clone(&frame))).await.is_err();
-                let mut batched = 1;
-                while !failed && batched < WRITE_BATCH {
-                    let Ok(more) = outbox.try_recv() else { break };
-                    failed = sink.feed(Message::Text(Utf8Bytes::clone(&more))).await.is_err();
-                    batched += 1;
-                }
-                if failed || sink.flush().await.is_err() {
-                    break Exit::Dead;
-                }
+                let write = async {
+                    let mut failed = sink.feed(Message::Text(Utf8Bytes::clone(&frame))).await.is_err();
+                    let mut batched = 1;
+                    while !failed && batched < WRITE_BATCH {
+                        let Ok(more) = outbox.try_recv() else { break };
+                        failed = sink.feed(Message::Text(Utf8Bytes::clone(&more))).await.is_err();
+                        batched += 1;
+                    }
+                    (!failed && sink.flush().await.is_ok()).then_some(batched)
+                };
+                // A peer that stops reading leaves this write pending; once its queue
+                // has overflowed and the rooms have let it go, waiting on is pointless.
+                let written = tokio::select! {
+                    written = write => written,
+                    _ = &mut slow => break Exit::Close(close_code::TRY_AGAIN_LATER, "too slow; reconnect and resync"),
+                };
+                let Some(batched) = written else { break Exit::Dead };
                 frames_sent.increment(batched as u64);
             }
             incoming = stream.next() => {
@@ -213,7 +220,9 @@ pub async fn handle_socket(
                     tracing::info!("no sign of life; dropping connection");
                     break Exit::Dead;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                // A peer that takes no bytes for as long as one that sends none is as gone.
+                let ping = tokio::time::timeout(ws.idle_timeout, sink.send(Message::Ping(Default::default())));
+                if !matches!(ping.await, Ok(Ok(()))) {
                     break Exit::Dead;
                 }
             }
@@ -253,9 +262,9 @@ async fn finish(
     conn_id: u64,
     subs: Subscriptions,
     exit: Exit,
-    mut outbox: mpsc::Receiver<SharedFrame>,
-    mut sink: SplitSink<WebSocket, Message>,
-    mut stream: SplitStream<WebSocket>,
+    outbox: mpsc::Receiver<SharedFrame>,
+    sink: SplitSink<WebSocket, Message>,
+    stream: SplitStream<WebSocket>,
 ) {
     if subs.dashboard {
         state.rooms.dashboard().leave(conn_id).await;
@@ -265,6 +274,19 @@ async fn finish(
         state.rooms.leave_task(task_id, conn_id).await;
         members("task", -1.0);
     }
+    // The goodbye goes to a peer that may not be reading: it gets as long as a silent
+    // peer is given, and no longer.
+    let idle = state.settings.ws.idle_timeout;
+    let _ = tokio::time::timeout(idle, goodbye(exit, outbox, sink, stream)).await;
+}
+
+/// Writes the close (and the error frame that explains it) as `exit` says.
+async fn goodbye(
+    exit: Exit,
+    mut outbox: mpsc::Receiver<SharedFrame>,
+    mut sink: SplitSink<WebSocket, Message>,
+    mut stream: SplitStream<WebSocket>,
+) {
     if let Exit::Close(code, reason) = exit {
         // Replies already queued (the error for the last bad frame, say) go out before
         // the close. A slow consumer's queue is not flushed: it resyncs from the log.

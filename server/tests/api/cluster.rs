@@ -7,94 +7,13 @@
 //! skipped, except under `CI=true`, where that is a failure.
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use shared_protocol::*;
 
 use crate::helpers::*;
-
-/// One `server serve` process.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl ServerProcess {
-    /// Starts a server on `database_url` with its own data directory and `env` on top,
-    /// and waits until it answers.
-    async fn start(
-        database_url: &str,
-        data_dir: &std::path::Path,
-        env: &[(&str, &str)],
-    ) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        std::fs::create_dir_all(data_dir).unwrap();
-        let log = data_dir.join("server.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("TASKWIRE_DATA_DIR", data_dir)
-            .env("TASKWIRE_DATABASE_URL", database_url)
-            .env("TASKWIRE_ANALYSIS_DELAY_MS", "0")
-            .env("TASKWIRE_ACTIONS_PER_MINUTE", "100000")
-            .env("TASKWIRE_ACTION_BURST", "10000")
-            .env("TASKWIRE_SIGNIN_PER_MINUTE", "100000")
-            .env("TASKWIRE_SIGNIN_BURST", "10000")
-            .env("RUST_LOG", "warn");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("the server binary starts");
-        let server = ServerProcess { child, port, log };
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            let health = http
-                .get(format!("http://127.0.0.1:{port}/api/health"))
-                .send()
-                .await;
-            if matches!(health, Ok(ref r) if r.status() == 200) {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("server on {port} did not start:\n{}", server.log_text());
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `kill -9`.
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::process::ServerProcess;
 
 /// A fresh database on the test Postgres, or `None` (skip) without one.
 async fn cluster_database(dir: &std::path::Path) -> Option<String> {
@@ -176,7 +95,7 @@ async fn rows_until(ws: &mut WsClient, last: Seq) -> Vec<Seq> {
 }
 
 /// Waits until every task of the log is `dispatched`; the log's last seq then.
-async fn settled(pool: &server::db::Pool, tasks: usize) -> Seq {
+pub(crate) async fn settled(pool: &server::db::Pool, tasks: usize) -> Seq {
     for _ in 0..300 {
         let (dispatched, total): (i64, i64) = sqlx::query_as(
             "SELECT COALESCE(SUM(CASE WHEN status = 'dispatched' THEN 1 ELSE 0 END), 0), COUNT(*) FROM tasks",
@@ -197,7 +116,7 @@ async fn settled(pool: &server::db::Pool, tasks: usize) -> Seq {
 }
 
 /// The log is gap-free from 1, and each task went through each pipeline step once.
-async fn assert_log_is_whole(pool: &server::db::Pool, last: Seq) {
+pub(crate) async fn assert_log_is_whole(pool: &server::db::Pool, last: Seq) {
     assert_log_is_whole_except(pool, last, "").await;
 }
 

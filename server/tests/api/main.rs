@@ -2,6 +2,7 @@
 //! real HTTP client and a real WebSocket client.
 
 mod helpers;
+mod process;
 
 mod hostile;
 
@@ -11,6 +12,7 @@ mod assets;
 mod auth;
 mod cli;
 mod cluster;
+mod delivery;
 mod demo;
 mod github;
 mod http_api;
