@@ -169,12 +169,6 @@ pub mod backend {
             description: String,
             private: bool,
         ) -> Result<TaskId, AppError>;
-        async fn answer(
-            &self,
-            headers: &HeaderMap,
-            id: TaskId,
-            answers: Vec<String>,
-        ) -> Result<(), AppError>;
         /// Returns the `Set-Cookie` value of the new session.
         async fn login(&self, username: String, password: String) -> Result<HeaderValue, AppError>;
         async fn signup(
@@ -309,12 +303,6 @@ pub async fn create_task(
     .await?;
     leptos_axum::redirect(&format!("/tasks/{id}"));
     Ok(id.0)
-}
-
-#[server]
-pub async fn answer_questions(id: i64, answers: Vec<String>) -> Result<(), AppError> {
-    call(move |backend, headers| async move { backend.answer(&headers, TaskId(id), answers).await })
-        .await
 }
 
 /// Signs in, then goes to `next` (the page that sent the visitor here), or home.

@@ -11,6 +11,10 @@ pub mod clock;
 pub mod components;
 /// The tab's reconnecting socket and the views it feeds.
 pub mod live;
+/// The service worker that keeps pages readable offline.
+pub mod offline;
+/// Actions kept in the browser until the server has them.
+pub mod outbox;
 /// One page per file.
 pub mod routes;
 
@@ -20,6 +24,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::connection::{ConnectionIndicator, OfflineBanner};
+use components::outbox::PendingActions;
 use routes::dashboard::Dashboard;
 use routes::login::{LoginPage, SignupPage};
 use routes::new_task::NewTask;
@@ -50,12 +55,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     live::provide_live();
+    outbox::provide_outbox();
     clock::provide_clock();
     // Tells tests (and curious people) that the page is interactive.
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
+        offline::register_worker();
     });
 
     view! {
@@ -71,6 +78,7 @@ pub fn App() -> impl IntoView {
                 <LogoutButton/>
             </header>
             <OfflineBanner/>
+            <PendingActions/>
             <main>
                 // Async: pages are sent whole once their data is loaded, so they render
                 // fully without JavaScript.
@@ -91,6 +99,7 @@ fn LogoutButton() -> impl IntoView {
     let logout = ServerAction::<api::Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
+            offline::forget_pages();
             #[cfg(feature = "hydrate")]
             let _ = window().location().set_href("/login");
         }

@@ -204,17 +204,6 @@ impl Backend for PageBackend {
         Ok(applied.task.id())
     }
 
-    async fn answer(
-        &self,
-        headers: &HeaderMap,
-        id: TaskId,
-        answers: Vec<String>,
-    ) -> Result<(), AppError> {
-        let viewer = self.current_user(headers).await?;
-        tasks::answer(&self.0, &viewer, id, answers).await?;
-        Ok(())
-    }
-
     async fn login(&self, username: String, password: String) -> Result<HeaderValue, AppError> {
         let (_, token) = accounts::sign_in(&self.0, Credentials { username, password }).await?;
         self.cookie(token)

@@ -1,6 +1,7 @@
 //! Presentational pieces shared by the pages.
 
 pub mod connection;
+pub mod outbox;
 pub mod status_badge;
 pub mod timeline;
 

@@ -66,6 +66,13 @@ pub fn use_live() -> Live {
 }
 
 impl Live {
+    /// Opens the tab's connection without joining a room, for a signed-in page that
+    /// shows nothing live but should say whether the server can be reached.
+    pub fn connect(&self) {
+        #[cfg(feature = "hydrate")]
+        socket::start(self.state);
+    }
+
     /// Keeps `view` in sync with the dashboard room while the calling component lives.
     pub fn watch_dashboard(&self, view: RwSignal<DashboardView>) {
         #[cfg(feature = "hydrate")]

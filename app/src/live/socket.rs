@@ -124,7 +124,9 @@ pub fn unwatch_task(id: TaskId) {
     }
 }
 
-fn start(state: RwSignal<ConnState>) {
+/// Opens the tab's connection if it is not open yet: signed-in pages without a live view
+/// (the new-task form) still show whether the server can be reached.
+pub fn start(state: RwSignal<ConnState>) {
     let first = SHARED.with_borrow_mut(|s| !std::mem::replace(&mut s.started, true));
     if !first {
         return;

@@ -63,6 +63,7 @@ fn LiveDashboard(
         Some(viewer),
     ));
     use_live().watch_dashboard(view);
+    crate::outbox::use_outbox().open_for(viewer.0);
     // A snapshot over the socket holds only the newest unfiltered page; any other view
     // is loaded again.
     Effect::new(move |_| {

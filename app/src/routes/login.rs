@@ -10,6 +10,7 @@ use crate::api::{safe_next, Login, Signup};
 /// After signing in, load the page afresh so the live socket opens with the new session
 /// cookie.
 fn go_to(_path: &str) {
+    crate::offline::forget_pages();
     #[cfg(feature = "hydrate")]
     let _ = window().location().set_href(_path);
 }

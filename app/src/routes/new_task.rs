@@ -1,12 +1,20 @@
 //! `/tasks/new`: write a task. Works without JavaScript too (a plain form post). A
 //! visitor without a session is sent to sign in first, and back here afterwards.
+//!
+//! With JavaScript the task goes through the outbox: kept on this device until the
+//! server has it, so a task written offline (or while the server restarts) is sent
+//! once it can be, exactly once.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
+use shared_protocol::api::NewTask;
+use shared_protocol::UserRef;
 
 use super::load_failed;
 use crate::api::{load_viewer, CreateTask};
+use crate::outbox::{use_outbox, Action, Standing};
 
 #[component]
 pub fn NewTask() -> impl IntoView {
@@ -16,7 +24,7 @@ pub fn NewTask() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
-                    Ok(_) => view! { <NewTaskForm/> }.into_any(),
+                    Ok(viewer) => view! { <NewTaskForm viewer/> }.into_any(),
                     Err(e) => load_failed(e),
                 }
             })}
@@ -25,35 +33,93 @@ pub fn NewTask() -> impl IntoView {
 }
 
 #[component]
-fn NewTaskForm() -> impl IntoView {
-    let create = ServerAction::<CreateTask>::new();
+fn NewTaskForm(viewer: UserRef) -> impl IntoView {
+    let outbox = use_outbox();
+    outbox.open_for(viewer.id.0);
+    crate::live::use_live().connect();
     let navigate = use_navigate();
+    let title = NodeRef::<leptos::html::Input>::new();
+    let description = NodeRef::<leptos::html::Textarea>::new();
+    let private = NodeRef::<leptos::html::Input>::new();
+    // The action this form handed to the outbox, while the form follows it.
+    let following = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    // The title of the last task kept on this device for later.
+    let kept = RwSignal::new(None::<String>);
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get()) else {
+            return;
+        };
+        let task = NewTask {
+            title: t.value(),
+            description: d.value(),
+            private: p.checked(),
+        };
+        // No outbox (no storage, say): the form posts as it does without JavaScript.
+        if let Some(key) = outbox.push(Action::CreateTask(task)) {
+            ev.prevent_default();
+            error.set(None);
+            kept.set(None);
+            following.set(Some(key));
+        }
+    };
     Effect::new(move |_| {
-        if let Some(Ok(id)) = create.value().get() {
-            navigate(&format!("/tasks/{id}"), Default::default());
+        let Some(key) = following.get() else { return };
+        match outbox.standing_of(&key) {
+            Some(Standing::Done { task_id }) => {
+                following.set(None);
+                let to = task_id.map_or("/".to_owned(), |id| format!("/tasks/{id}"));
+                navigate(&to, Default::default());
+            }
+            Some(Standing::Refused(reason)) => {
+                // Shown here, next to what the user wrote, so nothing is kept.
+                following.set(None);
+                outbox.dismiss(&key);
+                error.set(Some(reason));
+            }
+            Some(Standing::Waiting | Standing::SignedOut) => {
+                // It is safe on this device: clear the form for the next one.
+                following.set(None);
+                if let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get())
+                {
+                    kept.set(Some(t.value()));
+                    t.set_value("");
+                    d.set_value("");
+                    p.set_checked(false);
+                }
+            }
+            Some(Standing::Queued | Standing::Sending) | None => {}
         }
     });
+    let busy = move || following.with(Option::is_some);
+
     view! {
         <h1>"New task"</h1>
-        <ActionForm action=create attr:class="form">
+        <form method="post" action=CreateTask::url() class="form" on:submit=on_submit>
             <label>
                 "Title"
-                <input name="title" required maxlength="200" autofocus placeholder="Fix the payment webhook retry"/>
+                <input node_ref=title name="title" required maxlength="200" autofocus placeholder="Fix the payment webhook retry"/>
             </label>
             <label>
                 "Description"
-                <textarea name="description" rows="6" maxlength="10000"
+                <textarea node_ref=description name="description" rows="6" maxlength="10000"
                     placeholder="What is wrong, what should happen instead, and how we can check it."></textarea>
             </label>
             <label class="check">
-                <input type="checkbox" name="private" value="on" data-testid="private"/>
+                <input node_ref=private type="checkbox" name="private" value="on" data-testid="private"/>
                 "Private: only you will see this task"
             </label>
             <p class="hint">"Short descriptions get clarification questions before the task is dispatched."</p>
-            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            <button type="submit" class="button primary" data-testid="create-task" prop:disabled=move || create.pending().get()>
-                {move || if create.pending().get() { "Creating…" } else { "Create task" }}
+            {move || kept.get().map(|t| view! {
+                <p class="notice" role="status" data-testid="kept-offline">
+                    "“" {t} "” is saved on this device and will be sent when the server can be reached. You can write another."
+                </p>
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button type="submit" class="button primary" data-testid="create-task" prop:disabled=busy>
+                {move || if busy() { "Creating…" } else { "Create task" }}
             </button>
-        </ActionForm>
+        </form>
     }
 }

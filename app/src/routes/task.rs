@@ -7,10 +7,11 @@ use shared_protocol::reducer::TaskView;
 use shared_protocol::TaskStatus;
 
 use super::load_failed;
-use crate::api::{load_task, AnswerQuestions, AppError, TaskPage};
+use crate::api::{load_task, AppError, TaskPage};
 use crate::components::status_badge::StatusBadge;
 use crate::components::timeline::Timeline;
 use crate::live::use_live;
+use crate::outbox::{use_outbox, Action, Standing};
 
 #[component]
 pub fn TaskDetailPage() -> impl IntoView {
@@ -38,6 +39,7 @@ pub fn TaskDetailPage() -> impl IntoView {
 fn LiveTask(page: TaskPage) -> impl IntoView {
     let view = RwSignal::new(TaskView::from_state(page.seq, page.state));
     use_live().watch_task(view);
+    use_outbox().open_for(page.viewer.id.0);
     let task = move || view.with(|v| v.task.clone());
     let status = Signal::derive(move || view.with(|v| v.task.summary.status));
     let title = view.with_untracked(|v| v.task.summary.title.clone());
@@ -117,17 +119,41 @@ fn external_link(url: String, text: String, test_id: &'static str) -> AnyView {
 
 #[component]
 fn Clarification(view: RwSignal<TaskView>) -> impl IntoView {
-    let answer = ServerAction::<AnswerQuestions>::new();
+    let outbox = use_outbox();
     let questions = move || view.with(|v| v.task.questions.clone());
     let drafts = RwSignal::new(Vec::<String>::new());
     let open = move || view.with(|v| v.task.summary.status == TaskStatus::NeedsClarification);
+    // The answers this page handed to the outbox, and where they stand.
+    let sent = RwSignal::new(None::<String>);
+    let standing = move || sent.get().and_then(|key| outbox.standing_of(&key));
+    let pending = move || matches!(standing(), Some(Standing::Queued | Standing::Sending));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let id = view.with_untracked(|v| v.id().0);
+        let task_id = view.with_untracked(|v| v.id().0);
         let count = view.with_untracked(|v| v.task.questions.len());
         let mut answers = drafts.get_untracked();
         answers.resize(count, String::new());
-        answer.dispatch(AnswerQuestions { id, answers });
+        let action = Action::Answer {
+            task_id,
+            answers: shared_protocol::api::Answers { answers },
+        };
+        if let Some(old) = sent.get_untracked() {
+            if matches!(outbox.standing_of(&old), Some(Standing::Refused(_))) {
+                outbox.dismiss(&old);
+            }
+        }
+        sent.set(outbox.push(action));
+    };
+    let note = move || {
+        match standing() {
+        Some(Standing::Waiting | Standing::SignedOut) => Some(view! {
+            <p class="notice" role="status" data-testid="answers-kept">
+                "Your answers are saved on this device and will be sent when the server can be reached."
+            </p>
+        }.into_any()),
+        Some(Standing::Refused(reason)) => Some(view! { <p class="error" role="alert">{reason}</p> }.into_any()),
+        _ => None,
+    }
     };
     view! {
         <Show when=move || !questions().is_empty()>
@@ -146,7 +172,7 @@ fn Clarification(view: RwSignal<TaskView>) -> impl IntoView {
                                             name="answers"
                                             rows="2"
                                             required
-                                            prop:disabled=move || !open() || answer.pending().get()
+                                            prop:disabled=move || !open() || pending()
                                             on:input=move |ev| {
                                                 let value = event_target_value(&ev);
                                                 drafts.update(|d| {
@@ -161,14 +187,14 @@ fn Clarification(view: RwSignal<TaskView>) -> impl IntoView {
                         </label>
                     </For>
                     <Show when=open>
-                        <button type="submit" class="button primary" data-testid="submit-answers" prop:disabled=move || answer.pending().get()>
-                            {move || if answer.pending().get() { "Sending…" } else { "Send answers" }}
+                        <button type="submit" class="button primary" data-testid="submit-answers" prop:disabled=pending>
+                            {move || if pending() { "Sending…" } else { "Send answers" }}
                         </button>
                     </Show>
                     {move || (view.with(|v| v.task.summary.status == TaskStatus::Clarified)).then(|| view! {
                         <p class="muted"><span class="spinner" aria-hidden="true"></span>" Re-analysing with your answers…"</p>
                     })}
-                    {move || answer.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                    {note}
                 </form>
             </section>
         </Show>
