@@ -70,12 +70,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"taskwire"</a>
-                <nav>
-                    <a href="/">"Dashboard"</a>
-                    <a href="/tasks/new">"New task"</a>
-                </nav>
-                <ConnectionIndicator/>
-                <LogoutButton/>
+                <TopNav/>
             </header>
             <OfflineBanner/>
             <PendingActions/>
@@ -91,6 +86,36 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The pages a visitor without a session sees: they offer an account, not a session's
+/// controls.
+fn signed_out_page(path: &str) -> bool {
+    matches!(path, "/login" | "/signup")
+}
+
+#[component]
+fn TopNav() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let signed_out = move || location.pathname.with(|p| signed_out_page(p));
+    view! {
+        <Show
+            when=signed_out
+            fallback=|| view! {
+                <nav>
+                    <a href="/">"Dashboard"</a>
+                    <a href="/tasks/new">"New task"</a>
+                </nav>
+                <ConnectionIndicator/>
+                <LogoutButton/>
+            }
+        >
+            <nav class="account" data-testid="account-links">
+                <a href="/login" data-testid="nav-sign-in">"Sign in"</a>
+                <a href="/signup" data-testid="nav-sign-up">"Sign up"</a>
+            </nav>
+        </Show>
     }
 }
 

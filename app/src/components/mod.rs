@@ -5,6 +5,8 @@ pub mod outbox;
 pub mod status_badge;
 pub mod timeline;
 
+use leptos::prelude::*;
+
 /// "3 min ago", relative to `now` (both in milliseconds since the epoch).
 pub fn relative_time(at: i64, now: i64) -> String {
     let secs = (now - at).max(0) / 1000;
@@ -17,9 +19,62 @@ pub fn relative_time(at: i64, now: i64) -> String {
     }
 }
 
+/// A moment as `2026-12-02T02:31:05Z` (for `datetime`).
+pub fn iso_time(at: i64) -> String {
+    let (date, (h, m, s)) = civil(at);
+    format!("{date}T{h:02}:{m:02}:{s:02}Z")
+}
+
+/// A moment as people read it, the same on the server and in every browser:
+/// `2026-12-02 02:31 UTC`.
+pub fn absolute_time(at: i64) -> String {
+    let (date, (h, m, _)) = civil(at);
+    format!("{date} {h:02}:{m:02} UTC")
+}
+
+/// The UTC date (`YYYY-MM-DD`) and time of day of `at` (milliseconds since the epoch),
+/// by the days-to-civil algorithm of the proleptic Gregorian calendar.
+fn civil(at: i64) -> (String, (i64, i64, i64)) {
+    let secs = at.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        (rem / 3600, rem % 3600 / 60, rem % 60),
+    )
+}
+
+/// "3 min ago", ticking, with the exact time on hover and on keyboard focus.
+#[component]
+pub fn RelativeTime(at: i64) -> impl IntoView {
+    let now = crate::clock::use_now();
+    let exact = absolute_time(at);
+    view! {
+        <time datetime=iso_time(at) title=exact tabindex="0" class="rel-time">
+            {move || relative_time(at, now.get())}
+        </time>
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::relative_time;
+    use super::{absolute_time, iso_time, relative_time};
+
+    #[test]
+    fn exact_times_are_utc_calendar_dates() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(absolute_time(1_795_833_065_000), "2026-11-28 02:31 UTC");
+        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_time(-1_000), "1969-12-31T23:59:59Z");
+    }
 
     #[test]
     fn relative_times_read_naturally() {

@@ -53,11 +53,14 @@ impl ConnState {
 #[derive(Debug, Clone, Copy)]
 pub struct Live {
     pub state: RwSignal<ConnState>,
+    /// When the next reconnect attempt is due (ms since the epoch), while waiting for it.
+    pub retry_at: RwSignal<Option<f64>>,
 }
 
 pub fn provide_live() {
     provide_context(Live {
         state: RwSignal::new(ConnState::Connecting),
+        retry_at: RwSignal::new(None),
     });
 }
 
@@ -70,14 +73,14 @@ impl Live {
     /// shows nothing live but should say whether the server can be reached.
     pub fn connect(&self) {
         #[cfg(feature = "hydrate")]
-        socket::start(self.state);
+        socket::start(*self);
     }
 
     /// Keeps `view` in sync with the dashboard room while the calling component lives.
     pub fn watch_dashboard(&self, view: RwSignal<DashboardView>) {
         #[cfg(feature = "hydrate")]
         {
-            socket::watch_dashboard(self.state, view);
+            socket::watch_dashboard(*self, view);
             on_cleanup(move || socket::unwatch_dashboard(view));
         }
         #[cfg(not(feature = "hydrate"))]
@@ -89,7 +92,7 @@ impl Live {
         #[cfg(feature = "hydrate")]
         {
             let id = view.with_untracked(|v| v.id());
-            socket::watch_task(self.state, view);
+            socket::watch_task(*self, view);
             on_cleanup(move || socket::unwatch_task(id));
         }
         #[cfg(not(feature = "hydrate"))]

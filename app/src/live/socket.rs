@@ -21,7 +21,7 @@ use leptos::prelude::*;
 use shared_protocol::reducer::{DashboardView, TaskView};
 use shared_protocol::*;
 
-use super::{backoff_ms, ConnState};
+use super::{backoff_ms, ConnState, Live};
 
 /// Sockets in a row that fail before `hello` before the tab falls back to polling.
 const FALLBACK_AFTER: u32 = 3;
@@ -74,12 +74,12 @@ fn task_join() -> Option<ClientMsg> {
     }))
 }
 
-pub fn watch_dashboard(state: RwSignal<ConnState>, view: RwSignal<DashboardView>) {
+pub fn watch_dashboard(live: Live, view: RwSignal<DashboardView>) {
     SHARED.with_borrow_mut(|s| s.dashboard = Some(view));
     if let Some(join) = dashboard_join() {
         send(join);
     }
-    start(state);
+    start(live);
 }
 
 /// Stops watching `view`, unless another view (the same dashboard loaded for a new
@@ -97,7 +97,7 @@ pub fn unwatch_dashboard(view: RwSignal<DashboardView>) {
     }
 }
 
-pub fn watch_task(state: RwSignal<ConnState>, view: RwSignal<TaskView>) {
+pub fn watch_task(live: Live, view: RwSignal<TaskView>) {
     let previous = SHARED.with_borrow_mut(|s| s.task.replace(view));
     if let Some(previous) = previous {
         let old = previous.try_with_untracked(|v| v.id());
@@ -108,7 +108,7 @@ pub fn watch_task(state: RwSignal<ConnState>, view: RwSignal<TaskView>) {
     if let Some(join) = task_join() {
         send(join);
     }
-    start(state);
+    start(live);
 }
 
 pub fn unwatch_task(id: TaskId) {
@@ -126,7 +126,8 @@ pub fn unwatch_task(id: TaskId) {
 
 /// Opens the tab's connection if it is not open yet: signed-in pages without a live view
 /// (the new-task form) still show whether the server can be reached.
-pub fn start(state: RwSignal<ConnState>) {
+pub fn start(live: Live) {
+    let state = live.state;
     let first = SHARED.with_borrow_mut(|s| !std::mem::replace(&mut s.started, true));
     if !first {
         return;
@@ -145,7 +146,7 @@ pub fn start(state: RwSignal<ConnState>) {
             state.set(ConnState::Offline);
         }
     });
-    leptos::task::spawn_local(run(state, wake_rx));
+    leptos::task::spawn_local(run(state, live.retry_at, wake_rx));
 }
 
 fn online() -> bool {
@@ -307,7 +308,11 @@ fn go_to_sign_in() {
     let _ = location.set_href(&crate::api::login_path(&here));
 }
 
-async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
+async fn run(
+    state: RwSignal<ConnState>,
+    retry_at: RwSignal<Option<f64>>,
+    mut wake: UnboundedReceiver<()>,
+) {
     let mut attempt = 0u32;
     // Sockets in a row that never said hello.
     let mut unanswered = 0u32;
@@ -353,12 +358,15 @@ async fn run(state: RwSignal<ConnState>, mut wake: UnboundedReceiver<()>) {
             ConnState::Offline
         });
         let delay = backoff_ms(attempt, js_sys::Math::random());
+        // Offline, the next try is when the network is back, not at a time.
+        retry_at.set(online().then(|| js_sys::Date::now() + f64::from(delay)));
         // Drain wake-ups that came while connected, then wait for the delay or a new one.
         while wake.try_recv().is_ok() {}
         futures::select! {
             _ = TimeoutFuture::new(delay).fuse() => {}
             _ = wake.next() => {}
         }
+        retry_at.set(None);
     }
 }
 

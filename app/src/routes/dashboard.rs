@@ -9,9 +9,8 @@ use shared_protocol::{DashboardQuery, TaskStatus, TaskSummary, UserId};
 
 use super::load_failed;
 use crate::api::{load_dashboard, DashboardPage};
-use crate::clock::use_now;
-use crate::components::relative_time;
 use crate::components::status_badge::StatusBadge;
+use crate::components::RelativeTime;
 use crate::live::use_live;
 
 #[component]
@@ -192,7 +191,6 @@ fn Pager(query: DashboardQuery, more: bool) -> impl IntoView {
 
 #[component]
 fn TaskRow(row: TaskSummary, fresh: bool, viewer: UserId) -> impl IntoView {
-    let now = use_now();
     let updated = row.updated_at;
     let status = row.status;
     view! {
@@ -200,7 +198,7 @@ fn TaskRow(row: TaskSummary, fresh: bool, viewer: UserId) -> impl IntoView {
             <td><a href=format!("/tasks/{}", row.id) data-testid="task-link">{row.title.clone()}</a></td>
             <td><StatusBadge status=Signal::stored(status)/></td>
             <td>{if row.creator.id == viewer { "you".to_owned() } else { row.creator.name.clone() }}</td>
-            <td><time>{move || relative_time(updated, now.get())}</time></td>
+            <td><RelativeTime at=updated/></td>
         </tr>
     }
 }
