@@ -52,6 +52,10 @@ fn LiveTask(page: TaskPage) -> impl IntoView {
                 <h1 data-testid="task-title">{move || view.with(|v| v.task.summary.title.clone())}</h1>
                 <StatusBadge status test_id="task-status"/>
             </header>
+            // Read out by screen readers when the status changes (not on load).
+            <p class="sr-only" aria-live="polite" data-testid="status-announcer">
+                {move || format!("Status: {}", status.get().label())}
+            </p>
             <p class="task-by">
                 "Created by " {move || view.with(|v| v.task.summary.creator.name.clone())}
                 <Viewers view/>
