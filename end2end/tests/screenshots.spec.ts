@@ -2,25 +2,12 @@ import * as path from 'node:path';
 import { test, expect } from './fixtures/test';
 import { DETAILED_DESCRIPTION, VAGUE_DESCRIPTION } from './fixtures/data';
 import { DashboardPage } from './fixtures/dashboard_page';
-import { PRIVATE_SERVER_PORT, TaskwireServer } from './fixtures/server';
+import { useOwnServer } from './fixtures/own_server';
+import { PRIVATE_SERVER_PORT } from './fixtures/server';
 
 // A server of its own, so the pictures show only the tasks made for them.
-const server = new TaskwireServer({ port: PRIVATE_SERVER_PORT });
+useOwnServer({ port: PRIVATE_SERVER_PORT });
 
-test.use({
-  baseURL: server.baseURL,
-  serverLogPath: async ({}, use) => {
-    await use(server.logPath);
-  },
-});
-
-test.beforeAll(async () => {
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server.dispose();
-});
 
 /**
  * The README's pictures, taken of a real dashboard: always into the test results, and

@@ -2,9 +2,10 @@ import { test, expect } from './fixtures/test';
 import { TaskwireApi } from './fixtures/api';
 import { DETAILED_DESCRIPTION, uniqueTitle } from './fixtures/data';
 import { DashboardPage } from './fixtures/dashboard_page';
-import { PRIVATE_SERVER_PORT, TaskwireServer } from './fixtures/server';
+import { useOwnServer } from './fixtures/own_server';
+import { PRIVATE_SERVER_PORT } from './fixtures/server';
 
-const server = new TaskwireServer({ port: PRIVATE_SERVER_PORT });
+const server = useOwnServer({ port: PRIVATE_SERVER_PORT });
 
 /** What Chromium logs while the server it was talking to is unreachable. */
 const OUTAGE_CONSOLE_ERRORS = [
@@ -15,20 +16,6 @@ const OUTAGE_CONSOLE_ERRORS = [
 /** The client backs off up to about five seconds between reconnect attempts. */
 const RECOVERY_TIMEOUT_MS = 30_000;
 
-test.use({
-  baseURL: server.baseURL,
-  serverLogPath: async ({}, use) => {
-    await use(server.logPath);
-  },
-});
-
-test.beforeAll(async () => {
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server.dispose();
-});
 
 test('the dashboard reconnects by itself after a server restart', async ({
   newSession,

@@ -1,25 +1,11 @@
 import { test, expect } from './fixtures/test';
 import { DETAILED_DESCRIPTION, uniqueTitle } from './fixtures/data';
 import { DashboardPage } from './fixtures/dashboard_page';
-import { TaskwireServer } from './fixtures/server';
+import { useOwnServer } from './fixtures/own_server';
 
 /** Sessions on this server last five seconds, so they expire during the test. */
-const server = new TaskwireServer({ port: 3102, env: { TASKWIRE_SESSION_TTL_SECS: '5' } });
+useOwnServer({ port: 3102, env: { TASKWIRE_SESSION_TTL_SECS: '5' } });
 
-test.use({
-  baseURL: server.baseURL,
-  serverLogPath: async ({}, use) => {
-    await use(server.logPath);
-  },
-});
-
-test.beforeAll(async () => {
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server.dispose();
-});
 
 async function sessionCookie(page: import('@playwright/test').Page): Promise<string | undefined> {
   const cookies = await page.context().cookies();
