@@ -82,10 +82,13 @@ pub enum Outcome {
 /// Reads the server's answer (`status` 0: no answer at all).
 pub fn outcome(status: u16, body: &str) -> Outcome {
     match status {
-        200..=299 => Outcome::Done {
-            task_id: serde_json::from_str::<TaskChanged>(body)
-                .ok()
-                .map(|c| c.task.summary.id.0),
+        // Only the API's own answer counts: a proxy's or captive portal's page answered
+        // with 200 means the action never reached the server.
+        200..=299 => match serde_json::from_str::<TaskChanged>(body) {
+            Ok(c) => Outcome::Done {
+                task_id: Some(c.task.summary.id.0),
+            },
+            Err(_) => Outcome::Later,
         },
         401 => Outcome::SignedOut,
         0 | 408 | 429 | 500..=599 => Outcome::Later,
@@ -208,38 +211,53 @@ mod browser {
         });
     }
 
-    fn storage_key(user: i64) -> String {
-        format!("taskwire.outbox.{user}")
+    /// Each action is stored under a key of its own, so two tabs adding and removing
+    /// actions at once never overwrite each other's.
+    fn prefix(user: i64) -> String {
+        format!("taskwire.outbox.{user}.")
     }
 
     fn storage() -> Option<web_sys::Storage> {
         window().local_storage().ok().flatten()
     }
 
+    /// The user's actions, oldest first (keys begin with the time they were made).
     fn load(user: i64) -> Vec<Pending> {
-        storage()
-            .and_then(|s| s.get_item(&storage_key(user)).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
+        let Some(s) = storage() else {
+            return Vec::new();
+        };
+        let prefix = prefix(user);
+        let mut items: Vec<Pending> = (0..s.length().unwrap_or(0))
+            .filter_map(|i| s.key(i).ok().flatten())
+            .filter(|k| k.starts_with(&prefix))
+            .filter_map(|k| s.get_item(&k).ok().flatten())
+            .filter_map(|text| serde_json::from_str(&text).ok())
+            .collect();
+        items.sort_by(|a, b| a.key.cmp(&b.key));
+        items
     }
 
-    /// Changes the stored outbox: read, changed and written in one go, so what another
-    /// tab added meanwhile is kept; the page's list follows.
-    fn change(outbox: Outbox, f: impl FnOnce(&mut Vec<Pending>)) {
-        let Some(user) = outbox.user.get_untracked() else {
+    /// Stores (or replaces) one action; `false` if the browser would not keep it.
+    fn put(outbox: Outbox, pending: &Pending) -> bool {
+        let (Some(user), Some(s)) = (outbox.user.get_untracked(), storage()) else {
+            return false;
+        };
+        let Ok(text) = serde_json::to_string(pending) else {
+            return false;
+        };
+        let kept = s
+            .set_item(&format!("{}{}", prefix(user), pending.key), &text)
+            .is_ok();
+        outbox.items.set(load(user));
+        kept
+    }
+
+    fn remove(outbox: Outbox, key: &str) {
+        let (Some(user), Some(s)) = (outbox.user.get_untracked(), storage()) else {
             return;
         };
-        let mut items = load(user);
-        f(&mut items);
-        if let Some(s) = storage() {
-            let key = storage_key(user);
-            let _ = if items.is_empty() {
-                s.remove_item(&key)
-            } else {
-                s.set_item(&key, &serde_json::to_string(&items).unwrap_or_default())
-            };
-        }
-        outbox.items.set(items);
+        let _ = s.remove_item(&format!("{}{key}", prefix(user)));
+        outbox.items.set(load(user));
     }
 
     fn set_standing(outbox: Outbox, key: &str, standing: Standing) {
@@ -255,8 +273,9 @@ mod browser {
         if let Ok(crypto) = window().crypto() {
             let _ = crypto.get_random_values_with_u8_array(&mut bytes);
         }
+        // Fixed width, so keys sort in the order the actions were made.
         let now = js_sys::Date::now() as u64;
-        let mut key = format!("web-{now:x}-");
+        let mut key = format!("web-{now:012x}-");
         for b in bytes {
             key.push_str(&format!("{b:02x}"));
         }
@@ -279,7 +298,7 @@ mod browser {
             let Some(user) = outbox.user.get_untracked() else {
                 return;
             };
-            if ev.key().as_deref() == Some(storage_key(user).as_str()) {
+            if ev.key().is_none_or(|k| k.starts_with(&prefix(user))) {
                 outbox.items.set(load(user));
                 wake();
             }
@@ -304,16 +323,16 @@ mod browser {
                 match result {
                     Outcome::Done { task_id } => {
                         attempt = 0;
-                        change(outbox, |items| items.retain(|p| p.key != next.key));
+                        remove(outbox, &next.key);
                         set_standing(outbox, &next.key, Standing::Done { task_id });
                     }
                     Outcome::Refused(reason) => {
                         attempt = 0;
-                        change(outbox, |items| {
-                            for p in items.iter_mut().filter(|p| p.key == next.key) {
-                                p.refused = Some(reason.clone());
-                            }
-                        });
+                        let refused = Pending {
+                            refused: Some(reason.clone()),
+                            ..next.clone()
+                        };
+                        put(outbox, &refused);
                         set_standing(outbox, &next.key, Standing::Refused(reason));
                     }
                     Outcome::SignedOut => {
@@ -371,14 +390,18 @@ mod browser {
             action,
             refused: None,
         };
-        change(outbox, |items| items.push(pending));
+        // Not kept (storage blocked or full): the caller does without the outbox.
+        if !put(outbox, &pending) {
+            remove(outbox, &key);
+            return None;
+        }
         set_standing(outbox, &key, Standing::Queued);
         wake();
         Some(key)
     }
 
     pub fn dismiss(outbox: Outbox, key: &str) {
-        change(outbox, |items| items.retain(|p| p.key != key));
+        remove(outbox, key);
         outbox.standing.update(|s| drop(s.remove(key)));
     }
 }
@@ -395,7 +418,11 @@ mod tests {
     fn success_is_done_and_names_the_task() {
         let body = r#"{"task":{"id":7,"title":"t","status":"received","creator":{"id":1,"name":"a"},"createdAt":1,"updatedAt":1,"lastSeq":3,"private":false,"description":"","questions":[],"answers":[]},"seq":3}"#;
         assert_eq!(outcome(201, body), Outcome::Done { task_id: Some(7) });
-        assert_eq!(outcome(200, "not json"), Outcome::Done { task_id: None });
+        assert_eq!(
+            outcome(200, "<html>Sign in to the hotel Wi-Fi</html>"),
+            Outcome::Later,
+            "a portal's page is not the server's answer"
+        );
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub fn OfflineBanner() -> impl IntoView {
                 .is_some_and(|t| now.get() - t >= BANNER_GRACE_MS)
     };
     let next_try = move || {
+        if live.state.get() != ConnState::Reconnecting {
+            return None;
+        }
         let at = live.retry_at.get()?;
         let secs = ((at - now.get()) / 1000.0).ceil().max(0.0) as u64;
         Some(match secs {

@@ -299,6 +299,8 @@ fn apply_polled(body: &str) {
 }
 
 fn go_to_sign_in() {
+    // The pages kept for offline use show the session that just ended.
+    crate::offline::forget_pages();
     let location = window().location();
     let here = format!(
         "{}{}",

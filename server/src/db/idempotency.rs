@@ -14,7 +14,8 @@ pub struct Stored {
 }
 
 /// Claims `(scope, key)` for a request with `fingerprint`; `false` if a live claim or a
-/// result is already there. A claim older than `expired_before` is replaced.
+/// result is already there. A result older than `expired_before` is replaced, and so is
+/// a claim older than `stale_before` (its server died before the action finished).
 pub async fn claim(
     pool: &Pool,
     scope: &str,
@@ -22,13 +23,18 @@ pub async fn claim(
     fingerprint: &str,
     now: i64,
     expired_before: i64,
+    stale_before: i64,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < $3")
-        .bind(scope)
-        .bind(key)
-        .bind(expired_before)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
+         AND (created_at < $3 OR (status = 0 AND created_at < $4))",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(expired_before)
+    .bind(stale_before)
+    .execute(pool)
+    .await?;
     let claimed = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) VALUES ($1, $2, $3, 0, '', $4) \
          ON CONFLICT (scope, key) DO NOTHING",

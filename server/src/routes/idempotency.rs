@@ -43,30 +43,68 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
+/// How long a claim holds while its action has not finished: long past any real action,
+/// so only a claim whose server died mid-action (a `kill -9`) is ever taken over.
+pub const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs `action` once per `(scope, key)`; replays its first result afterwards.
 /// `request` identifies what was asked (method, path, body), so a key reused for a
 /// different request is refused rather than answered with an unrelated result.
+///
+/// The claim, the action and the stored result run on a task of their own: a client
+/// that goes away mid-request (a reload, a closed laptop) does not cut the action off
+/// between its commit and its recorded result, which would leave the key claimed.
 pub async fn once<F, Fut, T>(
     state: &AppState,
-    scope: &str,
+    scope: String,
     key: IdempotencyKey,
-    request: &str,
+    request: String,
     action: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(StatusCode, T), ApiError>> + Send + 'static,
+    T: Serialize + Send + 'static,
+{
+    let state = state.clone();
+    tokio::spawn(async move { run_once(state, scope, key, request, action).await })
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn run_once<F, Fut, T>(
+    state: AppState,
+    scope: String,
+    key: IdempotencyKey,
+    request: String,
+    action: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = Result<(StatusCode, T), ApiError>>,
     T: Serialize,
 {
+    let scope = scope.as_str();
     let Some(key) = key.0 else {
-        let (status, body) = action().await?;
+        let (status, body) = action(state).await?;
         return Ok((status, axum::Json(body)).into_response());
     };
     let fingerprint = hex::encode(Sha256::digest(request.as_bytes()));
     let now = db::now_millis();
     let expired_before = now - state.settings.retention.idempotency_keys.as_millis() as i64;
+    let stale_before = now - CLAIM_LEASE.as_millis() as i64;
     let pool = &state.db.write;
-    if !db::idempotency::claim(pool, scope, &key, &fingerprint, now, expired_before).await? {
+    if !db::idempotency::claim(
+        pool,
+        scope,
+        &key,
+        &fingerprint,
+        now,
+        expired_before,
+        stale_before,
+    )
+    .await?
+    {
         // Gone in between (released by a failed first try): that try changed nothing.
         let Some(stored) = db::idempotency::find(pool, scope, &key).await? else {
             return Err(ApiError::InProgress);
@@ -86,7 +124,7 @@ where
         );
         return Ok(response);
     }
-    match action().await {
+    match action(state.clone()).await {
         Ok((status, body)) => {
             let text = serde_json::to_string(&body).map_err(ApiError::internal)?;
             db::idempotency::complete(pool, scope, &key, status.as_u16(), &text).await?;

@@ -39,16 +39,11 @@ async fn create_task(
     ApiJson(body): ApiJson<NewTask>,
 ) -> Result<Response, ApiError> {
     let request = format!("POST /api/tasks {}", fingerprint(&body));
-    once(
-        &state,
-        &format!("user:{}", user.id),
-        key,
-        &request,
-        || async {
-            let applied = tasks::create(&state, &user, body).await?;
-            Ok((StatusCode::CREATED, changed(applied)))
-        },
-    )
+    let scope = format!("user:{}", user.id);
+    once(&state, scope, key, request, move |state| async move {
+        let applied = tasks::create(&state, &user, body).await?;
+        Ok((StatusCode::CREATED, changed(applied)))
+    })
     .await
 }
 
@@ -100,16 +95,11 @@ async fn answer_clarification(
 ) -> Result<Response, ApiError> {
     let request = format!("POST /api/tasks/{id}/answers {}", fingerprint(&body));
     let id = task_id(&id)?;
-    once(
-        &state,
-        &format!("user:{}", user.id),
-        key,
-        &request,
-        || async {
-            let applied = tasks::answer(&state, &user, id, body.answers).await?;
-            Ok((StatusCode::OK, changed(applied)))
-        },
-    )
+    let scope = format!("user:{}", user.id);
+    once(&state, scope, key, request, move |state| async move {
+        let applied = tasks::answer(&state, &user, id, body.answers).await?;
+        Ok((StatusCode::OK, changed(applied)))
+    })
     .await
 }
 
@@ -126,8 +116,8 @@ async fn report_status(
         Reporter::User(user) => format!("user:{}", user.id),
         Reporter::Agent { name } => format!("agent:{name}"),
     };
-    once(&state, &scope, key, &request, || {
-        apply_report(&state, reporter, id, report)
+    once(&state, scope, key, request, move |state| async move {
+        apply_report(&state, reporter, id, report).await
     })
     .await
 }

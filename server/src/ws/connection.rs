@@ -151,11 +151,13 @@ pub async fn handle_socket(
                     }
                     (!failed && sink.flush().await.is_ok()).then_some(batched)
                 };
-                // A peer that stops reading leaves this write pending; once its queue
-                // has overflowed and the rooms have let it go, waiting on is pointless.
+                // A peer that stops reading leaves this write pending. It is let go once
+                // its queue has overflowed (the rooms dropped it), when the server stops,
+                // or when it has taken no bytes for as long as a silent peer is given.
                 let written = tokio::select! {
-                    written = write => written,
+                    written = tokio::time::timeout(ws.idle_timeout, write) => written.ok().flatten(),
                     _ = &mut slow => break Exit::Close(close_code::TRY_AGAIN_LATER, "too slow; reconnect and resync"),
+                    _ = &mut stopping => break Exit::Close(close_code::GOING_AWAY, "server shutting down"),
                 };
                 let Some(batched) = written else { break Exit::Dead };
                 frames_sent.increment(batched as u64);

@@ -282,6 +282,8 @@ async fn create_until_answered(http: &reqwest::Client, port: u16, user: &TestUse
             .await;
         match res {
             Ok(res) if res.status().is_success() => return,
+            // The first try's server died mid-action: its claim is taken over soon.
+            Ok(res) if res.status() == 409 => tokio::time::sleep(Duration::from_millis(500)).await,
             Ok(res) => {
                 let status = res.status();
                 let body: Value = res.json().await.unwrap_or_default();

@@ -101,3 +101,34 @@ async fn a_failed_action_does_not_burn_its_key() {
     let list: Value = app.get(&ada, "/api/tasks").await.json().await.unwrap();
     assert_eq!(list["tasks"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn a_claim_left_by_a_server_that_died_mid_action_is_taken_over() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    // What a server killed between claiming the key and finishing leaves behind.
+    let pool = app.pool().await;
+    let ada_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let long_ago = server::db::now_millis()
+        - server::routes::idempotency::CLAIM_LEASE.as_millis() as i64
+        - 1_000;
+    sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, status, body, created_at) \
+         VALUES ($1, 'orphaned', 'whatever it was', 0, '', $2)",
+    )
+    .bind(format!("user:{ada_id}"))
+    .bind(long_ago)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let body = json!({ "title": "Sent again", "description": ACTIONABLE });
+    let res = post_keyed(&app, &ada, "/api/tasks", "orphaned", body.clone()).await;
+    assert_eq!(res.status(), 201, "applied, not 409 for a day");
+    let again = post_keyed(&app, &ada, "/api/tasks", "orphaned", body).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let list: Value = app.get(&ada, "/api/tasks").await.json().await.unwrap();
+    assert_eq!(list["tasks"].as_array().unwrap().len(), 1);
+}
