@@ -20,7 +20,14 @@ use shared_protocol::{ApiErrorCode, ApiErrorEnvelope};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     CreateTask(NewTask),
-    Answer { task_id: i64, answers: Answers },
+    Answer {
+        task_id: i64,
+        answers: Answers,
+    },
+    /// Sends a failed task through the pipeline again.
+    Retry {
+        task_id: i64,
+    },
 }
 
 impl Action {
@@ -35,6 +42,7 @@ impl Action {
                 format!("/api/tasks/{task_id}/answers"),
                 serde_json::to_string(answers).unwrap_or_default(),
             ),
+            Action::Retry { task_id } => (format!("/api/tasks/{task_id}/retry"), "{}".to_owned()),
         }
     }
 
@@ -43,6 +51,7 @@ impl Action {
         match self {
             Action::CreateTask(task) => format!("New task “{}”", task.title),
             Action::Answer { task_id, .. } => format!("Answers to task #{task_id}"),
+            Action::Retry { task_id } => format!("Retry of task #{task_id}"),
         }
     }
 
@@ -50,7 +59,7 @@ impl Action {
     pub fn task_id(&self) -> Option<i64> {
         match self {
             Action::CreateTask(_) => None,
-            Action::Answer { task_id, .. } => Some(*task_id),
+            Action::Answer { task_id, .. } | Action::Retry { task_id } => Some(*task_id),
         }
     }
 }

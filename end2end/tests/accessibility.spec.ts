@@ -25,11 +25,14 @@ test('every page passes axe with no serious or critical violations, light and da
   const { page: signedIn, api } = await newSession({ name: 'quinn' });
   const done = await api.createTask(uniqueTitle('Accessible'), DETAILED_DESCRIPTION);
   const asking = await api.createTask(uniqueTitle('Asks questions'), VAGUE_DESCRIPTION);
+  const failed = await api.createTask(uniqueTitle('Fails'), DETAILED_DESCRIPTION);
   await api.waitForStatus(done.id, 'dispatched');
   await api.waitForStatus(asking.id, 'needs_clarification');
+  await api.waitForStatus(failed.id, 'dispatched');
+  await api.reportStatus(failed.id, { status: 'failed', reason: 'The runner crashed' });
   for (const scheme of ['light', 'dark'] as const) {
     await signedIn.emulateMedia({ colorScheme: scheme });
-    for (const path of ['/', '/?status=dispatched', '/tasks/new', `/tasks/${done.id}`, `/tasks/${asking.id}`]) {
+    for (const path of ['/', '/?status=dispatched', '/tasks/new', `/tasks/${done.id}`, `/tasks/${asking.id}`, `/tasks/${failed.id}`]) {
       await signedIn.goto(path);
       await expect(signedIn.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
       await expect(signedIn.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected');

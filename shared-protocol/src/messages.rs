@@ -140,6 +140,16 @@ pub struct TaskFailed {
     pub reason: String,
 }
 
+/// `task:retried`: someone sent a failed task through the pipeline again (`actor` says
+/// who); it is `received` again and will be analysed afresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRetried {
+    #[serde(flatten)]
+    pub meta: EventMeta,
+}
+
 /// `task:event_added`: a timeline note that does not change the status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]
@@ -420,6 +430,7 @@ wire_messages! {
         "task:pr_merged" => PrMerged(PrMerged),
         "task:pr_closed" => PrClosed(PrClosed),
         "task:failed" => TaskFailed(TaskFailed),
+        "task:retried" => TaskRetried(TaskRetried),
         "task:event_added" => EventAdded(EventAdded),
     }
 }
@@ -451,6 +462,7 @@ impl ServerMsg {
             ServerMsg::PrMerged(_) => "Pull request merged".to_owned(),
             ServerMsg::PrClosed(_) => "Pull request closed without merging".to_owned(),
             ServerMsg::TaskFailed(e) => format!("Failed: {}", e.reason),
+            ServerMsg::TaskRetried(_) => "Retried".to_owned(),
             ServerMsg::EventAdded(e) => e.text.clone(),
             _ => return None,
         };

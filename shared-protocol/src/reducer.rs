@@ -270,6 +270,7 @@ impl TaskDetail {
             ServerMsg::PrMerged(e) => self.merge_commit_sha = e.merge_commit_sha.clone(),
             ServerMsg::PrClosed(_) => self.error_message = Some(PR_CLOSED_MESSAGE.to_owned()),
             ServerMsg::TaskFailed(e) => self.error_message = Some(e.reason.clone()),
+            ServerMsg::TaskRetried(_) => self.error_message = None,
             _ => {}
         }
     }

@@ -252,6 +252,19 @@ fn task_failed_is_pinned() {
 }
 
 #[test]
+fn task_retried_is_pinned() {
+    assert_server_pinned(
+        ServerFrame::at(
+            14,
+            ServerMsg::TaskRetried(TaskRetried {
+                meta: meta(TaskStatus::Received, 14),
+            }),
+        ),
+        &event_json("task:retried", "received", 14, ""),
+    );
+}
+
+#[test]
 fn task_event_added_is_pinned() {
     assert_server_pinned(
         ServerFrame::at(

@@ -63,6 +63,7 @@ fn LiveTask(page: TaskPage) -> impl IntoView {
             <p class="task-description">{move || view.with(|v| v.task.description.clone())}</p>
             <Links task=Signal::derive(task)/>
             {move || task().error_message.map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <Retry view/>
             <Clarification view/>
             <h2>"Timeline"</h2>
             <Timeline entries=Signal::derive(move || view.with(|v| v.timeline.clone()))/>
@@ -118,6 +119,43 @@ fn external_link(url: String, text: String, test_id: &'static str) -> AnyView {
             .into_any()
     } else {
         view! { <span data-testid=test_id>{text}</span> }.into_any()
+    }
+}
+
+/// For a failed task: send it through the pipeline again.
+#[component]
+fn Retry(view: RwSignal<TaskView>) -> impl IntoView {
+    let outbox = use_outbox();
+    let failed = move || view.with(|v| v.task.summary.status == TaskStatus::Failed);
+    let sent = RwSignal::new(None::<String>);
+    let standing = move || sent.get().and_then(|key| outbox.standing_of(&key));
+    let pending = move || matches!(standing(), Some(Standing::Queued | Standing::Sending));
+    let on_click = move |_| {
+        if let Some(old) = sent.get_untracked() {
+            if matches!(outbox.standing_of(&old), Some(Standing::Refused(_))) {
+                outbox.dismiss(&old);
+            }
+        }
+        let task_id = view.with_untracked(|v| v.id().0);
+        sent.set(outbox.push(Action::Retry { task_id }));
+    };
+    view! {
+        <Show when=failed>
+            <p class="retry">
+                <button type="button" class="button" data-testid="retry" on:click=on_click prop:disabled=pending>
+                    {move || if pending() { "Retrying…" } else { "Retry" }}
+                </button>
+                " "
+                <span class="hint">"Runs the task through analysis and dispatch again."</span>
+            </p>
+            {move || match standing() {
+                Some(Standing::Waiting | Standing::SignedOut) => Some(view! {
+                    <p class="notice" role="status">"The retry is saved on this device and will be sent when the server can be reached."</p>
+                }.into_any()),
+                Some(Standing::Refused(reason)) => Some(view! { <p class="error" role="alert">{reason}</p> }.into_any()),
+                _ => None,
+            }}
+        </Show>
     }
 }
 

@@ -78,6 +78,17 @@ pub async fn answer(
     Ok(applied)
 }
 
+/// Sends a failed task through the pipeline again, from analysis.
+pub async fn retry(state: &AppState, user: &CurrentUser, id: TaskId) -> Result<Applied, ApiError> {
+    state.check_action_limit(format!("user:{}", user.id))?;
+    let applied = state
+        .tasks
+        .apply_as(user.viewer(), id, actor(user), Command::Retry)
+        .await?;
+    state.pipeline.submit(Job::Analyse(id)).await;
+    Ok(applied)
+}
+
 /// One page of what the viewer may see that matches `query`.
 pub async fn list(
     state: &AppState,

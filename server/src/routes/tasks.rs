@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/tasks", get(list_tasks).post(create_task))
         .route("/api/tasks/{id}", get(get_task))
         .route("/api/tasks/{id}/answers", post(answer_clarification))
+        .route("/api/tasks/{id}/retry", post(retry_task))
         .route("/api/tasks/{id}/status", post(report_status))
 }
 
@@ -98,6 +99,24 @@ async fn answer_clarification(
     let scope = format!("user:{}", user.id);
     once(&state, scope, key, request, move |state| async move {
         let applied = tasks::answer(&state, &user, id, body.answers).await?;
+        Ok((StatusCode::OK, changed(applied)))
+    })
+    .await
+}
+
+/// `POST /api/tasks/{id}/retry`: a failed task goes through the pipeline again. No body.
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+async fn retry_task(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    key: IdempotencyKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let request = format!("POST /api/tasks/{id}/retry");
+    let id = task_id(&id)?;
+    let scope = format!("user:{}", user.id);
+    once(&state, scope, key, request, move |state| async move {
+        let applied = tasks::retry(&state, &user, id).await?;
         Ok((StatusCode::OK, changed(applied)))
     })
     .await

@@ -61,6 +61,7 @@ pub enum Command {
     Fail {
         reason: String,
     },
+    Retry,
     AddNote {
         text: String,
     },
@@ -101,7 +102,7 @@ impl Command {
             Command::Answer { answers } => answers.iter().map(String::as_str).collect(),
             Command::Fail { reason } => vec![reason],
             Command::AddNote { text } => vec![text],
-            Command::ClosePr { .. } => Vec::new(),
+            Command::ClosePr { .. } | Command::Retry => Vec::new(),
         }
     }
 
@@ -116,6 +117,7 @@ impl Command {
             Command::MergePr { .. } => CommandKind::MergePr,
             Command::ClosePr { .. } => CommandKind::ClosePr,
             Command::Fail { .. } => CommandKind::Fail,
+            Command::Retry => CommandKind::Retry,
             Command::AddNote { .. } => CommandKind::AddNote,
         }
     }
@@ -544,6 +546,7 @@ fn event_for(meta: EventMeta, command: Command) -> ServerMsg {
             meta,
             reason: reason.trim().to_owned(),
         }),
+        Command::Retry => ServerMsg::TaskRetried(TaskRetried { meta }),
         Command::AddNote { text } => ServerMsg::EventAdded(EventAdded {
             meta,
             text: text.trim().to_owned(),
@@ -586,6 +589,7 @@ mod tests {
             },
             CommandKind::ClosePr => Command::ClosePr { pr_number: Some(2) },
             CommandKind::Fail => Command::Fail { reason: text() },
+            CommandKind::Retry => Command::Retry,
             CommandKind::AddNote => Command::AddNote { text: text() },
         }
     }

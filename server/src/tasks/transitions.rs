@@ -14,11 +14,12 @@ pub enum CommandKind {
     MergePr,
     ClosePr,
     Fail,
+    Retry,
     AddNote,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 10] = [
+    pub const ALL: [CommandKind; 11] = [
         CommandKind::StartAnalysis,
         CommandKind::AskClarification,
         CommandKind::Answer,
@@ -28,6 +29,7 @@ impl CommandKind {
         CommandKind::MergePr,
         CommandKind::ClosePr,
         CommandKind::Fail,
+        CommandKind::Retry,
         CommandKind::AddNote,
     ];
 
@@ -42,13 +44,15 @@ impl CommandKind {
             CommandKind::MergePr => "merge the pull request",
             CommandKind::ClosePr => "close the pull request",
             CommandKind::Fail => "fail",
+            CommandKind::Retry => "retry",
             CommandKind::AddNote => "add a note",
         }
     }
 }
 
 /// `(from, command, to)`: every allowed status change. `merged` and `failed` are terminal
-/// except that a reopened pull request brings a task back to `pr_open`.
+/// except that a reopened pull request brings a task back to `pr_open`, and that someone
+/// can retry a failed task.
 const TABLE: &[(TaskStatus, CommandKind, TaskStatus)] = &[
     (Received, CommandKind::StartAnalysis, Analyzing),
     (Analyzing, CommandKind::AskClarification, NeedsClarification),
@@ -69,6 +73,8 @@ const TABLE: &[(TaskStatus, CommandKind, TaskStatus)] = &[
     (Dispatched, CommandKind::Fail, Failed),
     (Coding, CommandKind::Fail, Failed),
     (PrOpen, CommandKind::Fail, Failed),
+    // Someone sends a failed task through the pipeline again.
+    (Failed, CommandKind::Retry, Received),
 ];
 
 /// A command that the task's status does not allow.
@@ -113,11 +119,12 @@ mod tests {
     }
 
     #[test]
-    fn terminal_states_only_reopen() {
+    fn terminal_states_only_reopen_or_retry() {
         for terminal in [Merged, Failed] {
             for c in CommandKind::ALL {
                 let allowed = next_status(terminal, c).is_ok();
-                let expected = matches!(c, CommandKind::OpenPr | CommandKind::AddNote);
+                let expected = matches!(c, CommandKind::OpenPr | CommandKind::AddNote)
+                    || (terminal == Failed && c == CommandKind::Retry);
                 assert_eq!(allowed, expected, "{terminal:?} {c:?}");
             }
         }

@@ -24,6 +24,7 @@ mod load;
 mod operators;
 mod pages;
 mod poll;
+mod retry;
 mod rooms;
 mod secrets;
 mod store_schema;
