@@ -89,16 +89,6 @@ async fn app_with_llm_tuned(
     (app, e)
 }
 
-async fn events(app: &TestApp, user: &TestUser, id: shared_protocol::TaskId) -> Vec<Value> {
-    let task: Value = app
-        .get(user, &format!("/api/tasks/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    task["events"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn an_actionable_verdict_dispatches_and_the_timeline_names_the_model() {
     let (app, endpoint) = app_with_llm(vec![Reply::Content(
@@ -108,7 +98,7 @@ async fn an_actionable_verdict_dispatches_and_the_timeline_names_the_model() {
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
-    let events = events(&app, &ada, id).await;
+    let events = app.timeline(&ada, id).await;
     let texts: Vec<_> = events
         .iter()
         .map(|e| e["text"].as_str().unwrap().to_owned())
@@ -161,7 +151,8 @@ async fn a_busy_endpoint_is_retried() {
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
     assert_eq!(endpoint.requests.lock().unwrap().len(), 2);
-    let texts: Vec<_> = events(&app, &ada, id)
+    let texts: Vec<_> = app
+        .timeline(&ada, id)
         .await
         .iter()
         .map(|e| e["text"].as_str().unwrap().to_owned())
@@ -178,7 +169,7 @@ async fn assert_falls_back(script: Vec<Reply>, reason: &str) {
     let id = app.create_task(&ada, "Retry webhooks").await;
     // The rules dispatch this description.
     app.wait_for_status(&ada, id, "dispatched").await;
-    let events = events(&app, &ada, id).await;
+    let events = app.timeline(&ada, id).await;
     let note = events
         .iter()
         .find(|e| e["kind"] == "task:event_added")
@@ -234,7 +225,8 @@ async fn beyond_the_rate_limit_the_rules_decide() {
         1,
         "the second analysis did not call the endpoint"
     );
-    let texts: Vec<_> = events(&app, &ada, second)
+    let texts: Vec<_> = app
+        .timeline(&ada, second)
         .await
         .iter()
         .map(|e| e["text"].as_str().unwrap().to_owned())

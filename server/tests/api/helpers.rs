@@ -310,6 +310,17 @@ impl TestApp {
         TaskId(body["task"]["id"].as_i64().unwrap())
     }
 
+    /// The task's timeline entries, as `GET /api/tasks/{id}` answers them.
+    pub async fn timeline(&self, user: &TestUser, id: TaskId) -> Vec<Value> {
+        let task: Value = self
+            .get(user, &format!("/api/tasks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        task["events"].as_array().unwrap().clone()
+    }
+
     pub async fn status_of(&self, user: &TestUser, id: TaskId) -> String {
         let body: Value = self
             .get(user, &format!("/api/tasks/{id}"))

@@ -32,16 +32,6 @@ async fn retry(app: &TestApp, user: &TestUser, id: TaskId, key: Option<&str>) ->
     req.send().await.unwrap()
 }
 
-async fn timeline(app: &TestApp, user: &TestUser, id: TaskId) -> Vec<Value> {
-    let task: Value = app
-        .get(user, &format!("/api/tasks/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    task["events"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn a_failed_task_is_retried_through_the_pipeline_and_the_timeline_says_who() {
     let app = spawn_app().await;
@@ -69,7 +59,8 @@ async fn a_failed_task_is_retried_through_the_pipeline_and_the_timeline_says_who
         .await;
     app.wait_for_status(&ada, id, "dispatched").await;
 
-    let kinds: Vec<String> = timeline(&app, &ada, id)
+    let kinds: Vec<String> = app
+        .timeline(&ada, id)
         .await
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_owned())
@@ -136,7 +127,8 @@ async fn a_retry_sent_twice_with_one_key_retries_once() {
     assert_eq!(again.status(), 200, "the first answer, not a 409");
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     app.wait_for_status(&ada, id, "dispatched").await;
-    let retries = timeline(&app, &ada, id)
+    let retries = app
+        .timeline(&ada, id)
         .await
         .iter()
         .filter(|e| e["kind"] == "task:retried")
