@@ -54,14 +54,6 @@ impl Action {
             Action::Retry { task_id } => format!("Retry of task #{task_id}"),
         }
     }
-
-    /// The task it is about, once there is one.
-    pub fn task_id(&self) -> Option<i64> {
-        match self {
-            Action::CreateTask(_) => None,
-            Action::Answer { task_id, .. } | Action::Retry { task_id } => Some(*task_id),
-        }
-    }
 }
 
 /// An action not yet answered by the server (or refused by it), as stored.

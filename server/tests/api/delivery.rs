@@ -10,7 +10,6 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use shared_protocol::*;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::MaybeTlsStream;
 
 use crate::cluster::{assert_log_is_whole, settled};
@@ -35,13 +34,7 @@ async fn cramped_client(port: u16, user: &TestUser) -> WsClient {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(2048).unwrap();
     let stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
-    let mut request = format!("ws://127.0.0.1:{port}/ws")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", user.token).parse().unwrap(),
-    );
+    let request = ws_request(port, user);
     let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
         .await
         .expect("upgrade");
@@ -182,17 +175,11 @@ struct Dropper {
     snapshots: u32,
 }
 
+/// A signed-in socket, or `None` while the server is down.
 async fn connect(port: u16, user: &TestUser) -> Option<WsClient> {
-    let mut request = format!("ws://127.0.0.1:{port}/ws")
-        .into_client_request()
-        .ok()?;
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", user.token).parse().ok()?,
-    );
     let (stream, _) = tokio::time::timeout(
         Duration::from_secs(5),
-        tokio_tungstenite::connect_async(request),
+        tokio_tungstenite::connect_async(ws_request(port, user)),
     )
     .await
     .ok()?

@@ -310,6 +310,18 @@ impl TestApp {
         TaskId(body["task"]["id"].as_i64().unwrap())
     }
 
+    /// `GET /api/health`'s body.
+    pub async fn health(&self) -> Value {
+        self.http
+            .get(self.url("/api/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The task's timeline entries, as `GET /api/tasks/{id}` answers them.
     pub async fn timeline(&self, user: &TestUser, id: TaskId) -> Vec<Value> {
         let task: Value = self
@@ -359,14 +371,7 @@ impl TestApp {
 impl WsClient {
     /// Opens an authenticated socket to the server on `port` and reads its `hello`.
     pub async fn connect(port: u16, user: &TestUser) -> WsClient {
-        let mut request = format!("ws://127.0.0.1:{port}/ws")
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", user.token).parse().unwrap(),
-        );
-        let (stream, _) = tokio_tungstenite::connect_async(request)
+        let (stream, _) = tokio_tungstenite::connect_async(ws_request(port, user))
             .await
             .expect("upgrade");
         let mut client = WsClient { stream };
@@ -377,6 +382,21 @@ impl WsClient {
         );
         client
     }
+}
+
+/// The upgrade request for `/ws` on `port`, signed in as `user`.
+pub fn ws_request(
+    port: u16,
+    user: &TestUser,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = format!("ws://127.0.0.1:{port}/ws")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", user.token).parse().unwrap(),
+    );
+    request
 }
 
 impl Drop for TestApp {

@@ -19,15 +19,7 @@ async fn others_are_still_served(app: &TestApp) {
         ws.until(|f| matches!(f.msg, ServerMsg::Pong(_))).await.msg,
         ServerMsg::Pong(Ping { nonce: 5 })
     );
-    let health: Value = app
-        .http
-        .get(app.url("/api/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = app.health().await;
     assert_eq!(health["database"], true);
 }
 

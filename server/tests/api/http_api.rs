@@ -180,15 +180,7 @@ async fn health_reports_the_database_and_connections() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
     let _ws = app.ws(&ada).await;
-    let body: Value = app
-        .http
-        .get(app.url("/api/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.health().await;
     assert_eq!(body["database"], true);
     assert_eq!(body["connections"], 1);
     assert!(body["version"].is_string());

@@ -103,15 +103,7 @@ async fn a_poll_is_held_until_something_happens_and_answers_what_the_socket_woul
     assert_eq!(frames[0].seq, Some(now));
 
     // Nothing of the polls stays behind in the rooms.
-    let health: Value = app
-        .http
-        .get(app.url("/api/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = app.health().await;
     assert_eq!(health["rooms"]["dashboardMembers"], 0, "{health}");
 }
 

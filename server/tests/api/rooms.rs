@@ -119,15 +119,7 @@ async fn a_task_room_stops_when_its_last_member_leaves() {
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Retry").await;
     let health = || async {
-        let body: serde_json::Value = app
-            .http
-            .get(app.url("/api/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: serde_json::Value = app.health().await;
         body["rooms"]["taskRooms"].as_u64().unwrap()
     };
     let mut ws = app.ws(&ada).await;

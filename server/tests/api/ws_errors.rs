@@ -143,15 +143,7 @@ async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
     })
     .await;
     assert!(ended.is_ok(), "the server closed the silent socket");
-    let health: serde_json::Value = app
-        .http
-        .get(app.url("/api/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = app.health().await;
     assert_eq!(health["connections"], 0);
 }
 
