@@ -130,6 +130,19 @@ pub struct DashboardPage {
     pub state: DashboardState,
     /// Whether the next page has rows.
     pub more: bool,
+    /// Who may be picked in the creator filter: the viewer's team.
+    pub people: Vec<UserRef>,
+}
+
+/// The viewer's tasks that wait for the viewer: questions asked on their own tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// Whose tasks these are.
+    pub viewer: shared_protocol::UserId,
+    /// How many there are (more than `tasks` holds when there are very many).
+    pub count: u64,
+    /// The most recently changed of them.
+    pub tasks: Vec<shared_protocol::TaskSummary>,
 }
 
 /// A task page's first load.
@@ -149,7 +162,7 @@ pub mod backend {
     use http::{HeaderMap, HeaderValue};
     use shared_protocol::{DashboardQuery, TaskId, UserRef};
 
-    use super::{AppError, DashboardPage, TaskPage};
+    use super::{AppError, DashboardPage, TaskPage, Waiting};
 
     /// The server's side of the pages. `headers` are the request's, to find the viewer.
     #[async_trait::async_trait]
@@ -162,6 +175,8 @@ pub mod backend {
             query: DashboardQuery,
         ) -> Result<DashboardPage, AppError>;
         async fn task(&self, headers: &HeaderMap, id: TaskId) -> Result<TaskPage, AppError>;
+        /// What waits for the viewer (see [`Waiting`]).
+        async fn waiting(&self, headers: &HeaderMap) -> Result<Waiting, AppError>;
         async fn create_task(
             &self,
             headers: &HeaderMap,
@@ -264,23 +279,19 @@ pub async fn load_viewer() -> Result<UserRef, AppError> {
     call(move |backend, headers| async move { backend.viewer(&headers).await }).await
 }
 
-/// The view's parameters as the URL spells them (see [`DashboardQuery`]).
+/// The view as its URL's query string spells it (see [`DashboardQuery`]).
+///
+/// [`DashboardQuery`]: shared_protocol::DashboardQuery
 #[server]
-pub async fn load_dashboard(
-    status: Option<String>,
-    mine: bool,
-    page: u32,
-) -> Result<DashboardPage, AppError> {
-    // An unknown status means none, as in a hand-edited URL.
-    let query = shared_protocol::DashboardQuery {
-        status: status
-            .as_deref()
-            .and_then(shared_protocol::TaskStatus::parse),
-        mine,
-        page: 1,
-    }
-    .with_page(page);
+pub async fn load_dashboard(view: String) -> Result<DashboardPage, AppError> {
+    // Nonsense in a hand-edited URL means the default, as on first load.
+    let query = shared_protocol::DashboardQuery::from_query_string(&view);
     call(move |backend, headers| async move { backend.dashboard(&headers, query).await }).await
+}
+
+#[server]
+pub async fn load_waiting() -> Result<Waiting, AppError> {
+    call(move |backend, headers| async move { backend.waiting(&headers).await }).await
 }
 
 #[server]

@@ -25,6 +25,7 @@ use leptos_router::{path, SsrMode};
 
 use components::connection::{ConnectionIndicator, OfflineBanner};
 use components::outbox::PendingActions;
+use components::waiting::WaitingBadge;
 use routes::dashboard::Dashboard;
 use routes::login::{LoginPage, SignupPage};
 use routes::new_task::NewTask;
@@ -107,6 +108,7 @@ fn TopNav() -> impl IntoView {
                     <a href="/">"Dashboard"</a>
                     <a href="/tasks/new">"New task"</a>
                 </nav>
+                <WaitingBadge/>
                 <ConnectionIndicator/>
                 <LogoutButton/>
             }

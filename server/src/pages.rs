@@ -2,14 +2,14 @@
 //! services as the JSON API; and the renewal of expired sessions on the way in.
 
 use app::api::backend::Backend;
-use app::api::{AppError, DashboardPage, TaskPage};
+use app::api::{AppError, DashboardPage, TaskPage, Waiting};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue};
-use shared_protocol::{DashboardQuery, DashboardState, TaskId, TaskState, UserRef};
+use shared_protocol::{DashboardQuery, DashboardState, TaskId, TaskState, TaskStatus, UserRef};
 
 use crate::actions::accounts::{self, Credentials, Signup};
 use crate::actions::tasks::{self, NewTask};
@@ -18,6 +18,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub struct PageBackend(pub AppState);
+
+/// People offered in the dashboard's creator filter.
+const MAX_PEOPLE: i64 = 500;
 
 impl From<ApiError> for AppError {
     fn from(e: ApiError) -> Self {
@@ -159,7 +162,11 @@ impl Backend for PageBackend {
     ) -> Result<DashboardPage, AppError> {
         let viewer = self.current_user(headers).await?;
         let page = tasks::list(&self.0, viewer.viewer(), &query).await?;
+        let people = crate::db::users::in_org(&self.0.db.read, viewer.org_id, MAX_PEOPLE)
+            .await
+            .map_err(|e| AppError::from(ApiError::internal(e)))?;
         Ok(DashboardPage {
+            people,
             viewer: viewer.to_ref(),
             seq: page.seq,
             state: DashboardState {
@@ -167,6 +174,19 @@ impl Backend for PageBackend {
                 counts: page.counts,
             },
             more: page.more,
+        })
+    }
+
+    async fn waiting(&self, headers: &HeaderMap) -> Result<Waiting, AppError> {
+        let viewer = self.current_user(headers).await?;
+        let query = DashboardQuery::default()
+            .with_mine(true)
+            .with_status(Some(TaskStatus::NeedsClarification));
+        let page = tasks::list(&self.0, viewer.viewer(), &query).await?;
+        Ok(Waiting {
+            viewer: shared_protocol::UserId(viewer.id),
+            count: page.counts.get(TaskStatus::NeedsClarification),
+            tasks: page.rows,
         })
     }
 

@@ -18,5 +18,5 @@ pub mod schema;
 pub use codes::{close_code, ApiErrorBody, ApiErrorCode, ApiErrorEnvelope};
 pub use domain::*;
 pub use frame::{ClientFrame, DecodeError, LoggedEvent, ServerFrame, PROTOCOL_VERSION};
-pub use listing::{DashboardQuery, PAGE_SIZE};
+pub use listing::{DashboardQuery, Match, Sort, SortKey, PAGE_SIZE};
 pub use messages::*;

@@ -188,6 +188,11 @@ pub struct TaskListUpdated {
     pub task: TaskSummary,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<StatusCounts>,
+    /// With `counts`: the status the task had before this change (absent for a new
+    /// task), so a client that counts a narrower view (its own tasks, a search) can
+    /// move its counts by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<TaskStatus>,
 }
 
 /// `dashboard:task_count_changed`

@@ -8,17 +8,23 @@ use std::collections::BTreeMap;
 
 use crate::domain::*;
 use crate::frame::ServerFrame;
-use crate::listing::{DashboardQuery, PAGE_SIZE};
+use crate::listing::{DashboardQuery, Match, PAGE_SIZE};
 use crate::messages::*;
 
 /// The dashboard: the rows of one view of the task list (see [`DashboardQuery`]) and the
-/// viewer's counts per status.
+/// counts per status of the view's scope.
 ///
 /// Live rows are applied to the view it shows: a row that stops matching the filter
-/// leaves, a new or changed row that matches enters the first page (pushing the oldest
-/// one off), and a later page only updates the rows it already shows. A snapshot holds
-/// the newest page of the unfiltered list, so a filtered or later page asks for a reload
-/// ([`DashboardView::needs_reload`]) rather than show the wrong rows.
+/// leaves, a new or changed row that matches enters the first page where its order puts
+/// it (pushing the last one off), and a later page only updates the rows it already
+/// shows. A snapshot holds the newest page of the unfiltered list, so any other view
+/// asks for a reload ([`DashboardView::needs_reload`]) rather than show the wrong rows;
+/// so does a search view when a row it does not show may match by its description,
+/// which rows do not carry.
+///
+/// The server's counts are the viewer's whole list. A scoped view (mine, a creator, a
+/// search) moves its own counts instead, by the status a live row had before
+/// ([`TaskListUpdated::previous`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DashboardView {
     /// The newest `seq` this view reflects; a client rejoins with it as `since`.
@@ -40,7 +46,8 @@ impl DashboardView {
         DashboardView::from_page(seq, state, DashboardQuery::default(), None)
     }
 
-    /// A view from the rows the server rendered for `query`, as seen by `viewer`.
+    /// A view from the rows the server rendered for `query`, as seen by `viewer`; the
+    /// counts are the server's for the query's scope.
     pub fn from_page(
         seq: Seq,
         state: DashboardState,
@@ -57,7 +64,8 @@ impl DashboardView {
             needs_reload: false,
         };
         for row in state.tasks {
-            if view.matches(&row) {
+            // A search page's rows matched on the server, by title or description.
+            if view.query.matches(&row, viewer) != Match::No {
                 view.rows.insert(row.id, row);
             }
         }
@@ -65,12 +73,13 @@ impl DashboardView {
         view
     }
 
-    pub fn query(&self) -> DashboardQuery {
-        self.query
+    pub fn query(&self) -> &DashboardQuery {
+        &self.query
     }
 
-    /// Whether a snapshot replaced rows this view cannot rebuild by itself: the page
-    /// should be loaded again for its query.
+    /// Whether this view can no longer follow the list by itself (a snapshot replaced
+    /// it, or a row may belong that it cannot decide on): the page should be loaded
+    /// again for its query.
     pub fn needs_reload(&self) -> bool {
         self.needs_reload
     }
@@ -81,19 +90,36 @@ impl DashboardView {
         match (&frame.msg, seq) {
             (ServerMsg::DashboardState(state), Some(seq)) => {
                 let reload = !self.query.is_default();
-                *self = DashboardView::from_page(seq, state.clone(), self.query, self.viewer);
+                *self = DashboardView::from_page(
+                    seq,
+                    state.clone(),
+                    std::mem::take(&mut self.query),
+                    self.viewer,
+                );
                 self.needs_reload = reload;
                 true
             }
             (ServerMsg::TaskListUpdated(update), Some(seq)) => {
                 let counted = match &update.counts {
-                    Some(counts) => self.set_counts(seq, counts),
+                    Some(counts) => self.count(seq, update, counts),
                     None => false,
                 };
                 self.upsert(seq, &update.task) || counted
             }
             (ServerMsg::TaskCountChanged(change), Some(seq)) => {
-                self.set_counts(seq, &change.counts)
+                if seq <= self.counts_seq {
+                    false
+                } else if self.query.is_scoped() {
+                    // The whole list's counts after a replay: the rows replayed do not
+                    // say which statuses they left, so a scoped view reloads its own.
+                    self.counts_seq = seq;
+                    self.needs_reload = true;
+                    true
+                } else {
+                    self.counts_seq = seq;
+                    self.counts = change.counts.clone();
+                    true
+                }
             }
             (msg, Some(seq)) => match msg.event_meta() {
                 Some(meta) => self.upsert(seq, &meta.task),
@@ -103,18 +129,37 @@ impl DashboardView {
         }
     }
 
-    fn matches(&self, row: &TaskSummary) -> bool {
-        self.query.matches(row, self.viewer)
+    /// Whether `row` (as it is now) is in the view's scope or its page; a row the view
+    /// shows matched already, so a search cannot exclude it.
+    fn decide(&self, m: Match, row: &TaskSummary) -> Match {
+        match m {
+            Match::Unknown if self.rows.contains_key(&row.id) => Match::Yes,
+            m => m,
+        }
     }
 
-    /// Counts as of `seq`, unless newer ones are already shown.
-    fn set_counts(&mut self, seq: Seq, counts: &StatusCounts) -> bool {
+    /// Counts after a row's status changed, unless newer ones are already shown.
+    fn count(&mut self, seq: Seq, update: &TaskListUpdated, counts: &StatusCounts) -> bool {
         if seq <= self.counts_seq {
             return false;
         }
         self.counts_seq = seq;
-        self.counts = counts.clone();
-        true
+        if !self.query.is_scoped() {
+            self.counts = counts.clone();
+            return true;
+        }
+        let row = &update.task;
+        match self.decide(self.query.in_scope(row, self.viewer), row) {
+            Match::Yes => {
+                self.counts.shift(update.previous, row.status);
+                true
+            }
+            Match::No => false,
+            Match::Unknown => {
+                self.needs_reload = true;
+                true
+            }
+        }
     }
 
     fn upsert(&mut self, seq: Seq, row: &TaskSummary) -> bool {
@@ -125,28 +170,36 @@ impl DashboardView {
         }
         self.seq = seq;
         let present = self.rows.contains_key(&row.id);
-        if !self.matches(row) {
-            return self.rows.remove(&row.id).is_some();
+        match self.decide(self.query.matches(row, self.viewer), row) {
+            Match::No => return self.rows.remove(&row.id).is_some(),
+            Match::Unknown if self.query.page == 1 => {
+                self.needs_reload = true;
+                return true;
+            }
+            Match::Unknown => return false,
+            Match::Yes => {}
         }
         if !present && self.query.page > 1 {
             return false;
         }
         let mut row = row.clone();
         row.last_seq = row.last_seq.max(seq);
-        self.rows.insert(row.id, row);
+        let id = row.id;
+        self.rows.insert(id, row);
         self.trim();
-        true
+        present || self.rows.contains_key(&id)
     }
 
-    /// Keeps a page's worth of rows: the newest ones.
+    /// Keeps a page's worth of rows: the first ones in the view's order.
     fn trim(&mut self) {
+        let sort = self.query.sort;
         while self.rows.len() > PAGE_SIZE {
-            let oldest = self
+            let last = self
                 .rows
                 .values()
-                .min_by_key(|r| (r.last_seq, r.id))
+                .max_by(|a, b| sort.cmp(a, b))
                 .map(|r| r.id);
-            match oldest {
+            match last {
                 Some(id) => self.rows.remove(&id),
                 None => break,
             };
@@ -165,10 +218,11 @@ impl DashboardView {
         self.rows.is_empty()
     }
 
-    /// Rows, most recently changed first (the server's order too).
-    pub fn rows_by_update(&self) -> Vec<TaskSummary> {
+    /// Rows in the view's order (the server's order too).
+    pub fn ordered_rows(&self) -> Vec<TaskSummary> {
+        let sort = self.query.sort;
         let mut rows: Vec<TaskSummary> = self.rows.values().cloned().collect();
-        rows.sort_by(|a, b| b.last_seq.cmp(&a.last_seq).then(b.id.cmp(&a.id)));
+        rows.sort_by(|a, b| sort.cmp(a, b));
         rows
     }
 }

@@ -35,6 +35,7 @@ fn list_updated(id: i64, status: TaskStatus, seq: Seq) -> ServerFrame {
         ServerMsg::TaskListUpdated(TaskListUpdated {
             task: row(id, status, seq),
             counts: None,
+            previous: None,
         }),
     )
 }
@@ -75,7 +76,7 @@ fn dashboard_applies_rows_in_order_and_ignores_repeats() {
         view.row(TaskId(1)).map(|r| r.status),
         Some(TaskStatus::Analyzing)
     );
-    let order: Vec<i64> = view.rows_by_update().iter().map(|r| r.id.0).collect();
+    let order: Vec<i64> = view.ordered_rows().iter().map(|r| r.id.0).collect();
     assert_eq!(order, vec![1, 2], "most recently updated first");
 }
 
@@ -298,6 +299,7 @@ fn counts_carried_by_a_row_update_are_shown_unless_newer_ones_are() {
         ServerMsg::TaskListUpdated(TaskListUpdated {
             task: row(7, TaskStatus::Received, 2),
             counts: Some(counts.clone()),
+            previous: None,
         }),
     );
     assert!(view.apply(&frame));
@@ -337,7 +339,7 @@ fn the_first_page_keeps_the_newest_rows_and_takes_new_ones_at_the_top() {
     let newest = PAGE_SIZE as i64 + 1;
     assert!(view.apply(&list_updated(newest, TaskStatus::Received, newest as Seq)));
     assert_eq!(view.len(), PAGE_SIZE, "the page stays one page long");
-    assert_eq!(view.rows_by_update()[0].id, TaskId(newest));
+    assert_eq!(view.ordered_rows()[0].id, TaskId(newest));
     assert!(
         view.row(TaskId(1)).is_none(),
         "the oldest row left the page"
@@ -345,7 +347,7 @@ fn the_first_page_keeps_the_newest_rows_and_takes_new_ones_at_the_top() {
 
     // A change to an old row brings it back, at the top.
     assert!(view.apply(&list_updated(1, TaskStatus::Failed, newest as Seq + 1)));
-    assert_eq!(view.rows_by_update()[0].id, TaskId(1));
+    assert_eq!(view.ordered_rows()[0].id, TaskId(1));
     assert!(view.row(TaskId(2)).is_none());
 }
 
@@ -381,12 +383,9 @@ fn mine_means_the_viewer_and_nobody_without_one() {
             row(2, TaskStatus::Received, 2),
         ])
     };
-    let view = DashboardView::from_page(2, rows(), mine, Some(UserId(7)));
+    let view = DashboardView::from_page(2, rows(), mine.clone(), Some(UserId(7)));
     assert_eq!(
-        view.rows_by_update()
-            .iter()
-            .map(|r| r.id)
-            .collect::<Vec<_>>(),
+        view.ordered_rows().iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![TaskId(1)]
     );
     let anonymous = DashboardView::from_page(2, rows(), mine, None);
@@ -423,4 +422,156 @@ fn a_later_page_updates_its_rows_but_takes_no_new_ones() {
         !first.needs_reload(),
         "the first page is rebuilt from the snapshot itself"
     );
+}
+
+fn status_changed(row: TaskSummary, previous: Option<TaskStatus>, seq: Seq) -> ServerFrame {
+    // The server's counts are the whole list's: a scoped view must not take them.
+    let mut everyone = StatusCounts::default();
+    everyone.0.insert(TaskStatus::Merged, 99);
+    ServerFrame::at(
+        seq,
+        ServerMsg::TaskListUpdated(TaskListUpdated {
+            task: TaskSummary {
+                last_seq: seq,
+                ..row
+            },
+            counts: Some(everyone),
+            previous,
+        }),
+    )
+}
+
+fn titled(mut row: TaskSummary, title: &str) -> TaskSummary {
+    row.title = title.into();
+    row
+}
+
+#[test]
+fn a_scoped_view_counts_its_own_rows_by_their_previous_status() {
+    let mine = DashboardQuery::default().with_mine(true);
+    let mut counts = StatusCounts::default();
+    counts.0.insert(TaskStatus::Received, 1);
+    let mut view = DashboardView::from_page(
+        1,
+        DashboardState {
+            tasks: vec![owned_by(row(1, TaskStatus::Received, 1), 7)],
+            counts: counts.clone(),
+        },
+        mine,
+        Some(UserId(7)),
+    );
+    // Someone else's new task: not counted here.
+    assert!(!view.apply(&status_changed(row(2, TaskStatus::Received, 2), None, 2)));
+    assert_eq!(view.counts, counts);
+    // The viewer's task moves on, and a new one of theirs arrives.
+    let mine_row = owned_by(row(1, TaskStatus::Analyzing, 3), 7);
+    assert!(view.apply(&status_changed(mine_row, Some(TaskStatus::Received), 3)));
+    let new_row = owned_by(row(3, TaskStatus::Received, 4), 7);
+    assert!(view.apply(&status_changed(new_row, None, 4)));
+    assert_eq!(view.counts.get(TaskStatus::Received), 1);
+    assert_eq!(view.counts.get(TaskStatus::Analyzing), 1);
+    assert_eq!(view.counts.total(), 2);
+    assert!(!view.needs_reload());
+
+    // After a replay, the whole list's counts say nothing about this scope: reload.
+    let whole = ServerFrame::at(
+        9,
+        ServerMsg::TaskCountChanged(TaskCountChanged {
+            counts: StatusCounts::default(),
+        }),
+    );
+    assert!(view.apply(&whole));
+    assert_eq!(view.counts.total(), 2);
+    assert!(view.needs_reload());
+}
+
+#[test]
+fn a_search_view_takes_title_matches_and_reloads_for_rows_it_cannot_decide() {
+    let search = DashboardQuery::default().with_search("login");
+    let mut view = DashboardView::from_page(
+        2,
+        DashboardState {
+            // Task 1 matched on the server by its description.
+            tasks: vec![titled(row(1, TaskStatus::Received, 1), "Slow page")],
+            counts: StatusCounts::default(),
+        },
+        search.clone(),
+        None,
+    );
+    assert_eq!(
+        view.len(),
+        1,
+        "the server's rows are kept whatever their title"
+    );
+    let hit = titled(row(2, TaskStatus::Received, 3), "Login fails");
+    assert!(view.apply(&status_changed(hit, None, 3)));
+    assert!(view.row(TaskId(2)).is_some());
+    assert_eq!(view.counts.get(TaskStatus::Received), 1);
+    // A row the view shows stays in it when it changes.
+    let moved = titled(row(1, TaskStatus::Analyzing, 4), "Slow page");
+    assert!(view.apply(&status_changed(moved, Some(TaskStatus::Received), 4)));
+    assert_eq!(view.row(TaskId(1)).unwrap().status, TaskStatus::Analyzing);
+    assert!(!view.needs_reload());
+    // A new row without the word in its title may have it in its description.
+    let maybe = titled(row(5, TaskStatus::Received, 5), "Other thing");
+    assert!(view.apply(&status_changed(maybe, None, 5)));
+    assert!(view.row(TaskId(5)).is_none());
+    assert!(view.needs_reload());
+
+    // Somebody else's row cannot match a creator filter, whatever its description.
+    let theirs = search.with_creator(Some(UserId(9)));
+    let mut view = DashboardView::from_page(1, state(vec![]), theirs, None);
+    let other = titled(row(6, TaskStatus::Received, 2), "Other thing");
+    assert!(!view.apply(&status_changed(other, None, 2)));
+    assert!(!view.needs_reload());
+}
+
+#[test]
+fn a_sorted_page_puts_live_rows_where_its_order_says() {
+    let by_title = DashboardQuery::default().with_sort(Sort::by(SortKey::Title));
+    let rows: Vec<TaskSummary> = (1..=PAGE_SIZE as i64)
+        .map(|id| {
+            titled(
+                row(id, TaskStatus::Received, id as Seq),
+                &format!("m{id:03}"),
+            )
+        })
+        .collect();
+    let mut view = DashboardView::from_page(PAGE_SIZE as Seq, state(rows), by_title, None);
+    let last_before = view.ordered_rows().last().unwrap().id;
+    // Sorts after every row of a full page: it belongs on a later page.
+    let late = titled(row(100, TaskStatus::Received, 100), "zebra");
+    assert!(!view.apply(&list_updated_row(late, 100)));
+    assert!(view.row(TaskId(100)).is_none());
+    // Sorts first: it enters, and the page's last row leaves.
+    let early = titled(row(101, TaskStatus::Received, 101), "Apple");
+    assert!(view.apply(&list_updated_row(early, 101)));
+    let order = view.ordered_rows();
+    assert_eq!(order[0].id, TaskId(101));
+    assert_eq!(order.len(), PAGE_SIZE);
+    assert!(view.row(last_before).is_none());
+    // Descending puts the page the other way round.
+    let reversed =
+        DashboardQuery::default().with_sort(Sort::by(SortKey::Title).toggled(SortKey::Title));
+    let view = DashboardView::from_page(
+        2,
+        state(vec![
+            titled(row(1, TaskStatus::Received, 1), "a"),
+            titled(row(2, TaskStatus::Received, 2), "B"),
+        ]),
+        reversed,
+        None,
+    );
+    assert_eq!(view.ordered_rows()[0].id, TaskId(2));
+}
+
+fn list_updated_row(task: TaskSummary, seq: Seq) -> ServerFrame {
+    ServerFrame::at(
+        seq,
+        ServerMsg::TaskListUpdated(TaskListUpdated {
+            task,
+            counts: None,
+            previous: None,
+        }),
+    )
 }

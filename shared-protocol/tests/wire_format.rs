@@ -346,6 +346,7 @@ fn dashboard_task_list_updated_is_pinned() {
             ServerMsg::TaskListUpdated(TaskListUpdated {
                 task: row(TaskStatus::Coding, 8),
                 counts: None,
+                previous: None,
             }),
         ),
         &format!(
@@ -365,10 +366,11 @@ fn dashboard_task_list_updated_with_counts_is_pinned() {
             ServerMsg::TaskListUpdated(TaskListUpdated {
                 task: row(TaskStatus::Coding, 8),
                 counts: Some(counts),
+                previous: Some(TaskStatus::Dispatched),
             }),
         ),
         &format!(
-            r#"{{"v":1,"seq":8,"type":"dashboard:task_list_updated","data":{{"task":{{{ROW},"status":"coding","lastSeq":8}},"counts":{{"coding":2,"merged":1}}}}}}"#
+            r#"{{"v":1,"seq":8,"type":"dashboard:task_list_updated","data":{{"task":{{{ROW},"status":"coding","lastSeq":8}},"counts":{{"coding":2,"merged":1}},"previous":"dispatched"}}}}"#
         ),
     );
 }

@@ -4,6 +4,7 @@ pub mod connection;
 pub mod outbox;
 pub mod status_badge;
 pub mod timeline;
+pub mod waiting;
 
 use leptos::prelude::*;
 

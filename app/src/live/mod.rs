@@ -55,12 +55,16 @@ pub struct Live {
     pub state: RwSignal<ConnState>,
     /// When the next reconnect attempt is due (ms since the epoch), while waiting for it.
     pub retry_at: RwSignal<Option<f64>>,
+    /// The newest task row a live frame carried (a dashboard row or a task event), for
+    /// what follows the viewer's own tasks outside any one page.
+    pub last_row: RwSignal<Option<shared_protocol::TaskSummary>>,
 }
 
 pub fn provide_live() {
     provide_context(Live {
         state: RwSignal::new(ConnState::Connecting),
         retry_at: RwSignal::new(None),
+        last_row: RwSignal::new(None),
     });
 }
 

@@ -43,6 +43,8 @@ struct Shared {
     out: Option<UnboundedSender<String>>,
     /// Cuts a backoff short.
     wake: Option<UnboundedSender<()>>,
+    /// Where the newest live row goes (see [`Live::last_row`]).
+    last_row: Option<RwSignal<Option<TaskSummary>>>,
 }
 
 thread_local! {
@@ -133,7 +135,10 @@ pub fn start(live: Live) {
         return;
     }
     let (wake, wake_rx) = unbounded::<()>();
-    SHARED.with_borrow_mut(|s| s.wake = Some(wake));
+    SHARED.with_borrow_mut(|s| {
+        s.wake = Some(wake);
+        s.last_row = Some(live.last_row);
+    });
     let nudge = || SHARED.with_borrow(|s| s.wake.as_ref().map(|w| w.unbounded_send(())));
     let _ = window_event_listener(leptos::ev::online, move |_| {
         nudge();
@@ -437,11 +442,18 @@ fn dispatch(frame: &ServerFrame) {
         web_sys::console::warn_1(&format!("server: {:?}: {}", e.code, e.message).into());
         return;
     }
-    let (dashboard, task) = SHARED.with_borrow(|s| (s.dashboard, s.task));
+    let (dashboard, task, last_row) = SHARED.with_borrow(|s| (s.dashboard, s.task, s.last_row));
     if let Some(view) = dashboard {
         view.maybe_update(|v| v.apply(frame));
     }
     if let Some(view) = task {
         view.maybe_update(|v| v.apply(frame));
+    }
+    let row = match &frame.msg {
+        ServerMsg::TaskListUpdated(update) => Some(&update.task),
+        msg => msg.event_meta().map(|meta| &meta.task),
+    };
+    if let (Some(row), Some(last_row)) = (row, last_row) {
+        last_row.set(Some(row.clone()));
     }
 }

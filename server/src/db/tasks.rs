@@ -2,9 +2,11 @@
 
 use super::{Conn, Pool};
 use shared_protocol::{
-    DashboardQuery, StatusCounts, TaskDetail, TaskId, TaskStatus, TaskSummary, UserId, UserRef,
-    PAGE_SIZE,
+    DashboardQuery, Sort, SortKey, StatusCounts, TaskDetail, TaskId, TaskStatus, TaskSummary,
+    UserId, UserRef, PAGE_SIZE,
 };
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
 
 /// A task as stored, with its creator's display name joined in.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -190,26 +192,98 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Task>, sqlx::Error> {
 /// [`Visibility::allows`](crate::visibility::Visibility::allows) does.
 const VISIBLE: &str = "(t.creator_id = $1 OR (t.org_id = $2 AND NOT t.private))";
 
-/// One page of the tasks `viewer` may see that match `query`, most recently changed
-/// first, and whether more follow.
+/// The `WHERE` of a list: what `viewer` may see, narrowed to `query`'s scope (and its
+/// status, with `status`). Binds `$1` viewer, `$2` org, `$3` status, `$4` mine, `$5`
+/// creator, `$6` search; a `None` bind means "any".
+fn filter(conn: &Conn, status: bool) -> String {
+    let search = match conn.backend_name() {
+        // Each word as a word or the start of one (see `search_match`).
+        "PostgreSQL" => {
+            "to_tsvector('simple', t.title || ' ' || t.description) @@ to_tsquery('simple', $6)"
+        }
+        _ => "t.id IN (SELECT rowid FROM tasks_search WHERE tasks_search MATCH $6)",
+    };
+    let status = if status {
+        "($3 IS NULL OR t.status = $3)"
+    } else {
+        "($3 IS NULL OR TRUE)"
+    };
+    format!(
+        "{VISIBLE} AND {status} AND (NOT $4 OR t.creator_id = $1) \
+         AND ($5 IS NULL OR t.creator_id = $5) AND ($6 IS NULL OR {search})"
+    )
+}
+
+/// A search as the store's full-text index reads it: every word, each as a word or the
+/// start of one. The words are letters and digits only (see
+/// [`shared_protocol::listing::search_terms`]), so nothing in them is query syntax.
+fn search_match(conn: &Conn, search: &str) -> String {
+    let terms = shared_protocol::listing::search_terms(search);
+    match conn.backend_name() {
+        "PostgreSQL" => terms
+            .iter()
+            .map(|t| format!("{t}:*"))
+            .collect::<Vec<_>>()
+            .join(" & "),
+        _ => terms
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// `ORDER BY` for `sort`, the same order as [`shared_protocol::Sort::cmp`].
+fn order_by(sort: Sort) -> String {
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    let key = match sort.key {
+        SortKey::Updated => "t.last_seq".to_owned(),
+        SortKey::Created => "t.id".to_owned(),
+        SortKey::Status => {
+            let ranks: String = TaskStatus::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!(" WHEN '{}' THEN {i}", s.as_str()))
+                .collect();
+            format!("CASE t.status{ranks} END")
+        }
+        SortKey::Title => "LOWER(t.title)".to_owned(),
+    };
+    format!("{key} {dir}, t.last_seq DESC, t.id DESC")
+}
+
+/// Binds a list's filter parameters (see [`filter`]).
+fn bind_filter<'q, O>(
+    query: QueryAs<'q, sqlx::Any, O, AnyArguments<'q>>,
+    conn: &Conn,
+    viewer: crate::visibility::Viewer,
+    q: &DashboardQuery,
+) -> QueryAs<'q, sqlx::Any, O, AnyArguments<'q>> {
+    query
+        .bind(viewer.user_id)
+        .bind(viewer.org_id)
+        .bind(q.status.map(|s| s.as_str()))
+        .bind(q.mine)
+        .bind(q.creator.map(|c| c.0))
+        .bind(q.search.as_deref().map(|s| search_match(conn, s)))
+}
+
+/// One page of the tasks `viewer` may see that match `query`, in its order, and
+/// whether more follow.
 pub async fn page(
     conn: &mut Conn,
     viewer: crate::visibility::Viewer,
     query: &DashboardQuery,
 ) -> Result<(Vec<Task>, bool), sqlx::Error> {
     let sql = format!(
-        "{SELECT} WHERE {VISIBLE} AND ($3 IS NULL OR t.status = $3) \
-         AND (NOT $4 OR t.creator_id = $1) \
-         ORDER BY t.last_seq DESC, t.id DESC LIMIT $5 OFFSET $6"
+        "{SELECT} WHERE {} ORDER BY {} LIMIT $7 OFFSET $8",
+        filter(conn, true),
+        order_by(query.sort)
     );
-    let rows: Vec<TaskRow> = sqlx::query_as(&sql)
-        .bind(viewer.user_id)
-        .bind(viewer.org_id)
-        .bind(query.status.map(|s| s.as_str()))
-        .bind(query.mine)
+    let rows: Vec<TaskRow> = bind_filter(sqlx::query_as(&sql), conn, viewer, query)
         .bind(PAGE_SIZE as i64 + 1)
         .bind(query.offset() as i64)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
     let more = rows.len() > PAGE_SIZE;
     let tasks = rows
@@ -220,18 +294,20 @@ pub async fn page(
     Ok((tasks, more))
 }
 
-/// How many tasks `viewer` may see, per status.
+/// How many tasks in `query`'s scope (its status filter aside) `viewer` may see, per
+/// status.
 pub async fn counts(
     conn: &mut Conn,
     viewer: crate::visibility::Viewer,
+    query: &DashboardQuery,
 ) -> Result<StatusCounts, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT t.status, COUNT(*) FROM tasks t WHERE {VISIBLE} GROUP BY t.status"
-    ))
-    .bind(viewer.user_id)
-    .bind(viewer.org_id)
-    .fetch_all(conn)
-    .await?;
+    let sql = format!(
+        "SELECT t.status, COUNT(*) FROM tasks t WHERE {} GROUP BY t.status",
+        filter(conn, false)
+    );
+    let rows: Vec<(String, i64)> = bind_filter(sqlx::query_as(&sql), conn, viewer, query)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut counts = StatusCounts::default();
     for (status, n) in rows {
         let status = TaskStatus::parse(&status)

@@ -113,3 +113,23 @@ pub async fn set_password(pool: &Pool, id: i64, password_hash: &str) -> Result<(
         .await?;
     Ok(())
 }
+
+/// The people of `org_id`, by display name: whom a list can be filtered by. At most
+/// `limit` of them.
+pub async fn in_org(pool: &Pool, org_id: i64, limit: i64) -> Result<Vec<UserRef>, sqlx::Error> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, display_name FROM users WHERE org_id = $1 \
+         ORDER BY LOWER(display_name), id LIMIT $2",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| UserRef {
+            id: UserId(id),
+            name,
+        })
+        .collect())
+}

@@ -214,6 +214,7 @@ impl DashboardRoom {
                                     &self.private_counts,
                                     viewer,
                                 )),
+                                previous: before,
                             }),
                         ))
                     })
@@ -287,6 +288,7 @@ impl DashboardRoom {
                                 ServerMsg::TaskListUpdated(TaskListUpdated {
                                     task: row,
                                     counts: None,
+                                    previous: None,
                                 }),
                             )
                         })

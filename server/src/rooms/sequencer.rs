@@ -48,6 +48,7 @@ impl Published {
             ServerMsg::TaskListUpdated(TaskListUpdated {
                 task: summary.clone(),
                 counts: None,
+                previous: None,
             }),
         ));
         let task_frame = shared(&ServerFrame::at(seq, msg));

@@ -53,7 +53,7 @@ fn fingerprint(body: &impl serde::Serialize) -> String {
     serde_json::to_string(body).unwrap_or_default()
 }
 
-/// `GET /api/tasks?status=&mine=1&page=`: one page of the list, as the dashboard's URL
+/// `GET /api/tasks?q=&status=&mine=1&creator=&sort=&order=&page=`: one page of the list, as the dashboard's URL
 /// spells its view.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 async fn list_tasks(

@@ -336,7 +336,7 @@ impl TaskService {
     ) -> Result<ListPage, ServiceError> {
         let mut tx = db::begin_read(&self.pool).await?;
         let (tasks, more) = db::tasks::page(&mut tx, viewer, query).await?;
-        let counts = db::tasks::counts(&mut tx, viewer).await?;
+        let counts = db::tasks::counts(&mut tx, viewer, query).await?;
         let seq = events::max_seq(&mut tx).await?;
         tx.commit().await?;
         Ok(ListPage {

@@ -25,7 +25,7 @@ fn apply(rows: &mut Rows, frame: &ServerFrame) {
 
 /// The rows and counts a person would see.
 fn shown(rows: &Rows) -> (Vec<TaskSummary>, StatusCounts) {
-    (rows.rows_by_update(), rows.counts.clone())
+    (rows.ordered_rows(), rows.counts.clone())
 }
 
 /// A socket whose receive buffer is as small as the kernel allows: once it stops

@@ -298,11 +298,23 @@ impl TestApp {
     }
 
     pub async fn create_task_with(&self, user: &TestUser, title: &str, private: bool) -> TaskId {
+        self.create_described(user, title, ACTIONABLE, private)
+            .await
+    }
+
+    /// Creates a task with its own description.
+    pub async fn create_described(
+        &self,
+        user: &TestUser,
+        title: &str,
+        description: &str,
+        private: bool,
+    ) -> TaskId {
         let res = self
             .post(
                 user,
                 "/api/tasks",
-                json!({ "title": title, "description": ACTIONABLE, "private": private }),
+                json!({ "title": title, "description": description, "private": private }),
             )
             .await;
         assert_eq!(res.status(), 201);
@@ -409,6 +421,16 @@ impl Drop for TestApp {
 
 /// An error body without its request id (which differs on every request), for
 /// comparing two answers.
+/// The task ids of a list's page (`GET /api/tasks`), in its order.
+pub fn ids(body: &Value) -> Vec<i64> {
+    body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
+}
+
 pub fn without_request_id(mut body: Value) -> Value {
     if let Some(error) = body.get_mut("error").and_then(|e| e.as_object_mut()) {
         assert!(

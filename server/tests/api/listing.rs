@@ -7,15 +7,6 @@ use shared_protocol::*;
 
 use crate::helpers::*;
 
-fn ids(body: &Value) -> Vec<i64> {
-    body["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect()
-}
-
 /// The task ids of a rendered dashboard's rows, top to bottom.
 fn row_ids(html: &str) -> Vec<i64> {
     html.split(r#"data-testid="task-row" data-task-id=""#)

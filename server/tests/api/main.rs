@@ -26,6 +26,7 @@ mod pages;
 mod poll;
 mod retry;
 mod rooms;
+mod search;
 mod secrets;
 mod store_schema;
 mod transitions;

@@ -125,6 +125,15 @@ fn unique_rule(table: &str, columns: &str, partial: bool) -> String {
 
 async fn sqlite_schema(pool: &SqlitePool) -> Schema {
     let mut schema = Schema::new();
+    // A full-text index is a virtual table (and its shadow tables) on SQLite, and an
+    // index on Postgres: each counts as the index of its name.
+    let virtual_tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    schema.extend(virtual_tables.iter().map(|name| format!("index:{name}")));
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master
          WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations'",
@@ -132,6 +141,11 @@ async fn sqlite_schema(pool: &SqlitePool) -> Schema {
     .fetch_all(pool)
     .await
     .unwrap();
+    let tables = tables.into_iter().filter(|table| {
+        !virtual_tables
+            .iter()
+            .any(|v| table == v || table.starts_with(&format!("{v}_")))
+    });
     for table in tables {
         let columns = sqlx::query(&format!("PRAGMA table_info({table})"))
             .fetch_all(pool)
