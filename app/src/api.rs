@@ -22,6 +22,8 @@ pub enum AppError {
     Unauthorized,
     #[error("That task does not exist.")]
     NotFound,
+    #[error("Only an administrator may do this.")]
+    Forbidden,
     #[error("{0}")]
     Invalid(String),
     #[error("Something went wrong on the server. Please try again.")]
@@ -36,6 +38,7 @@ impl AppError {
         match self {
             AppError::Unauthorized => ApiErrorCode::Unauthorized,
             AppError::NotFound => ApiErrorCode::NotFound,
+            AppError::Forbidden => ApiErrorCode::Forbidden,
             AppError::Invalid(_) => ApiErrorCode::InvalidInput,
             AppError::Internal => ApiErrorCode::Internal,
             AppError::Transport => ApiErrorCode::Transport,
@@ -60,6 +63,7 @@ impl From<ApiErrorEnvelope> for AppError {
         match e.error.code {
             ApiErrorCode::Unauthorized => AppError::Unauthorized,
             ApiErrorCode::NotFound => AppError::NotFound,
+            ApiErrorCode::Forbidden => AppError::Forbidden,
             ApiErrorCode::InvalidInput => AppError::Invalid(e.error.message),
             ApiErrorCode::Transport => AppError::Transport,
             _ => AppError::Internal,
@@ -145,6 +149,25 @@ pub struct Waiting {
     pub tasks: Vec<shared_protocol::TaskSummary>,
 }
 
+/// The account page's first load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub user: UserRef,
+    pub username: String,
+    /// Whether the account administers the installation (its service tokens).
+    pub admin: bool,
+    /// Live service tokens, for an administrator (empty for anyone else).
+    pub tokens: Vec<ServiceToken>,
+}
+
+/// A live service token, by name; the token itself is shown once, when made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceToken {
+    pub name: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+}
+
 /// A task page's first load.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskPage {
@@ -162,7 +185,7 @@ pub mod backend {
     use http::{HeaderMap, HeaderValue};
     use shared_protocol::{DashboardQuery, TaskId, UserRef};
 
-    use super::{AppError, DashboardPage, TaskPage, Waiting};
+    use super::{Account, AppError, DashboardPage, TaskPage, Waiting};
 
     /// The server's side of the pages. `headers` are the request's, to find the viewer.
     #[async_trait::async_trait]
@@ -194,6 +217,26 @@ pub mod backend {
         ) -> Result<HeaderValue, AppError>;
         /// Returns the `Set-Cookie` value that clears the session.
         async fn logout(&self, headers: &HeaderMap) -> HeaderValue;
+        async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError>;
+        /// Ends every session; returns the `Set-Cookie` value of the one continuing here.
+        async fn change_password(
+            &self,
+            headers: &HeaderMap,
+            current_password: String,
+            new_password: String,
+        ) -> Result<HeaderValue, AppError>;
+        /// An administrator's: returns the new token, the one time it is shown.
+        async fn create_service_token(
+            &self,
+            headers: &HeaderMap,
+            name: String,
+        ) -> Result<String, AppError>;
+        /// An administrator's.
+        async fn revoke_service_token(
+            &self,
+            headers: &HeaderMap,
+            name: String,
+        ) -> Result<(), AppError>;
     }
 
     /// How the backend is provided through context.
@@ -289,9 +332,19 @@ pub async fn load_dashboard(view: String) -> Result<DashboardPage, AppError> {
     call(move |backend, headers| async move { backend.dashboard(&headers, query).await }).await
 }
 
+/// What waits for the viewer; `None` without a session. The header asks for it on every
+/// page, so a visitor who is not signed in is neither redirected nor refused for it:
+/// the page decides that.
 #[server]
-pub async fn load_waiting() -> Result<Waiting, AppError> {
-    call(move |backend, headers| async move { backend.waiting(&headers).await }).await
+pub async fn load_waiting() -> Result<Option<Waiting>, AppError> {
+    let result = match backend() {
+        Ok((backend, headers)) => backend.waiting(&headers).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Err(AppError::Unauthorized) => Ok(None),
+        other => answer(other.map(Some)),
+    }
 }
 
 #[server]
@@ -357,6 +410,40 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+#[server(endpoint = "account")]
+pub async fn load_account() -> Result<Account, AppError> {
+    call(move |backend, headers| async move { backend.account(&headers).await }).await
+}
+
+/// Every other session ends; this one continues with a fresh cookie.
+#[server(endpoint = "account/password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    let cookie = call(move |backend, headers| async move {
+        backend
+            .change_password(&headers, current_password, new_password)
+            .await
+    })
+    .await?;
+    set_cookie(cookie);
+    Ok(())
+}
+
+/// Makes a service token for an agent; the answer is the token, shown this once.
+#[server(endpoint = "account/tokens/create")]
+pub async fn create_service_token(name: String) -> Result<String, AppError> {
+    call(move |backend, headers| async move { backend.create_service_token(&headers, name).await })
+        .await
+}
+
+#[server(endpoint = "account/tokens/revoke")]
+pub async fn revoke_service_token(name: String) -> Result<(), AppError> {
+    call(move |backend, headers| async move { backend.revoke_service_token(&headers, name).await })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +478,7 @@ mod tests {
         for e in [
             AppError::Unauthorized,
             AppError::NotFound,
+            AppError::Forbidden,
             AppError::Invalid("title: too long".into()),
             AppError::Internal,
             AppError::Transport,

@@ -26,6 +26,7 @@ use leptos_router::{path, SsrMode};
 use components::connection::{ConnectionIndicator, OfflineBanner};
 use components::outbox::PendingActions;
 use components::waiting::WaitingBadge;
+use routes::account::AccountPage;
 use routes::dashboard::Dashboard;
 use routes::login::{LoginPage, SignupPage};
 use routes::new_task::NewTask;
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Dashboard ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/new") view=NewTask ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/:id") view=TaskDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                 </Routes>
@@ -107,6 +109,7 @@ fn TopNav() -> impl IntoView {
                 <nav>
                     <a href="/">"Dashboard"</a>
                     <a href="/tasks/new">"New task"</a>
+                    <a href="/account" data-testid="nav-account">"Account"</a>
                 </nav>
                 <WaitingBadge/>
                 <ConnectionIndicator/>

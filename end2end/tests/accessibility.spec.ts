@@ -32,7 +32,7 @@ test('every page passes axe with no serious or critical violations, light and da
   await api.reportStatus(failed.id, { status: 'failed', reason: 'The runner crashed' });
   for (const scheme of ['light', 'dark'] as const) {
     await signedIn.emulateMedia({ colorScheme: scheme });
-    for (const path of ['/', '/?status=dispatched', '/tasks/new', `/tasks/${done.id}`, `/tasks/${asking.id}`, `/tasks/${failed.id}`]) {
+    for (const path of ['/', '/?status=dispatched', '/?q=accessible&sort=title', '/account', '/tasks/new', `/tasks/${done.id}`, `/tasks/${asking.id}`, `/tasks/${failed.id}`]) {
       await signedIn.goto(path);
       await expect(signedIn.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
       await expect(signedIn.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected');

@@ -99,6 +99,8 @@ async fn ensure_users(pool: &Pool) -> anyhow::Result<Vec<CurrentUser>> {
             password: hex::encode(secret),
             display_name: Some(display.to_owned()),
             org: DEFAULT_ORG.to_owned(),
+            // A demo bot never administers the installation.
+            admin: Some(false),
         };
         let user = accounts::ensure_account(pool, account)
             .await

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 403 with `origin_not_allowed`: a socket opened by a page of another site.
     #[error("this origin may not open a socket")]
     OriginNotAllowed,
+    /// 403 with `forbidden`: an administrator's action asked by someone else.
+    #[error("only an administrator may do this")]
+    Forbidden,
     /// 404: no such thing, or one the user may not see.
     #[error("not found")]
     NotFound,
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::Unauthorized => ApiErrorCode::Unauthorized,
             ApiError::SessionExpired => ApiErrorCode::SessionExpired,
             ApiError::BadCredentials => ApiErrorCode::BadCredentials,
+            ApiError::Forbidden => ApiErrorCode::Forbidden,
             ApiError::BadSignature => ApiErrorCode::BadSignature,
             ApiError::OriginNotAllowed => ApiErrorCode::OriginNotAllowed,
             ApiError::NotFound => ApiErrorCode::NotFound,

@@ -61,6 +61,10 @@ enum UserCmd {
         /// The org (team) the account belongs to, created if new; `default` otherwise.
         #[arg(long, default_value = "default")]
         org: String,
+        /// Make the account an administrator (it manages service tokens in the browser).
+        /// Without it, the account is one only if the installation has none yet.
+        #[arg(long)]
+        admin: bool,
     },
 }
 
@@ -129,7 +133,8 @@ async fn run(args: SettingsArgs, work: Option<Work>) -> anyhow::Result<()> {
             username,
             display_name,
             org,
-        })) => add_user(settings, username, display_name, org).await,
+            admin,
+        })) => add_user(settings, username, display_name, org, admin).await,
         Some(Work::Token(cmd)) => manage_tokens(settings, cmd).await,
     }
 }
@@ -139,6 +144,7 @@ async fn add_user(
     username: String,
     display_name: Option<String>,
     org: String,
+    admin: bool,
 ) -> anyhow::Result<()> {
     let mut password = String::new();
     std::io::stdin()
@@ -151,11 +157,17 @@ async fn add_user(
         password,
         display_name,
         org,
+        admin: admin.then_some(true),
     };
     let user = accounts::add_account(&pool, account)
         .await
         .map_err(cli_error)?;
-    println!("added user {} (id {})", user.username, user.id);
+    let role = if user.is_admin() {
+        ", an administrator"
+    } else {
+        ""
+    };
+    println!("added user {} (id {}){role}", user.username, user.id);
     Ok(())
 }
 

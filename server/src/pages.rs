@@ -2,7 +2,7 @@
 //! services as the JSON API; and the renewal of expired sessions on the way in.
 
 use app::api::backend::Backend;
-use app::api::{AppError, DashboardPage, TaskPage, Waiting};
+use app::api::{Account, AppError, DashboardPage, ServiceToken, TaskPage, Waiting};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -27,6 +27,7 @@ impl From<ApiError> for AppError {
         match e {
             ApiError::Unauthorized | ApiError::SessionExpired => AppError::Unauthorized,
             ApiError::NotFound => AppError::NotFound,
+            ApiError::Forbidden => AppError::Forbidden,
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "page request failed");
                 AppError::Internal
@@ -242,6 +243,77 @@ impl Backend for PageBackend {
         };
         let (_, token) = accounts::sign_up(&self.0, body).await?;
         self.cookie(token)
+    }
+
+    async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError> {
+        let viewer = self.current_user(headers).await?;
+        let row = crate::db::users::find_by_id(&self.0.db.read, viewer.id)
+            .await
+            .map_err(|e| AppError::from(ApiError::internal(e)))?
+            .ok_or(AppError::Unauthorized)?;
+        let tokens = if row.is_admin() {
+            accounts::service_tokens_for(&self.0, &viewer)
+                .await?
+                .into_iter()
+                .map(|(name, created_at)| ServiceToken { name, created_at })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Account {
+            user: row.to_ref(),
+            username: row.username.clone(),
+            admin: row.is_admin(),
+            tokens,
+        })
+    }
+
+    async fn change_password(
+        &self,
+        headers: &HeaderMap,
+        current_password: String,
+        new_password: String,
+    ) -> Result<HeaderValue, AppError> {
+        let viewer = self.current_user(headers).await?;
+        let change = accounts::PasswordChange {
+            current_password,
+            new_password,
+        };
+        let (_, token) = accounts::change_password(&self.0, &viewer, change)
+            .await
+            .map_err(|e| match e {
+                // Not "sign in again": the session is fine, the password typed is not.
+                ApiError::BadCredentials => {
+                    AppError::Invalid("The current password is not right.".into())
+                }
+                e => e.into(),
+            })?;
+        self.cookie(token)
+    }
+
+    async fn create_service_token(
+        &self,
+        headers: &HeaderMap,
+        name: String,
+    ) -> Result<String, AppError> {
+        let viewer = self.current_user(headers).await?;
+        accounts::require_admin(&self.0, &viewer).await?;
+        Ok(accounts::issue_service_token(&self.0.db.write, &name).await?)
+    }
+
+    async fn revoke_service_token(
+        &self,
+        headers: &HeaderMap,
+        name: String,
+    ) -> Result<(), AppError> {
+        let viewer = self.current_user(headers).await?;
+        accounts::require_admin(&self.0, &viewer).await?;
+        accounts::revoke_service_token(&self.0.db.write, &name)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound => AppError::Invalid("No live token has that name.".into()),
+                e => e.into(),
+            })
     }
 
     async fn logout(&self, headers: &HeaderMap) -> HeaderValue {

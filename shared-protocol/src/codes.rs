@@ -38,6 +38,8 @@ pub enum ApiErrorCode {
     BadSignature,
     /// 403: a socket opened by a page of another site.
     OriginNotAllowed,
+    /// 403: an administrator's action asked by someone else.
+    Forbidden,
     /// 404: no such thing, or one the user may not see.
     NotFound,
     /// 409: the username is taken.
@@ -73,7 +75,7 @@ impl ApiErrorCode {
         match self {
             InvalidUrl => 400,
             Unauthorized | SessionExpired | BadCredentials | BadSignature => 401,
-            OriginNotAllowed => 403,
+            OriginNotAllowed | Forbidden => 403,
             NotFound => 404,
             UsernameTaken | TokenNameTaken | InvalidTransition | RequestInProgress => 409,
             PayloadTooLarge => 413,

@@ -24,7 +24,7 @@ pub fn WaitingBadge() -> impl IntoView {
     let live = use_live();
     let version = RwSignal::new(0u64);
     let waiting = Resource::new(move || version.get(), |_| load_waiting());
-    let latest = move || waiting.get().and_then(Result::ok);
+    let latest = move || waiting.get().and_then(Result::ok).flatten();
     let reload = move || version.update(|v| *v += 1);
 
     // A live row of the viewer's that asks, or that waited and moved on.
@@ -33,7 +33,7 @@ pub fn WaitingBadge() -> impl IntoView {
             return;
         };
         let relevant = waiting.with_untracked(|w| match w {
-            Some(Ok(w)) => {
+            Some(Ok(Some(w))) => {
                 row.creator.id == w.viewer
                     && (row.status == TaskStatus::NeedsClarification
                         || w.tasks.iter().any(|t| t.id == row.id))
@@ -101,10 +101,10 @@ pub fn WaitingBadge() -> impl IntoView {
 
 /// Notifies (when allowed and the tab is in the background) of each task that was not
 /// waiting the last time the list was loaded.
-fn notify_new_arrivals(waiting: Resource<Result<Waiting, crate::api::AppError>>) {
+fn notify_new_arrivals(waiting: Resource<Result<Option<Waiting>, crate::api::AppError>>) {
     let known: StoredValue<Option<BTreeSet<TaskId>>> = StoredValue::new(None);
     Effect::new(move |_| {
-        let Some(Ok(w)) = waiting.get() else {
+        let Some(Ok(Some(w))) = waiting.get() else {
             return;
         };
         let now: BTreeSet<TaskId> = w.tasks.iter().map(|t| t.id).collect();

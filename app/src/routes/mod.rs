@@ -1,5 +1,6 @@
 //! One page component per file.
 
+pub mod account;
 pub mod dashboard;
 pub mod login;
 pub mod new_task;

@@ -15,11 +15,14 @@ pub struct NewAccount {
     pub password: String,
     pub display_name: Option<String>,
     pub org: String,
+    /// An administrator (`Some(true)`), never one (`Some(false)`), or one if the
+    /// installation has none yet (`None`).
+    pub admin: Option<bool>,
 }
 
 /// Creates an account and signs it in.
 pub async fn sign_up(state: &AppState, body: Signup) -> Result<(users::UserRow, String), ApiError> {
-    let user = create_account(&state.db.write, body, None).await?;
+    let user = create_account(&state.db.write, body, None, None).await?;
     let token = state.keys.issue(&user);
     Ok((user, token))
 }
@@ -32,7 +35,7 @@ pub async fn add_account(pool: &Pool, input: NewAccount) -> Result<users::UserRo
         password: input.password,
         display_name: input.display_name,
     };
-    create_account(pool, signup, Some(input.org.trim())).await
+    create_account(pool, signup, Some(input.org.trim()), input.admin).await
 }
 
 /// The account with the input's username, added first if there is none (what the demo
@@ -56,6 +59,7 @@ async fn create_account(
     pool: &Pool,
     body: Signup,
     org: Option<&str>,
+    admin: Option<bool>,
 ) -> Result<users::UserRow, ApiError> {
     let username = body.username.trim().to_lowercase();
     let display_name = body
@@ -69,7 +73,7 @@ async fn create_account(
     let user = match org {
         Some(org) => {
             let org = users::org_id(pool, org).await?;
-            users::insert_in_org(pool, &username, display_name, &hash, org, now).await?
+            users::insert_in_org(pool, &username, display_name, &hash, org, admin, now).await?
         }
         None => users::insert(pool, &username, display_name, &hash, now).await?,
     }
@@ -176,4 +180,28 @@ pub async fn revoke_service_token(pool: &Pool, name: &str) -> Result<(), ApiErro
 pub async fn service_token_names(pool: &Pool) -> Result<Vec<String>, ApiError> {
     let tokens = service_tokens::list(pool).await?;
     Ok(tokens.into_iter().map(|(name, _created)| name).collect())
+}
+
+/// Live service tokens and when each was made, for an administrator.
+pub async fn service_tokens_for(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<(String, i64)>, ApiError> {
+    require_admin(state, user).await?;
+    Ok(service_tokens::list(&state.db.read).await?)
+}
+
+/// The account behind `user`, refused unless it is an administrator's.
+pub async fn require_admin(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<users::UserRow, ApiError> {
+    let row = users::find_by_id(&state.db.read, user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if row.is_admin() {
+        Ok(row)
+    } else {
+        Err(ApiError::Forbidden)
+    }
 }

@@ -35,6 +35,7 @@ mod tests {
             password_hash: String::new(),
             org_id: 1,
             token_version: 2,
+            admin: 0,
         }
     }
 

@@ -12,9 +12,16 @@ pub struct UserRow {
     pub password_hash: String,
     pub org_id: i64,
     pub token_version: i64,
+    /// 0 or 1 (a Postgres boolean cast, so both stores read alike).
+    pub admin: i64,
 }
 
 impl UserRow {
+    /// Whether the account manages the installation (service tokens).
+    pub fn is_admin(&self) -> bool {
+        self.admin != 0
+    }
+
     pub fn to_ref(&self) -> UserRef {
         UserRef {
             id: UserId(self.id),
@@ -23,8 +30,8 @@ impl UserRow {
     }
 }
 
-const SELECT: &str =
-    "SELECT id, username, display_name, password_hash, org_id, token_version FROM users";
+const SELECT: &str = "SELECT id, username, display_name, password_hash, org_id, token_version, \
+     CAST(admin AS INTEGER) AS admin FROM users";
 
 /// Inserts a user in the default org; `Ok(None)` when the username is taken.
 pub async fn insert(
@@ -34,10 +41,11 @@ pub async fn insert(
     password_hash: &str,
     now: i64,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    insert_in_org(pool, username, display_name, password_hash, 1, now).await
+    insert_in_org(pool, username, display_name, password_hash, 1, None, now).await
 }
 
-/// Inserts a user in `org_id`; `Ok(None)` when the username is taken.
+/// Inserts a user in `org_id`; `Ok(None)` when the username is taken. `admin` says
+/// whether the account is an administrator; `None` makes it one if there is none yet.
 #[tracing::instrument(skip(pool, password_hash))]
 pub async fn insert_in_org(
     pool: &Pool,
@@ -45,10 +53,12 @@ pub async fn insert_in_org(
     display_name: &str,
     password_hash: &str,
     org_id: i64,
+    admin: Option<bool>,
     now: i64,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let result = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO users (username, display_name, password_hash, org_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO users (username, display_name, password_hash, org_id, created_at, admin) \
+         VALUES ($1, $2, $3, $4, $5, COALESCE($6, NOT EXISTS (SELECT 1 FROM users WHERE admin))) \
          RETURNING id",
     )
     .bind(username)
@@ -56,6 +66,7 @@ pub async fn insert_in_org(
     .bind(password_hash)
     .bind(org_id)
     .bind(now)
+    .bind(admin)
     .fetch_one(pool)
     .await;
     match result {

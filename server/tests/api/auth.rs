@@ -116,13 +116,7 @@ async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
 }
 
 async fn me(app: &TestApp, token: &str) -> reqwest::StatusCode {
-    app.http
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    app.me_status(token).await
 }
 
 #[tokio::test]

@@ -113,14 +113,8 @@ async fn a_service_token_is_printed_once_listed_by_name_and_revoked() {
     let report = |token: String| {
         let app = &app;
         async move {
-            app.http
-                .post(app.url(&format!("/api/tasks/{id}/status")))
-                .bearer_auth(token)
-                .json(&json!({ "status": "coding" }))
-                .send()
+            app.agent_report(&token, id, json!({ "status": "coding" }))
                 .await
-                .unwrap()
-                .status()
         }
     };
     let revoked = server_cli(dir.path(), &db, &["token", "revoke", "ci-agent"], "");

@@ -255,7 +255,7 @@ impl TestApp {
         let hash = server::auth::hash_password("correct horse battery".into())
             .await
             .unwrap();
-        server::db::users::insert_in_org(&pool, name, name, &hash, org_id, 0)
+        server::db::users::insert_in_org(&pool, name, name, &hash, org_id, None, 0)
             .await
             .unwrap()
             .unwrap();
@@ -320,6 +320,29 @@ impl TestApp {
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.unwrap();
         TaskId(body["task"]["id"].as_i64().unwrap())
+    }
+
+    /// What `GET /api/auth/me` answers a bearer of `token`: whether the session lives.
+    pub async fn me_status(&self, token: &str) -> reqwest::StatusCode {
+        self.http
+            .get(self.url("/api/auth/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// What an agent with service token `token` is answered when it reports `body`.
+    pub async fn agent_report(&self, token: &str, id: TaskId, body: Value) -> reqwest::StatusCode {
+        self.http
+            .post(self.url(&format!("/api/tasks/{id}/status")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
     }
 
     /// `GET /api/health`'s body.

@@ -6,6 +6,7 @@ mod process;
 
 mod hostile;
 
+mod account;
 mod agents;
 mod analyser;
 mod assets;

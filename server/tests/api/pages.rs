@@ -115,6 +115,14 @@ async fn a_missing_task_a_hidden_task_and_an_unknown_path_answer_404_with_one_pa
     let own = navigate(&app, &format!("/tasks/{hidden}"), Some(&ada.token)).await;
     assert_eq!(own.status(), 200);
 
+    // Signed out, an unknown path is the same 404 page, header and all.
+    let res = navigate(&app, "/no/such/page", None).await;
+    assert_eq!(res.status(), 404);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"data-testid="not-found""#));
     for path in ["/no/such/page", "/tasks/not-a-number", "/tasks"] {
         let res = navigate(&app, path, Some(&ada.token)).await;
         assert_eq!(res.status(), 404, "{path}");

@@ -1,0 +1,82 @@
+import type { Page } from '@playwright/test';
+import { test, expect } from './fixtures/test';
+import { DETAILED_ANSWER, VAGUE_DESCRIPTION } from './fixtures/data';
+import { DashboardPage } from './fixtures/dashboard_page';
+import { TaskPage } from './fixtures/task_page';
+
+/** What has focus: its test id, or its tag and name. */
+async function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el) return '';
+    return el.dataset.testid ?? `${el.tagName.toLowerCase()}${el.getAttribute('name') ? `[${el.getAttribute('name')}]` : ''}`;
+  });
+}
+
+/** Presses Tab until `target` has focus (or gives up), checking each stop shows its focus. */
+async function tabTo(page: Page, target: string, limit = 60): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    // `null` while focus is outside the page (Tab past its last stop wraps around).
+    const outline = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el && el !== document.body ? getComputedStyle(el).outlineStyle : null;
+    });
+    if (outline !== null) {
+      expect(outline, `focus is visible on ${await focused(page)}`).not.toBe('none');
+    }
+    if ((await focused(page)) === target) return;
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
+
+test('the dashboard and a task page work from the keyboard alone, with focus always visible', async ({
+  newSession,
+}) => {
+  const { page, api } = await newSession({ name: 'kaia' });
+  const word = `kb${Date.now().toString(36)}`;
+  const task = await api.createTask(`Keyboard ${word}`, VAGUE_DESCRIPTION);
+  await api.waitForStatus(task.id, 'needs_clarification');
+
+  const dashboard = new DashboardPage(page);
+  await dashboard.goto();
+  await dashboard.waitUntilLive();
+
+  // Search: type and press Enter.
+  await tabTo(page, 'search-input');
+  await page.keyboard.type(word);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`q=${word}`));
+  await expect(dashboard.rows).toHaveCount(1);
+
+  // A column header sorts with Enter.
+  await tabTo(page, 'sort-title');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/sort=title/);
+
+  // The row's link opens the task.
+  await tabTo(page, 'task-link');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/tasks/${task.id}$`));
+  const taskPage = new TaskPage(page);
+  await taskPage.waitUntilLive();
+
+  // Answer every question and send, from the keyboard.
+  const fields = await taskPage.answerFields.count();
+  expect(fields).toBeGreaterThan(0);
+  for (let i = 0; i < fields; i++) {
+    await tabTo(page, 'textarea[answers]');
+    await page.keyboard.type(DETAILED_ANSWER);
+  }
+  await tabTo(page, 'submit-answers');
+  await page.keyboard.press('Enter');
+  await api.waitForStatus(task.id, 'dispatched');
+  await expect(taskPage.status).toHaveAttribute('data-status', 'dispatched');
+
+  // The header's links are reachable too, from the top of a page.
+  await page.reload();
+  await taskPage.waitUntilHydrated();
+  await tabTo(page, 'nav-account');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/account$/);
+});

@@ -1,0 +1,154 @@
+//! The account page's actions, through the server functions the page posts to (as a
+//! browser without JavaScript would, asking for JSON answers): who administers the
+//! installation, service tokens made and revoked in the browser, and a password change
+//! that ends every other session.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// A server function's answer to a form post from `user`.
+async fn call(
+    app: &TestApp,
+    user: &TestUser,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    app.http
+        .post(app.url(&format!("/api/{endpoint}")))
+        .bearer_auth(&user.token)
+        .header("Accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn account(app: &TestApp, user: &TestUser) -> Value {
+    let res = call(app, user, "account", &[]).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_first_account_administers_service_tokens_and_nobody_else_may() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    assert_eq!(
+        account(&app, &ada).await["admin"],
+        true,
+        "the first account"
+    );
+    let bobs = account(&app, &bob).await;
+    assert_eq!(bobs["admin"], false);
+    assert_eq!(bobs["username"], "bob");
+
+    let res = call(&app, &bob, "account/tokens/create", &[("name", "ci")]).await;
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+
+    let res = call(&app, &ada, "account/tokens/create", &[("name", "ci-agent")]).await;
+    assert_eq!(res.status(), 200);
+    let token: String = res.json().await.unwrap();
+    assert!(token.starts_with("tw_"), "the token, this once");
+    let listed = account(&app, &ada).await;
+    assert_eq!(listed["tokens"][0]["name"], "ci-agent");
+    assert!(
+        !listed.to_string().contains(&token),
+        "the list never shows a token again"
+    );
+    assert_eq!(account(&app, &bob).await["tokens"], json!([]));
+    let res = call(&app, &ada, "account/tokens/create", &[("name", "ci-agent")]).await;
+    assert_eq!(res.status(), 422, "a live name is taken");
+
+    // The token works for an agent until it is revoked, by an administrator only.
+    let id = app.create_task(&ada, "Retry webhooks").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    let report = |token: String| {
+        let app = &app;
+        async move {
+            app.agent_report(&token, id, json!({ "note": "Cloned the repository" }))
+                .await
+        }
+    };
+    assert_eq!(report(token.clone()).await, 200);
+    let res = call(&app, &bob, "account/tokens/revoke", &[("name", "ci-agent")]).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(report(token.clone()).await, 200);
+    let res = call(&app, &ada, "account/tokens/revoke", &[("name", "ci-agent")]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(report(token).await, 401);
+    assert_eq!(account(&app, &ada).await["tokens"], json!([]));
+    let res = call(&app, &ada, "account/tokens/revoke", &[("name", "ci-agent")]).await;
+    assert_eq!(res.status(), 422, "nothing left to revoke");
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_ends_every_other_session() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let me = |token: String| {
+        let app = &app;
+        async move { app.me_status(&token).await }
+    };
+    let wrong = [
+        ("current_password", "not it at all"),
+        ("new_password", "a new long password"),
+    ];
+    let res = call(&app, &ada, "account/password", &wrong).await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "The current password is not right."
+    );
+    assert_eq!(
+        me(ada.token.clone()).await,
+        200,
+        "a wrong password ends nothing"
+    );
+
+    let short = [
+        ("current_password", "correct horse battery"),
+        ("new_password", "short"),
+    ];
+    assert_eq!(
+        call(&app, &ada, "account/password", &short).await.status(),
+        422
+    );
+
+    let right = [
+        ("current_password", "correct horse battery"),
+        ("new_password", "a new long password"),
+    ];
+    let res = call(&app, &ada, "account/password", &right).await;
+    assert_eq!(res.status(), 200);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("the session goes on with a new cookie")
+        .to_owned();
+    assert_eq!(
+        me(ada.token.clone()).await,
+        401,
+        "the old session has ended"
+    );
+    let fresh = cookie
+        .split(';')
+        .next()
+        .and_then(|c| c.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    assert_eq!(me(fresh).await, 200);
+    let res = app
+        .http
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "username": "ada", "password": "a new long password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the new password signs in");
+}
