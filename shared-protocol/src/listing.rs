@@ -169,10 +169,15 @@ pub fn search_terms(search: &str) -> Vec<String> {
 }
 
 /// Runs of letters and digits, lowercased.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
+fn words(text: &str) -> impl Iterator<Item = String> {
+    // Lowercased first: lowercasing can add marks that are not letters (`İ`), which
+    // must split the same way everywhere.
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// A search as the URL keeps it: its words joined by single spaces, or `None` when it

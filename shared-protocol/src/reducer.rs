@@ -38,6 +38,12 @@ pub struct DashboardView {
     /// Whose "mine" the query means; `None` never matches a "mine" view.
     viewer: Option<UserId>,
     needs_reload: bool,
+    /// Whether later pages have rows: then a row that leaves this page, or moves past
+    /// its last row, leaves a gap only the server can fill.
+    more: bool,
+    /// A row in scope changed without the counts saying how (a replayed row): the
+    /// whole list's counts that follow a replay cannot be applied to a scoped view.
+    uncounted: bool,
 }
 
 impl DashboardView {
@@ -62,6 +68,8 @@ impl DashboardView {
             query,
             viewer,
             needs_reload: false,
+            more: false,
+            uncounted: false,
         };
         for row in state.tasks {
             // A search page's rows matched on the server, by title or description.
@@ -71,6 +79,12 @@ impl DashboardView {
         }
         view.trim();
         view
+    }
+
+    /// The same view, told whether the server has rows after this page.
+    pub fn with_more(mut self, more: bool) -> Self {
+        self.more = more;
+        self
     }
 
     pub fn query(&self) -> &DashboardQuery {
@@ -96,13 +110,23 @@ impl DashboardView {
                     std::mem::take(&mut self.query),
                     self.viewer,
                 );
+                // A snapshot is unfiltered: only rows that surely match are kept.
+                let (query, viewer) = (&self.query, self.viewer);
+                self.rows
+                    .retain(|_, r| query.matches(r, viewer) == Match::Yes);
                 self.needs_reload = reload;
                 true
             }
             (ServerMsg::TaskListUpdated(update), Some(seq)) => {
                 let counted = match &update.counts {
                     Some(counts) => self.count(seq, update, counts),
-                    None => false,
+                    None => {
+                        if seq > self.seq && self.query.is_scoped() {
+                            let m = self.query.in_scope(&update.task, self.viewer);
+                            self.uncounted |= self.decide(m, &update.task) != Match::No;
+                        }
+                        false
+                    }
                 };
                 self.upsert(seq, &update.task) || counted
             }
@@ -111,10 +135,12 @@ impl DashboardView {
                     false
                 } else if self.query.is_scoped() {
                     // The whole list's counts after a replay: the rows replayed do not
-                    // say which statuses they left, so a scoped view reloads its own.
+                    // say which statuses they left, so a scoped view reloads its own,
+                    // if a replayed row may be in its scope.
                     self.counts_seq = seq;
-                    self.needs_reload = true;
-                    true
+                    let reload = std::mem::take(&mut self.uncounted);
+                    self.needs_reload |= reload;
+                    reload
                 } else {
                     self.counts_seq = seq;
                     self.counts = change.counts.clone();
@@ -171,7 +197,12 @@ impl DashboardView {
         self.seq = seq;
         let present = self.rows.contains_key(&row.id);
         match self.decide(self.query.matches(row, self.viewer), row) {
-            Match::No => return self.rows.remove(&row.id).is_some(),
+            Match::No => {
+                let left = self.rows.remove(&row.id).is_some();
+                // A later page's first row should move up into the gap.
+                self.needs_reload |= left && self.more;
+                return left;
+            }
             Match::Unknown if self.query.page == 1 => {
                 self.needs_reload = true;
                 return true;
@@ -185,21 +216,33 @@ impl DashboardView {
         let mut row = row.clone();
         row.last_seq = row.last_seq.max(seq);
         let id = row.id;
-        self.rows.insert(id, row);
+        let sort = self.query.sort;
+        let moved_later = self
+            .rows
+            .insert(id, row.clone())
+            .is_some_and(|before| sort.cmp(&before, &row).is_lt());
+        // A shown row that moved down past every other may belong on a later page,
+        // behind rows this page does not have.
+        if moved_later && self.more && self.last_id() == Some(id) {
+            self.needs_reload = true;
+        }
         self.trim();
         present || self.rows.contains_key(&id)
     }
 
+    /// The row this page's order puts last.
+    fn last_id(&self) -> Option<TaskId> {
+        let sort = self.query.sort;
+        self.rows
+            .values()
+            .max_by(|a, b| sort.cmp(a, b))
+            .map(|r| r.id)
+    }
+
     /// Keeps a page's worth of rows: the first ones in the view's order.
     fn trim(&mut self) {
-        let sort = self.query.sort;
         while self.rows.len() > PAGE_SIZE {
-            let last = self
-                .rows
-                .values()
-                .max_by(|a, b| sort.cmp(a, b))
-                .map(|r| r.id);
-            match last {
+            match self.last_id() {
                 Some(id) => self.rows.remove(&id),
                 None => break,
             };

@@ -473,7 +473,10 @@ fn a_scoped_view_counts_its_own_rows_by_their_previous_status() {
     assert_eq!(view.counts.total(), 2);
     assert!(!view.needs_reload());
 
-    // After a replay, the whole list's counts say nothing about this scope: reload.
+    // After a replay of one of its rows, the whole list's counts say nothing about
+    // this scope: reload.
+    let replayed = owned_by(row(1, TaskStatus::Dispatched, 8), 7);
+    assert!(view.apply(&list_updated_row(replayed, 8)));
     let whole = ServerFrame::at(
         9,
         ServerMsg::TaskCountChanged(TaskCountChanged {
@@ -574,4 +577,61 @@ fn list_updated_row(task: TaskSummary, seq: Seq) -> ServerFrame {
             previous: None,
         }),
     )
+}
+
+#[test]
+fn a_full_page_reloads_when_a_row_leaves_it_or_moves_past_its_end() {
+    let by_status = DashboardQuery::default().with_sort(Sort::by(SortKey::Status));
+    let rows: Vec<TaskSummary> = (1..=PAGE_SIZE as i64)
+        .map(|id| row(id, TaskStatus::Received, id as Seq))
+        .collect();
+    let page = || state(rows.clone());
+    // Task 1 moves on to analysing: it sorts after every received task, some of which
+    // may be on the next page.
+    let moved = list_updated(1, TaskStatus::Analyzing, 100);
+    let mut full = DashboardView::from_page(60, page(), by_status.clone(), None).with_more(true);
+    assert!(full.apply(&moved));
+    assert!(full.needs_reload());
+    // With nothing after this page, it simply goes last.
+    let mut whole = DashboardView::from_page(60, page(), by_status, None);
+    assert!(whole.apply(&moved));
+    assert!(!whole.needs_reload());
+    assert_eq!(whole.ordered_rows().last().unwrap().id, TaskId(1));
+
+    // A change that keeps a row in place (its title, under a title sort) does not.
+    let by_title = DashboardQuery::default().with_sort(Sort::by(SortKey::Title));
+    let mut titled = DashboardView::from_page(60, page(), by_title, None).with_more(true);
+    let last = titled.ordered_rows().last().unwrap().id;
+    assert!(titled.apply(&list_updated(last.0, TaskStatus::Analyzing, 101)));
+    assert!(!titled.needs_reload());
+
+    // A filtered page that loses a row has a gap the next page would fill.
+    let received = DashboardQuery::default().with_status(Some(TaskStatus::Received));
+    let mut filtered = DashboardView::from_page(60, page(), received, None).with_more(true);
+    assert!(filtered.apply(&list_updated(2, TaskStatus::Analyzing, 102)));
+    assert!(filtered.needs_reload());
+}
+
+#[test]
+fn a_scoped_view_reloads_after_a_replay_only_if_a_replayed_row_was_its_own() {
+    let mine = DashboardQuery::default().with_mine(true);
+    let replay_end = |seq| {
+        ServerFrame::at(
+            seq,
+            ServerMsg::TaskCountChanged(TaskCountChanged {
+                counts: StatusCounts::default(),
+            }),
+        )
+    };
+    let mut view = DashboardView::from_page(1, state(vec![]), mine.clone(), Some(UserId(7)));
+    // Someone else's rows replayed: nothing here changed.
+    assert!(!view.apply(&list_updated(3, TaskStatus::Analyzing, 2)));
+    assert!(!view.apply(&replay_end(2)));
+    assert!(!view.needs_reload());
+    // One of the viewer's: its status may have moved, the counts must be loaded again.
+    let mut view = DashboardView::from_page(1, state(vec![]), mine, Some(UserId(7)));
+    let own = owned_by(row(4, TaskStatus::Analyzing, 3), 7);
+    assert!(view.apply(&list_updated_row(own, 3)));
+    assert!(view.apply(&replay_end(3)));
+    assert!(view.needs_reload());
 }

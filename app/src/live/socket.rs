@@ -45,6 +45,8 @@ struct Shared {
     wake: Option<UnboundedSender<()>>,
     /// Where the newest live row goes (see [`Live::last_row`]).
     last_row: Option<RwSignal<Option<TaskSummary>>>,
+    /// The seq of the last row passed on there.
+    last_row_seq: Seq,
 }
 
 thread_local! {
@@ -453,7 +455,15 @@ fn dispatch(frame: &ServerFrame) {
         ServerMsg::TaskListUpdated(update) => Some(&update.task),
         msg => msg.event_meta().map(|meta| &meta.task),
     };
-    if let (Some(row), Some(last_row)) = (row, last_row) {
+    // One event reaches both rooms: pass it on once.
+    let fresh = frame.seq.is_some_and(|seq| {
+        SHARED.with_borrow_mut(|s| {
+            let fresh = seq > s.last_row_seq;
+            s.last_row_seq = s.last_row_seq.max(seq);
+            fresh
+        })
+    });
+    if let (Some(row), Some(last_row), true) = (row, last_row, fresh) {
         last_row.set(Some(row.clone()));
     }
 }

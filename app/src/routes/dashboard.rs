@@ -55,18 +55,18 @@ fn LiveDashboard(
     let loaded_at = page.seq;
     let viewer = page.viewer.id;
     let more = page.more;
-    let view = RwSignal::new(DashboardView::from_page(
-        page.seq,
-        page.state,
-        query.clone(),
-        Some(viewer),
-    ));
+    let view = RwSignal::new(
+        DashboardView::from_page(page.seq, page.state, query.clone(), Some(viewer)).with_more(more),
+    );
     use_live().watch_dashboard(view);
     crate::outbox::use_outbox().open_for(viewer.0);
     // A view that cannot follow the list by itself (after a snapshot, or a row a search
     // cannot decide on) is loaded again.
+    // Once: the reloaded page replaces this view.
+    let asked = StoredValue::new(false);
     Effect::new(move |_| {
-        if view.with(|v| v.needs_reload()) {
+        if view.with(|v| v.needs_reload()) && !asked.get_value() {
+            asked.set_value(true);
             reload();
         }
     });

@@ -234,7 +234,7 @@ fn search_match(conn: &Conn, search: &str) -> String {
 }
 
 /// `ORDER BY` for `sort`, the same order as [`shared_protocol::Sort::cmp`].
-fn order_by(sort: Sort) -> String {
+fn order_by(conn: &Conn, sort: Sort) -> String {
     let dir = if sort.descending { "DESC" } else { "ASC" };
     let key = match sort.key {
         SortKey::Updated => "t.last_seq".to_owned(),
@@ -247,7 +247,12 @@ fn order_by(sort: Sort) -> String {
                 .collect();
             format!("CASE t.status{ranks} END")
         }
-        SortKey::Title => "LOWER(t.title)".to_owned(),
+        // Byte order of the lowercased title, as the browser compares: Postgres would
+        // otherwise sort by its locale's rules.
+        SortKey::Title => match conn.backend_name() {
+            "PostgreSQL" => "LOWER(t.title) COLLATE \"C\"".to_owned(),
+            _ => "LOWER(t.title)".to_owned(),
+        },
     };
     format!("{key} {dir}, t.last_seq DESC, t.id DESC")
 }
@@ -278,7 +283,7 @@ pub async fn page(
     let sql = format!(
         "{SELECT} WHERE {} ORDER BY {} LIMIT $7 OFFSET $8",
         filter(conn, true),
-        order_by(query.sort)
+        order_by(conn, query.sort)
     );
     let rows: Vec<TaskRow> = bind_filter(sqlx::query_as(&sql), conn, viewer, query)
         .bind(PAGE_SIZE as i64 + 1)
