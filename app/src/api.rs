@@ -337,14 +337,13 @@ pub async fn load_dashboard(view: String) -> Result<DashboardPage, AppError> {
 /// the page decides that.
 #[server]
 pub async fn load_waiting() -> Result<Option<Waiting>, AppError> {
-    let result = match backend() {
-        Ok((backend, headers)) => backend.waiting(&headers).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Err(AppError::Unauthorized) => Ok(None),
-        other => answer(other.map(Some)),
-    }
+    call(move |backend, headers| async move {
+        match backend.waiting(&headers).await {
+            Err(AppError::Unauthorized) => Ok(None),
+            other => other.map(Some),
+        }
+    })
+    .await
 }
 
 #[server]

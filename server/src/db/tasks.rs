@@ -195,7 +195,7 @@ const VISIBLE: &str = "(t.creator_id = $1 OR (t.org_id = $2 AND NOT t.private))"
 /// The `WHERE` of a list: what `viewer` may see, narrowed to `query`'s scope (and its
 /// status, with `status`). Binds `$1` viewer, `$2` org, `$3` status, `$4` mine, `$5`
 /// creator, `$6` search; a `None` bind means "any".
-fn filter(conn: &Conn, status: bool) -> String {
+fn filter(conn: &Conn) -> String {
     let search = match conn.backend_name() {
         // Each word as a word or the start of one (see `search_match`).
         "PostgreSQL" => {
@@ -203,13 +203,8 @@ fn filter(conn: &Conn, status: bool) -> String {
         }
         _ => "t.id IN (SELECT rowid FROM tasks_search WHERE tasks_search MATCH $6)",
     };
-    let status = if status {
-        "($3 IS NULL OR t.status = $3)"
-    } else {
-        "($3 IS NULL OR TRUE)"
-    };
     format!(
-        "{VISIBLE} AND {status} AND (NOT $4 OR t.creator_id = $1) \
+        "{VISIBLE} AND ($3 IS NULL OR t.status = $3) AND (NOT $4 OR t.creator_id = $1) \
          AND ($5 IS NULL OR t.creator_id = $5) AND ($6 IS NULL OR {search})"
     )
 }
@@ -282,7 +277,7 @@ pub async fn page(
 ) -> Result<(Vec<Task>, bool), sqlx::Error> {
     let sql = format!(
         "{SELECT} WHERE {} ORDER BY {} LIMIT $7 OFFSET $8",
-        filter(conn, true),
+        filter(conn),
         order_by(conn, query.sort)
     );
     let rows: Vec<TaskRow> = bind_filter(sqlx::query_as(&sql), conn, viewer, query)
@@ -308,9 +303,9 @@ pub async fn counts(
 ) -> Result<StatusCounts, sqlx::Error> {
     let sql = format!(
         "SELECT t.status, COUNT(*) FROM tasks t WHERE {} GROUP BY t.status",
-        filter(conn, false)
+        filter(conn)
     );
-    let rows: Vec<(String, i64)> = bind_filter(sqlx::query_as(&sql), conn, viewer, query)
+    let rows: Vec<(String, i64)> = bind_filter(sqlx::query_as(&sql), conn, viewer, &query.scope())
         .fetch_all(&mut *conn)
         .await?;
     let mut counts = StatusCounts::default();

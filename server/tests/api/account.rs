@@ -66,20 +66,14 @@ async fn the_first_account_administers_service_tokens_and_nobody_else_may() {
     // The token works for an agent until it is revoked, by an administrator only.
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
-    let report = |token: String| {
-        let app = &app;
-        async move {
-            app.agent_report(&token, id, json!({ "note": "Cloned the repository" }))
-                .await
-        }
-    };
-    assert_eq!(report(token.clone()).await, 200);
+    let note = || json!({ "note": "Cloned the repository" });
+    assert_eq!(app.agent_report(&token, id, note()).await, 200);
     let res = call(&app, &bob, "account/tokens/revoke", &[("name", "ci-agent")]).await;
     assert_eq!(res.status(), 403);
-    assert_eq!(report(token.clone()).await, 200);
+    assert_eq!(app.agent_report(&token, id, note()).await, 200);
     let res = call(&app, &ada, "account/tokens/revoke", &[("name", "ci-agent")]).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(report(token).await, 401);
+    assert_eq!(app.agent_report(&token, id, note()).await, 401);
     assert_eq!(account(&app, &ada).await["tokens"], json!([]));
     let res = call(&app, &ada, "account/tokens/revoke", &[("name", "ci-agent")]).await;
     assert_eq!(res.status(), 422, "nothing left to revoke");
@@ -89,10 +83,6 @@ async fn the_first_account_administers_service_tokens_and_nobody_else_may() {
 async fn a_password_change_needs_the_current_one_and_ends_every_other_session() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
-    let me = |token: String| {
-        let app = &app;
-        async move { app.me_status(&token).await }
-    };
     let wrong = [
         ("current_password", "not it at all"),
         ("new_password", "a new long password"),
@@ -105,7 +95,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         "The current password is not right."
     );
     assert_eq!(
-        me(ada.token.clone()).await,
+        app.me_status(&ada.token).await,
         200,
         "a wrong password ends nothing"
     );
@@ -132,7 +122,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         .expect("the session goes on with a new cookie")
         .to_owned();
     assert_eq!(
-        me(ada.token.clone()).await,
+        app.me_status(&ada.token).await,
         401,
         "the old session has ended"
     );
@@ -142,7 +132,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         .and_then(|c| c.split_once('='))
         .map(|(_, v)| v.to_owned())
         .unwrap();
-    assert_eq!(me(fresh).await, 200);
+    assert_eq!(app.me_status(&fresh).await, 200);
     let res = app
         .http
         .post(app.url("/api/auth/login"))
