@@ -261,12 +261,20 @@ fn site_pkg(options: &LeptosOptions) -> Router {
     )
 }
 
+/// The app's page routes, listed once per process. Listing them renders the app with
+/// resource loads suppressed process-wide, so a page another server in this process was
+/// rendering at that moment would wait forever for its data: every server in the
+/// process (tests and the cluster harness run several) waits here for the one listing,
+/// before it serves anything.
+static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> =
+    std::sync::LazyLock::new(|| generate_route_list(app::App));
+
 /// Pages (and their server functions) first, with the session renewal that only they
 /// get; then the JSON API and the socket. Every request passes the per-client-IP limits
 /// and the body limits.
 fn build_router(state: AppState) -> Router {
     let leptos_options = state.settings.leptos.clone();
-    let routes = generate_route_list(app::App);
+    let routes = ROUTES.clone();
     let backend: app::api::backend::SharedBackend = Arc::new(PageBackend(state.clone()));
     let context = move || provide_context(backend.clone());
     Router::new()

@@ -386,3 +386,38 @@ async fn signing_in_as_someone_else_is_not_undone_by_renewing_the_old_session() 
         .unwrap();
     assert_eq!(me["user"]["name"], "bob");
 }
+
+/// Several servers share a process here, as in any embedding of the server; one
+/// starting up must not stall a page another is rendering.
+#[tokio::test]
+async fn pages_render_while_other_servers_in_the_process_start() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Rendered under churn").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let starter = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let mut started = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || started < 3 {
+                drop(rt.block_on(spawn_app()));
+                started += 1;
+            }
+            started
+        }
+    });
+    for _ in 0..40 {
+        let res = app.get(&ada, "/").await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(&format!(r#"data-task-id="{id}""#)),
+            "the page holds its data"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(starter.join().unwrap() >= 3);
+}
