@@ -160,6 +160,50 @@ pub struct Account {
     pub tokens: Vec<ServiceToken>,
 }
 
+/// The team page's first load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub name: String,
+    pub viewer: UserRef,
+    /// Whether the viewer administers the installation (and so its sign-up).
+    pub admin: bool,
+    pub members: Vec<Member>,
+    /// Invite links not yet used, revoked or expired.
+    pub invites: Vec<Invite>,
+    /// Whether anyone may sign up without an invite.
+    pub signup_open: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: UserRef,
+    pub username: String,
+    pub admin: bool,
+    /// Milliseconds since the epoch.
+    pub joined_at: i64,
+}
+
+/// An open invite link (its secret was shown once, to whoever made it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub id: i64,
+    pub created_by: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the sign-up page needs to know first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupInfo {
+    /// Whether anyone may sign up without an invite.
+    pub open: bool,
+    /// The team the page's invite link is for; `None` without one.
+    pub invited_to: Option<String>,
+    /// An invite link that is no longer open (used, revoked or expired).
+    pub invite_closed: bool,
+}
+
 /// A live service token, by name; the token itself is shown once, when made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceToken {
@@ -185,7 +229,7 @@ pub mod backend {
     use http::{HeaderMap, HeaderValue};
     use shared_protocol::{DashboardQuery, TaskId, UserRef};
 
-    use super::{Account, AppError, DashboardPage, TaskPage, Waiting};
+    use super::{Account, AppError, DashboardPage, SignupInfo, TaskPage, Team, Waiting};
 
     /// The server's side of the pages. `headers` are the request's, to find the viewer.
     #[async_trait::async_trait]
@@ -214,7 +258,18 @@ pub mod backend {
             username: String,
             display_name: String,
             password: String,
+            invite: Option<String>,
         ) -> Result<HeaderValue, AppError>;
+        async fn signup_info(&self, invite: Option<String>) -> Result<SignupInfo, AppError>;
+        async fn team(&self, headers: &HeaderMap) -> Result<Team, AppError>;
+        /// Returns the new invite's secret, the one time it is shown.
+        async fn create_invite(&self, headers: &HeaderMap) -> Result<String, AppError>;
+        async fn revoke_invite(&self, headers: &HeaderMap, id: i64) -> Result<(), AppError>;
+        /// Moves the viewer to a team of their own, ending every session; returns the
+        /// `Set-Cookie` value of the one continuing here.
+        async fn leave_team(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError>;
+        /// An administrator's.
+        async fn set_signup_open(&self, headers: &HeaderMap, open: bool) -> Result<(), AppError>;
         /// Returns the `Set-Cookie` value that clears the session.
         async fn logout(&self, headers: &HeaderMap) -> HeaderValue;
         async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError>;
@@ -383,18 +438,21 @@ pub async fn login(
     Ok(next)
 }
 
+/// `invite` is an invite link's secret: the account joins that link's team.
 #[server]
 pub async fn signup(
     username: String,
     display_name: String,
     password: String,
     next: Option<String>,
+    invite: Option<String>,
 ) -> Result<String, AppError> {
-    let cookie =
-        call(
-            move |backend, _| async move { backend.signup(username, display_name, password).await },
-        )
-        .await?;
+    let cookie = call(move |backend, _| async move {
+        backend
+            .signup(username, display_name, password, invite)
+            .await
+    })
+    .await?;
     set_cookie(cookie);
     let next = safe_next(next.as_deref());
     leptos_axum::redirect(&next);
@@ -441,6 +499,47 @@ pub async fn create_service_token(name: String) -> Result<String, AppError> {
 pub async fn revoke_service_token(name: String) -> Result<(), AppError> {
     call(move |backend, headers| async move { backend.revoke_service_token(&headers, name).await })
         .await
+}
+
+/// Whether sign-up is open, and the team an invite link is for.
+#[server(endpoint = "signup/info")]
+pub async fn load_signup_info(invite: Option<String>) -> Result<SignupInfo, AppError> {
+    call(move |backend, _| async move { backend.signup_info(invite).await }).await
+}
+
+#[server(endpoint = "team")]
+pub async fn load_team() -> Result<Team, AppError> {
+    call(move |backend, headers| async move { backend.team(&headers).await }).await
+}
+
+/// Makes an invite link to the viewer's team; the answer is the link's secret, shown
+/// this once.
+#[server(endpoint = "team/invites/create")]
+pub async fn create_invite() -> Result<String, AppError> {
+    call(move |backend, headers| async move { backend.create_invite(&headers).await }).await
+}
+
+#[server(endpoint = "team/invites/revoke")]
+pub async fn revoke_invite(id: i64) -> Result<(), AppError> {
+    call(move |backend, headers| async move { backend.revoke_invite(&headers, id).await }).await
+}
+
+/// Leaves the team for one of the viewer's own; every other session ends.
+#[server(endpoint = "team/leave")]
+pub async fn leave_team() -> Result<(), AppError> {
+    let cookie =
+        call(move |backend, headers| async move { backend.leave_team(&headers).await }).await?;
+    set_cookie(cookie);
+    Ok(())
+}
+
+/// `open` is a checkbox: present (any value) when ticked.
+#[server(endpoint = "team/signup")]
+pub async fn set_signup_open(open: Option<String>) -> Result<(), AppError> {
+    call(move |backend, headers| async move {
+        backend.set_signup_open(&headers, open.is_some()).await
+    })
+    .await
 }
 
 #[cfg(test)]

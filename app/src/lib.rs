@@ -31,6 +31,7 @@ use routes::dashboard::Dashboard;
 use routes::login::{LoginPage, SignupPage};
 use routes::new_task::NewTask;
 use routes::task::TaskDetailPage;
+use routes::team::TeamPage;
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tasks/new") view=NewTask ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/:id") view=TaskDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/team") view=TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                 </Routes>
@@ -109,6 +111,7 @@ fn TopNav() -> impl IntoView {
                 <nav>
                     <a href="/">"Dashboard"</a>
                     <a href="/tasks/new">"New task"</a>
+                    <a href="/team" data-testid="nav-team">"Team"</a>
                     <a href="/account" data-testid="nav-account">"Account"</a>
                 </nav>
                 <WaitingBadge/>

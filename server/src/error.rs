@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 403 with `forbidden`: an administrator's action asked by someone else.
     #[error("only an administrator may do this")]
     Forbidden,
+    /// 403 with `signup_closed`: open sign-up is off and no invite was given.
+    #[error("sign-up is closed; ask a member of a team for an invite link")]
+    SignupClosed,
     /// 404: no such thing, or one the user may not see.
     #[error("not found")]
     NotFound,
@@ -94,6 +97,7 @@ impl ApiError {
             ApiError::SessionExpired => ApiErrorCode::SessionExpired,
             ApiError::BadCredentials => ApiErrorCode::BadCredentials,
             ApiError::Forbidden => ApiErrorCode::Forbidden,
+            ApiError::SignupClosed => ApiErrorCode::SignupClosed,
             ApiError::BadSignature => ApiErrorCode::BadSignature,
             ApiError::OriginNotAllowed => ApiErrorCode::OriginNotAllowed,
             ApiError::NotFound => ApiErrorCode::NotFound,

@@ -2,7 +2,10 @@
 //! services as the JSON API; and the renewal of expired sessions on the way in.
 
 use app::api::backend::Backend;
-use app::api::{Account, AppError, DashboardPage, ServiceToken, TaskPage, Waiting};
+use app::api::{
+    Account, AppError, DashboardPage, Invite, Member, ServiceToken, SignupInfo, TaskPage, Team,
+    Waiting,
+};
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -13,6 +16,7 @@ use shared_protocol::{DashboardQuery, DashboardState, TaskId, TaskState, TaskSta
 
 use crate::actions::accounts::{self, Credentials, Signup};
 use crate::actions::tasks::{self, NewTask};
+use crate::actions::teams;
 use crate::auth::{self, CurrentUser};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -235,14 +239,94 @@ impl Backend for PageBackend {
         username: String,
         display_name: String,
         password: String,
+        invite: Option<String>,
     ) -> Result<HeaderValue, AppError> {
         let body = Signup {
             username,
             password,
             display_name: Some(display_name),
+            invite,
         };
         let (_, token) = accounts::sign_up(&self.0, body).await?;
         self.cookie(token)
+    }
+
+    async fn signup_info(&self, invite: Option<String>) -> Result<SignupInfo, AppError> {
+        let open = teams::signup_open(&self.0).await?;
+        let invite = invite.filter(|i| !i.trim().is_empty());
+        let (invited_to, invite_closed) = match invite {
+            None => (None, false),
+            Some(secret) => match teams::invite_team(&self.0, &secret).await {
+                Ok(name) => (Some(name), false),
+                Err(ApiError::NotFound) => (None, true),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(SignupInfo {
+            open,
+            invited_to,
+            invite_closed,
+        })
+    }
+
+    async fn team(&self, headers: &HeaderMap) -> Result<Team, AppError> {
+        let viewer = self.current_user(headers).await?;
+        let team = teams::team(&self.0, &viewer).await?;
+        Ok(Team {
+            name: team.name,
+            viewer: team.me.to_ref(),
+            admin: team.me.is_admin(),
+            members: team
+                .members
+                .into_iter()
+                .map(|m| Member {
+                    user: shared_protocol::UserRef {
+                        id: shared_protocol::UserId(m.id),
+                        name: m.display_name,
+                    },
+                    username: m.username,
+                    admin: m.admin != 0,
+                    joined_at: m.created_at,
+                })
+                .collect(),
+            invites: team
+                .invites
+                .into_iter()
+                .map(|i| Invite {
+                    id: i.id,
+                    created_by: i.created_by,
+                    created_at: i.created_at,
+                    expires_at: i.expires_at,
+                })
+                .collect(),
+            signup_open: team.signup_open,
+        })
+    }
+
+    async fn create_invite(&self, headers: &HeaderMap) -> Result<String, AppError> {
+        let viewer = self.current_user(headers).await?;
+        Ok(teams::create_invite(&self.0, &viewer).await?)
+    }
+
+    async fn revoke_invite(&self, headers: &HeaderMap, id: i64) -> Result<(), AppError> {
+        let viewer = self.current_user(headers).await?;
+        teams::revoke_invite(&self.0, &viewer, id)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound => AppError::Invalid("No open invite has that id.".into()),
+                e => e.into(),
+            })
+    }
+
+    async fn leave_team(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
+        let viewer = self.current_user(headers).await?;
+        let (_, token) = teams::leave(&self.0, &viewer).await?;
+        self.cookie(token)
+    }
+
+    async fn set_signup_open(&self, headers: &HeaderMap, open: bool) -> Result<(), AppError> {
+        let viewer = self.current_user(headers).await?;
+        Ok(teams::set_signup_open(&self.0, &viewer, open).await?)
     }
 
     async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError> {

@@ -114,6 +114,10 @@ pub struct Signup {
     /// The name others see; the username when absent.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The secret of an invite link: the account joins the team that invited it, even
+    /// while open sign-up is closed. Without one, the account joins the default team.
+    #[serde(default)]
+    pub invite: Option<String>,
 }
 
 /// `POST /api/auth/login`.

@@ -40,6 +40,8 @@ pub enum ApiErrorCode {
     OriginNotAllowed,
     /// 403: an administrator's action asked by someone else.
     Forbidden,
+    /// 403: open sign-up is closed; an account needs an invite link.
+    SignupClosed,
     /// 404: no such thing, or one the user may not see.
     NotFound,
     /// 409: the username is taken.
@@ -75,7 +77,7 @@ impl ApiErrorCode {
         match self {
             InvalidUrl => 400,
             Unauthorized | SessionExpired | BadCredentials | BadSignature => 401,
-            OriginNotAllowed | Forbidden => 403,
+            OriginNotAllowed | Forbidden | SignupClosed => 403,
             NotFound => 404,
             UsernameTaken | TokenNameTaken | InvalidTransition | RequestInProgress => 409,
             PayloadTooLarge => 413,

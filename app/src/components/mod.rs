@@ -65,6 +65,21 @@ pub fn RelativeTime(at: i64) -> impl IntoView {
     }
 }
 
+/// The error of a form's last submission, as an alert; nothing while it has none.
+pub fn action_error<S>(action: ServerAction<S>) -> impl Fn() -> Option<AnyView> + Copy
+where
+    S: leptos::server_fn::ServerFn<Error = crate::api::AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{absolute_time, iso_time, relative_time};

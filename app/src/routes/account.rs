@@ -9,7 +9,7 @@ use super::load_failed;
 use crate::api::{
     load_account, Account, ChangePassword, CreateServiceToken, Logout, RevokeServiceToken,
 };
-use crate::components::RelativeTime;
+use crate::components::{action_error, RelativeTime};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -133,13 +133,7 @@ fn ServiceTokens(
                 .into_any(),
         })
     };
-    let revoke_error = move || {
-        revoke
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
-    };
+    let revoke_error = action_error(revoke);
     let rows = tokens
         .into_iter()
         .map(|t| {

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod login;
 pub mod new_task;
 pub mod task;
+pub mod team;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;

@@ -5,7 +5,7 @@ use crate::db::Pool;
 pub use shared_protocol::api::{Credentials, PasswordChange, Signup};
 
 use crate::auth::{self, CurrentUser};
-use crate::db::{self, service_tokens, users};
+use crate::db::{self, service_tokens, teams, users};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,11 +20,54 @@ pub struct NewAccount {
     pub admin: Option<bool>,
 }
 
-/// Creates an account and signs it in.
-pub async fn sign_up(state: &AppState, body: Signup) -> Result<(users::UserRow, String), ApiError> {
-    let user = create_account(&state.db.write, body, None, None).await?;
+/// Creates an account and signs it in: in the team whose invite it carries, or, while
+/// open sign-up is on, in the default team.
+pub async fn sign_up(
+    state: &AppState,
+    mut body: Signup,
+) -> Result<(users::UserRow, String), ApiError> {
+    let pool = &state.db.write;
+    let user = match body.invite.take().filter(|i| !i.trim().is_empty()) {
+        Some(invite) => {
+            // What can be checked before the invite is spent is checked first.
+            let username = body.username.trim().to_lowercase();
+            auth::validate_signup(&username, &body.password, &display_name(&body, &username))?;
+            if users::find_by_username(pool, &username).await?.is_some() {
+                return Err(ApiError::UsernameTaken);
+            }
+            let (invite_id, org) = teams::claim_invite(pool, invite.trim(), db::now_millis())
+                .await?
+                .ok_or_else(invite_not_open)?;
+            match create_account_in(pool, body, org, None).await {
+                Ok(user) => {
+                    teams::mark_invite_used(pool, invite_id, user.id).await?;
+                    user
+                }
+                Err(e) => {
+                    teams::unclaim_invite(pool, invite_id).await?;
+                    return Err(e);
+                }
+            }
+        }
+        None if !teams::signup_open(pool).await? => return Err(ApiError::SignupClosed),
+        None => create_account(pool, body, None, None).await?,
+    };
     let token = state.keys.issue(&user);
     Ok((user, token))
+}
+
+fn invite_not_open() -> ApiError {
+    ApiError::invalid(
+        "invite",
+        "this invite link has been used, revoked or has expired; ask for a new one",
+    )
+}
+
+fn display_name(body: &Signup, username: &str) -> String {
+    body.display_name
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| username.to_owned())
 }
 
 /// Adds an account without signing it in, in the org named (created if new, once the
@@ -34,6 +77,7 @@ pub async fn add_account(pool: &Pool, input: NewAccount) -> Result<users::UserRo
         username: input.username,
         password: input.password,
         display_name: input.display_name,
+        invite: None,
     };
     create_account(pool, signup, Some(input.org.trim()), input.admin).await
 }
@@ -61,24 +105,42 @@ async fn create_account(
     org: Option<&str>,
     admin: Option<bool>,
 ) -> Result<users::UserRow, ApiError> {
+    let org = match org {
+        Some(org) => {
+            // Checked before the org is made, so a bad account leaves no empty org.
+            let username = body.username.trim().to_lowercase();
+            auth::validate_signup(&username, &body.password, &display_name(&body, &username))?;
+            users::org_id(pool, org).await?
+        }
+        None => 1,
+    };
+    create_account_in(pool, body, org, admin).await
+}
+
+/// Checks and stores a new account in `org_id`.
+async fn create_account_in(
+    pool: &Pool,
+    body: Signup,
+    org_id: i64,
+    admin: Option<bool>,
+) -> Result<users::UserRow, ApiError> {
     let username = body.username.trim().to_lowercase();
-    let display_name = body
-        .display_name
-        .filter(|d| !d.trim().is_empty())
-        .unwrap_or_else(|| username.clone());
+    let display_name = display_name(&body, &username);
     auth::validate_signup(&username, &body.password, &display_name)?;
     let hash = auth::hash_password(body.password).await?;
     let now = db::now_millis();
-    let display_name = display_name.trim();
-    let user = match org {
-        Some(org) => {
-            let org = users::org_id(pool, org).await?;
-            users::insert_in_org(pool, &username, display_name, &hash, org, admin, now).await?
-        }
-        None => users::insert(pool, &username, display_name, &hash, now).await?,
-    }
+    let user = users::insert_in_org(
+        pool,
+        &username,
+        display_name.trim(),
+        &hash,
+        org_id,
+        admin,
+        now,
+    )
+    .await?
     .ok_or(ApiError::UsernameTaken)?;
-    tracing::info!(user_id = user.id, "account created");
+    tracing::info!(user_id = user.id, org_id, "account created");
     Ok(user)
 }
 

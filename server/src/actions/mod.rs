@@ -5,4 +5,5 @@
 
 pub mod accounts;
 pub mod tasks;
+pub mod teams;
 pub mod webhooks;

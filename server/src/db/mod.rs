@@ -6,6 +6,7 @@ pub mod leases;
 pub mod secrets;
 pub mod service_tokens;
 pub mod tasks;
+pub mod teams;
 pub mod users;
 pub mod webhooks;
 

@@ -7,25 +7,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A server function's answer to a form post from `user`.
-async fn call(
-    app: &TestApp,
-    user: &TestUser,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    app.http
-        .post(app.url(&format!("/api/{endpoint}")))
-        .bearer_auth(&user.token)
-        .header("Accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn account(app: &TestApp, user: &TestUser) -> Value {
-    let res = call(app, user, "account", &[]).await;
+    let res = app.server_fn(user, "account", &[]).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -44,12 +27,16 @@ async fn the_first_account_administers_service_tokens_and_nobody_else_may() {
     assert_eq!(bobs["admin"], false);
     assert_eq!(bobs["username"], "bob");
 
-    let res = call(&app, &bob, "account/tokens/create", &[("name", "ci")]).await;
+    let res = app
+        .server_fn(&bob, "account/tokens/create", &[("name", "ci")])
+        .await;
     assert_eq!(res.status(), 403);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
 
-    let res = call(&app, &ada, "account/tokens/create", &[("name", "ci-agent")]).await;
+    let res = app
+        .server_fn(&ada, "account/tokens/create", &[("name", "ci-agent")])
+        .await;
     assert_eq!(res.status(), 200);
     let token: String = res.json().await.unwrap();
     assert!(token.starts_with("tw_"), "the token, this once");
@@ -60,7 +47,9 @@ async fn the_first_account_administers_service_tokens_and_nobody_else_may() {
         "the list never shows a token again"
     );
     assert_eq!(account(&app, &bob).await["tokens"], json!([]));
-    let res = call(&app, &ada, "account/tokens/create", &[("name", "ci-agent")]).await;
+    let res = app
+        .server_fn(&ada, "account/tokens/create", &[("name", "ci-agent")])
+        .await;
     assert_eq!(res.status(), 422, "a live name is taken");
 
     // The token works for an agent until it is revoked, by an administrator only.
@@ -68,14 +57,20 @@ async fn the_first_account_administers_service_tokens_and_nobody_else_may() {
     app.wait_for_status(&ada, id, "dispatched").await;
     let note = || json!({ "note": "Cloned the repository" });
     assert_eq!(app.agent_report(&token, id, note()).await, 200);
-    let res = call(&app, &bob, "account/tokens/revoke", &[("name", "ci-agent")]).await;
+    let res = app
+        .server_fn(&bob, "account/tokens/revoke", &[("name", "ci-agent")])
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.agent_report(&token, id, note()).await, 200);
-    let res = call(&app, &ada, "account/tokens/revoke", &[("name", "ci-agent")]).await;
+    let res = app
+        .server_fn(&ada, "account/tokens/revoke", &[("name", "ci-agent")])
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.agent_report(&token, id, note()).await, 401);
     assert_eq!(account(&app, &ada).await["tokens"], json!([]));
-    let res = call(&app, &ada, "account/tokens/revoke", &[("name", "ci-agent")]).await;
+    let res = app
+        .server_fn(&ada, "account/tokens/revoke", &[("name", "ci-agent")])
+        .await;
     assert_eq!(res.status(), 422, "nothing left to revoke");
 }
 
@@ -87,7 +82,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         ("current_password", "not it at all"),
         ("new_password", "a new long password"),
     ];
-    let res = call(&app, &ada, "account/password", &wrong).await;
+    let res = app.server_fn(&ada, "account/password", &wrong).await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     assert_eq!(
@@ -105,7 +100,9 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         ("new_password", "short"),
     ];
     assert_eq!(
-        call(&app, &ada, "account/password", &short).await.status(),
+        app.server_fn(&ada, "account/password", &short)
+            .await
+            .status(),
         422
     );
 
@@ -113,26 +110,15 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         ("current_password", "correct horse battery"),
         ("new_password", "a new long password"),
     ];
-    let res = call(&app, &ada, "account/password", &right).await;
+    let res = app.server_fn(&ada, "account/password", &right).await;
     assert_eq!(res.status(), 200);
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("the session goes on with a new cookie")
-        .to_owned();
+    let fresh = session_set_by(&res);
     assert_eq!(
         app.me_status(&ada.token).await,
         401,
         "the old session has ended"
     );
-    let fresh = cookie
-        .split(';')
-        .next()
-        .and_then(|c| c.split_once('='))
-        .map(|(_, v)| v.to_owned())
-        .unwrap();
-    assert_eq!(app.me_status(&fresh).await, 200);
+    assert_eq!(app.me_status(&fresh.token).await, 200);
     let res = app
         .http
         .post(app.url("/api/auth/login"))

@@ -159,7 +159,7 @@ async fn an_expired_session_is_refreshed_and_a_revoked_one_is_not() {
     assert_eq!(refresh(&app, "forged.token.value").await.status(), 401);
 }
 
-async fn until_closed(ws: &mut WsClient) -> (Vec<ErrorCode>, Option<u16>) {
+pub(crate) async fn until_closed(ws: &mut WsClient) -> (Vec<ErrorCode>, Option<u16>) {
     use futures::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
     let mut errors = Vec::new();

@@ -292,6 +292,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A page's server function, posted as a form by `user` (as a browser without
+    /// JavaScript would), asking for a JSON answer.
+    pub async fn server_fn(
+        &self,
+        user: &TestUser,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/{endpoint}")))
+            .bearer_auth(&user.token)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Creates a task; a description this long is dispatched by the rules analyser.
     pub async fn create_task(&self, user: &TestUser, title: &str) -> TaskId {
         self.create_task_with(user, title, false).await
@@ -541,4 +559,18 @@ impl WsClient {
         self.send(ClientMsg::TaskJoin(TaskJoin { task_id, since }))
             .await;
     }
+}
+
+/// The session a response's `Set-Cookie` continues with, as a user to act as.
+pub fn session_set_by(res: &reqwest::Response) -> TestUser {
+    let token = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("taskwire_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("the session goes on with a new cookie")
+        .to_owned();
+    TestUser { token }
 }

@@ -30,6 +30,7 @@ mod rooms;
 mod search;
 mod secrets;
 mod store_schema;
+mod team;
 mod transitions;
 mod visibility;
 mod ws_errors;

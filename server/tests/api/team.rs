@@ -1,0 +1,254 @@
+//! The team page's actions, through the server functions the page posts to: members,
+//! invite links (one account each, into the inviter's team), leaving a team (which ends
+//! every session, so no socket goes on showing the old team's tasks; a task's creator
+//! still sees it), and sign-up that
+//! an administrator closes.
+
+use serde_json::{json, Value};
+use shared_protocol::ErrorCode;
+
+use crate::auth::until_closed;
+use crate::helpers::*;
+
+async fn team(app: &TestApp, user: &TestUser) -> Value {
+    let res = app.server_fn(user, "team", &[]).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+fn usernames(team: &Value) -> Vec<String> {
+    team["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["username"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn invite(app: &TestApp, user: &TestUser) -> String {
+    let res = app.server_fn(user, "team/invites/create", &[]).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// Signs up over the JSON API, with an invite's secret or none.
+async fn sign_up(app: &TestApp, name: &str, invite: Option<&str>) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({ "username": name, "password": "correct horse battery", "invite": invite }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token_of(res: reqwest::Response) -> TestUser {
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    TestUser {
+        token: body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn task_ids(app: &TestApp, user: &TestUser) -> Vec<i64> {
+    let res = app.get(user, "/api/tasks").await;
+    assert_eq!(res.status(), 200);
+    ids(&res.json().await.unwrap())
+}
+
+async fn signup_info(app: &TestApp, invite: &str) -> Value {
+    let res = app
+        .http
+        .post(app.url("/api/signup/info"))
+        .header("Accept", "application/json")
+        .form(&[("invite", invite)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_invite_link_makes_one_account_in_the_inviters_team() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let carol = app.signup_in_org("carol", "platform").await;
+    let adas = app.create_task(&ada, "Default team's task").await;
+    let carols = app.create_task(&carol, "Platform's task").await;
+
+    let secret = invite(&app, &carol).await;
+    assert!(secret.starts_with("twi_"));
+    let info = signup_info(&app, &secret).await;
+    assert_eq!(info["invited_to"], "platform", "{info}");
+    let listed = team(&app, &carol).await;
+    assert_eq!(listed["name"], "platform");
+    assert_eq!(listed["invites"].as_array().unwrap().len(), 1);
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the list never shows a link again"
+    );
+
+    let dave = token_of(sign_up(&app, "dave", Some(&secret)).await).await;
+    assert_eq!(usernames(&team(&app, &dave).await), ["carol", "dave"]);
+    let seen = task_ids(&app, &dave).await;
+    assert!(
+        seen.contains(&carols.0) && !seen.contains(&adas.0),
+        "{seen:?}"
+    );
+    assert_eq!(usernames(&team(&app, &ada).await), ["ada"]);
+
+    // Used: it makes no second account, and the team's list no longer offers it.
+    let again = sign_up(&app, "erin", Some(&secret)).await;
+    assert_eq!(again.status(), 422);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "invite");
+    assert_eq!(team(&app, &carol).await["invites"], json!([]));
+    assert_eq!(signup_info(&app, &secret).await["invite_closed"], true);
+    assert_eq!(
+        app.http
+            .post(app.url("/api/auth/login"))
+            .json(&json!({ "username": "erin", "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "no account was made"
+    );
+    assert!(
+        !logs_and_frames().contains(&secret),
+        "an invite's secret is never logged"
+    );
+}
+
+#[tokio::test]
+async fn an_invite_is_not_spent_by_a_sign_up_that_fails() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let secret = invite(&app, &ada).await;
+    let taken = sign_up(&app, "ada", Some(&secret)).await;
+    assert_eq!(taken.status(), 409);
+    let res = app
+        .http
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({ "username": "bob", "password": "short", "invite": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    token_of(sign_up(&app, "bob", Some(&secret)).await).await;
+    assert_eq!(usernames(&team(&app, &ada).await), ["ada", "bob"]);
+}
+
+#[tokio::test]
+async fn a_revoked_invite_makes_no_account_and_only_its_team_may_revoke_it() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let carol = app.signup_in_org("carol", "platform").await;
+    let _secret = invite(&app, &ada).await;
+    let listed = team(&app, &ada).await;
+    let id = listed["invites"][0]["id"].as_i64().unwrap().to_string();
+    let res = app
+        .server_fn(&carol, "team/invites/revoke", &[("id", &id)])
+        .await;
+    assert_eq!(res.status(), 422, "not carol's team's invite");
+    assert_eq!(
+        team(&app, &ada).await["invites"].as_array().unwrap().len(),
+        1
+    );
+    let res = app
+        .server_fn(&ada, "team/invites/revoke", &[("id", &id)])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(team(&app, &ada).await["invites"], json!([]));
+    let res = sign_up(&app, "bob", Some(&_secret)).await;
+    assert_eq!(res.status(), 422);
+    let res = sign_up(&app, "bob", Some("twi_not-a-real-invite")).await;
+    assert_eq!(res.status(), 422);
+}
+
+#[tokio::test]
+async fn an_administrator_closes_open_sign_up_and_invites_still_work() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    assert_eq!(team(&app, &ada).await["signup_open"], true);
+    let res = app.server_fn(&bob, "team/signup", &[]).await;
+    assert_eq!(res.status(), 403, "only an administrator");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(sign_up(&app, "carol", None).await.status(), 201);
+
+    let res = app.server_fn(&ada, "team/signup", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(team(&app, &bob).await["signup_open"], false);
+    let closed = sign_up(&app, "dave", None).await;
+    assert_eq!(closed.status(), 403);
+    let body: Value = closed.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "signup_closed");
+    assert_eq!(signup_info(&app, "").await["open"], false);
+
+    let secret = invite(&app, &bob).await;
+    token_of(sign_up(&app, "dave", Some(&secret)).await).await;
+
+    let res = app.server_fn(&ada, "team/signup", &[("open", "on")]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(sign_up(&app, "erin", None).await.status(), 201);
+}
+
+#[tokio::test]
+async fn leaving_a_team_ends_every_session_and_its_tasks_go_out_of_sight() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let adas = app.create_task(&ada, "Ada's task").await;
+    let bobs = app.create_task(&bob, "Bob's task").await;
+    let mut socket = app.ws(&bob).await;
+    assert_eq!(task_ids(&app, &bob).await.len(), 2);
+
+    let res = app.server_fn(&bob, "team/leave", &[]).await;
+    assert_eq!(res.status(), 200);
+    let fresh = session_set_by(&res);
+    let (errors, code) = until_closed(&mut socket).await;
+    assert_eq!((errors, code), (vec![ErrorCode::AuthExpired], Some(4001)));
+    assert_eq!(
+        app.me_status(&bob.token).await,
+        401,
+        "the old session ended"
+    );
+    let bob = fresh;
+    assert_eq!(
+        task_ids(&app, &bob).await,
+        [bobs.0],
+        "only what bob made, as its creator"
+    );
+    let own = team(&app, &bob).await;
+    assert_eq!(
+        (own["name"].as_str(), usernames(&own)),
+        (Some("bob"), vec!["bob".to_owned()])
+    );
+    assert_eq!(usernames(&team(&app, &ada).await), ["ada"]);
+    let seen = task_ids(&app, &ada).await;
+    assert!(
+        seen.contains(&adas.0) && seen.contains(&bobs.0),
+        "what bob made stays with the team: {seen:?}"
+    );
+
+    let res = app.server_fn(&bob, "team/leave", &[]).await;
+    assert_eq!(res.status(), 422, "nobody to leave");
+}
+
+#[tokio::test]
+async fn team_actions_need_a_session() {
+    let app = spawn_app().await;
+    for endpoint in ["team", "team/invites/create", "team/leave", "team/signup"] {
+        let res = app
+            .http
+            .post(app.url(&format!("/api/{endpoint}")))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{endpoint}");
+    }
+}
