@@ -66,6 +66,12 @@ enum UserCmd {
         #[arg(long)]
         admin: bool,
     },
+    /// Make an existing account an administrator, or (with --remove) no longer one.
+    Admin {
+        username: String,
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 /// See the workspace manifest for why (memory per idle socket, and after sign-ins).
@@ -135,6 +141,16 @@ async fn run(args: SettingsArgs, work: Option<Work>) -> anyhow::Result<()> {
             org,
             admin,
         })) => add_user(settings, username, display_name, org, admin).await,
+        Some(Work::User(UserCmd::Admin { username, remove })) => {
+            let pool = open_database(&settings).await?;
+            let username = username.trim().to_lowercase();
+            if !server::db::users::set_admin(&pool, &username, !remove).await? {
+                anyhow::bail!("no account is named {username}");
+            }
+            let now = if remove { "no longer" } else { "now" };
+            println!("{username} is {now} an administrator");
+            Ok(())
+        }
         Some(Work::Token(cmd)) => manage_tokens(settings, cmd).await,
     }
 }

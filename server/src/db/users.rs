@@ -144,3 +144,13 @@ pub async fn in_org(pool: &Pool, org_id: i64, limit: i64) -> Result<Vec<UserRef>
         })
         .collect())
 }
+
+/// Makes the account named `username` an administrator or not; `false` if there is none.
+pub async fn set_admin(pool: &Pool, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET admin = $1 WHERE username = $2")
+        .bind(admin)
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
