@@ -11,6 +11,9 @@ use crate::state::AppState;
 /// How long an invite link stays open.
 pub const INVITE_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Open invite links a team may have at once.
+pub const MAX_OPEN_INVITES: usize = 50;
+
 /// What the team page shows.
 pub struct Team {
     pub name: String,
@@ -45,6 +48,16 @@ pub async fn team(state: &AppState, user: &CurrentUser) -> Result<Team, ApiError
 pub async fn create_invite(state: &AppState, user: &CurrentUser) -> Result<String, ApiError> {
     let me = me(state, user).await?;
     let now = db::now_millis();
+    if teams::open_invites(&state.db.read, me.org_id, now)
+        .await?
+        .len()
+        >= MAX_OPEN_INVITES
+    {
+        return Err(ApiError::invalid(
+            "invite",
+            format!("a team may have {MAX_OPEN_INVITES} open invite links; revoke one first"),
+        ));
+    }
     let expires_at = now + INVITE_LIFETIME.as_millis() as i64;
     let secret = teams::create_invite(&state.db.write, me.org_id, me.id, now, expires_at).await?;
     tracing::info!(user_id = me.id, org_id = me.org_id, "invite created");

@@ -252,3 +252,20 @@ async fn team_actions_need_a_session() {
         assert_eq!(res.status(), 401, "{endpoint}");
     }
 }
+
+#[tokio::test]
+async fn a_team_has_only_so_many_open_invites() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    for _ in 0..server::actions::teams::MAX_OPEN_INVITES {
+        invite(&app, &ada).await;
+    }
+    let res = app.server_fn(&ada, "team/invites/create", &[]).await;
+    assert_eq!(res.status(), 422);
+    let id = team(&app, &ada).await["invites"][0]["id"].to_string();
+    let res = app
+        .server_fn(&ada, "team/invites/revoke", &[("id", &id)])
+        .await;
+    assert_eq!(res.status(), 200);
+    invite(&app, &ada).await;
+}
