@@ -269,3 +269,25 @@ async fn a_team_has_only_so_many_open_invites() {
     assert_eq!(res.status(), 200);
     invite(&app, &ada).await;
 }
+
+#[tokio::test]
+async fn a_malformed_team_form_gets_a_coded_error_and_changes_nothing() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    invite(&app, &ada).await;
+    for form in [
+        &[("id", "abc")][..],
+        &[][..],
+        &[("id", "99999999999999999999")][..],
+    ] {
+        let res = app.server_fn(&ada, "team/invites/revoke", form).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert!(status.is_client_error(), "{form:?}: {status} {body}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    assert_eq!(
+        team(&app, &ada).await["invites"].as_array().unwrap().len(),
+        1
+    );
+}
