@@ -140,22 +140,14 @@ async fn an_existing_account_is_made_an_administrator_and_back() {
     let app = spawn_app_in(dir.clone()).await;
     let _first = app.signup("ada").await;
     let bob = app.signup("bob").await;
-    let is_admin = |user: &TestUser| {
-        let app = &app;
-        let token = user.token.clone();
-        async move {
-            let res = app.server_fn(&TestUser { token }, "account", &[]).await;
-            res.json::<serde_json::Value>().await.unwrap()["admin"].clone()
-        }
-    };
-    assert_eq!(is_admin(&bob).await, false);
+    assert_eq!(is_admin(&app, &bob).await, false);
     let made = server_cli(dir.path(), &db, &["user", "admin", "Bob"], "");
     assert!(made.status.success(), "{}", stderr(&made));
     assert_eq!(stdout(&made), "bob is now an administrator");
-    assert_eq!(is_admin(&bob).await, true);
+    assert_eq!(is_admin(&app, &bob).await, true);
     let undone = server_cli(dir.path(), &db, &["user", "admin", "bob", "--remove"], "");
     assert!(undone.status.success(), "{}", stderr(&undone));
-    assert_eq!(is_admin(&bob).await, false);
+    assert_eq!(is_admin(&app, &bob).await, false);
     let nobody = server_cli(dir.path(), &db, &["user", "admin", "nobody"], "");
     assert!(!nobody.status.success());
     assert!(
@@ -163,4 +155,9 @@ async fn an_existing_account_is_made_an_administrator_and_back() {
         "{}",
         stderr(&nobody)
     );
+}
+
+async fn is_admin(app: &TestApp, user: &TestUser) -> serde_json::Value {
+    let res = app.server_fn(user, "account", &[]).await;
+    res.json::<serde_json::Value>().await.unwrap()["admin"].clone()
 }

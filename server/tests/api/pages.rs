@@ -148,21 +148,12 @@ async fn an_expired_session_with_a_live_refresh_window_is_renewed_by_the_first_p
 
     let res = navigate(&app, "/", Some(&ada.token)).await;
     assert_eq!(res.status(), 200, "not sent to sign in");
-    let renewed = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("taskwire_session="))
-        .and_then(|c| c.split(';').next())
-        .map(str::to_owned)
-        .expect("the response renews the session cookie");
+    let fresh = session_set_by(&res);
     let html = res.text().await.unwrap();
     assert!(
         html.contains("Renew me"),
         "the dashboard is rendered: {html}"
     );
-    let fresh = TestUser { token: renewed };
     assert_eq!(app.get(&fresh, "/api/auth/me").await.status(), 200);
     assert_eq!(
         navigate(&app, &format!("/tasks/{id}"), Some(&fresh.token))
