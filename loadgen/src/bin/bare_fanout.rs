@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast;
@@ -38,7 +39,10 @@ async fn main() -> anyhow::Result<()> {
         .route("/api/tasks", post(create))
         .route("/api/health", get(|| async { "ok" }))
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // TCP_NODELAY, as taskwire sets it: each frame goes out as soon as it is written.
+    let listener = tokio::net::TcpListener::bind(&addr).await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     eprintln!("bare-fanout listening on {addr}");
     axum::serve(listener, app).await?;
     Ok(())
