@@ -132,9 +132,7 @@ fn LogoutButton() -> impl IntoView {
     let logout = ServerAction::<api::Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
-            offline::forget_pages();
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href("/login");
+            offline::forget_pages_then_go("/login");
         }
     });
     view! {

@@ -19,11 +19,21 @@ pub fn register_worker() {
     }
 }
 
-/// Drops the copies of pages: they show the account that is signing out, or the one
-/// that was signed in before.
-pub fn forget_pages() {
+/// Drops the copies of pages, then loads `href` afresh: the copies show the account that
+/// is signing out, or the one that was signed in before. The load waits for the copies
+/// to be gone, or a page torn down at once could leave them behind.
+pub fn forget_pages_then_go(href: &str) {
     #[cfg(feature = "hydrate")]
-    if let Ok(caches) = leptos::prelude::window().caches() {
-        let _ = caches.delete(PAGES);
+    {
+        let href = href.to_owned();
+        leptos::task::spawn_local(async move {
+            let window = leptos::prelude::window();
+            if let Ok(caches) = window.caches() {
+                let _ = wasm_bindgen_futures::JsFuture::from(caches.delete(PAGES)).await;
+            }
+            let _ = window.location().set_href(&href);
+        });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = href;
 }

@@ -4,24 +4,7 @@ import { DETAILED_ANSWER, DETAILED_DESCRIPTION, VAGUE_DESCRIPTION, uniqueTitle }
 import { DashboardPage } from './fixtures/dashboard_page';
 import { NewTaskPage } from './fixtures/new_task_page';
 import { TaskPage } from './fixtures/task_page';
-import type { Page } from '@playwright/test';
-
-/** What Chromium logs while it has no network. */
-const OFFLINE_ERRORS = [/ERR_INTERNET_DISCONNECTED/, /WebSocket/, /Failed to load resource/, /Failed to fetch/];
-
-/** Waits until the service worker controls the page and keeps a copy of it. */
-async function waitUntilKeptForOffline(page: Page): Promise<void> {
-  await expect
-    .poll(
-      () =>
-        page.evaluate(async () => {
-          if (!navigator.serviceWorker?.controller) return false;
-          return (await caches.match(location.href)) !== undefined;
-        }),
-      { message: 'the page should be kept for offline use', timeout: 30_000 },
-    )
-    .toBe(true);
-}
+import { OFFLINE_ERRORS, waitUntilKeptForOffline } from './fixtures/offline';
 
 test('a task written offline survives a reload and is created once when the network is back', async ({
   newSession,

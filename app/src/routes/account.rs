@@ -97,9 +97,7 @@ fn SessionsForm() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
-            crate::offline::forget_pages();
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href("/login");
+            crate::offline::forget_pages_then_go("/login");
         }
     });
     view! {

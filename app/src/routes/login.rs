@@ -9,10 +9,8 @@ use crate::api::{load_signup_info, safe_next, Login, Signup, SignupInfo};
 
 /// After signing in, load the page afresh so the live socket opens with the new session
 /// cookie.
-fn go_to(_path: &str) {
-    crate::offline::forget_pages();
-    #[cfg(feature = "hydrate")]
-    let _ = window().location().set_href(_path);
+fn go_to(path: &str) {
+    crate::offline::forget_pages_then_go(path);
 }
 
 /// The `next` of this page's URL, checked: only a path on this site.

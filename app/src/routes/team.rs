@@ -172,9 +172,7 @@ fn LeaveForm(alone: bool) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(())) = leave.value().get() {
             // A fresh load: the live connection opens again as a member of the new team.
-            crate::offline::forget_pages();
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href("/team");
+            crate::offline::forget_pages_then_go("/team");
         }
     });
     let error = action_error(leave);
