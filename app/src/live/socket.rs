@@ -33,6 +33,8 @@ const PROBE_WAIT_MS: u32 = 5_000;
 /// How often the client pings; silence for [`DEAD_AFTER_MS`] means the socket is dead.
 const PING_EVERY_MS: u32 = 10_000;
 const DEAD_AFTER_MS: f64 = 30_000.0;
+/// How long after a refused refresh it is asked again.
+const SIGNED_OUT_RECHECK_MS: u32 = 1_000;
 
 #[derive(Default)]
 struct Shared {
@@ -189,7 +191,7 @@ enum Refresh {
     Unknown,
 }
 
-async fn refresh_session() -> Refresh {
+async fn refresh_once() -> Refresh {
     match gloo_net::http::Request::post("/api/auth/refresh")
         .send()
         .await
@@ -197,6 +199,19 @@ async fn refresh_session() -> Refresh {
         Ok(res) if res.ok() => Refresh::Renewed,
         Ok(res) if res.status() == http::StatusCode::UNAUTHORIZED.as_u16() => Refresh::SignedOut,
         _ => Refresh::Unknown,
+    }
+}
+
+/// Refreshes the session. A refusal is asked again once, a moment later: the socket
+/// closes as soon as the sessions end (a password change), while the answer carrying
+/// this page's new session may still be on its way, and the refusal was for the old one.
+async fn refresh_session() -> Refresh {
+    match refresh_once().await {
+        Refresh::SignedOut => {
+            TimeoutFuture::new(SIGNED_OUT_RECHECK_MS).await;
+            refresh_once().await
+        }
+        other => other,
     }
 }
 
@@ -307,14 +322,13 @@ fn apply_polled(body: &str) {
 
 fn go_to_sign_in() {
     // The pages kept for offline use show the session that just ended.
-    crate::offline::forget_pages();
     let location = window().location();
     let here = format!(
         "{}{}",
         location.pathname().unwrap_or_default(),
         location.search().unwrap_or_default()
     );
-    let _ = location.set_href(&crate::api::login_path(&here));
+    crate::offline::forget_pages_then_go(&crate::api::login_path(&here));
 }
 
 async fn run(
