@@ -184,6 +184,28 @@ impl Outbox {
     pub fn standing_of(&self, key: &str) -> Option<Standing> {
         self.standing.with(|s| s.get(key).cloned())
     }
+
+    /// Whose outbox this tab has open: who a page last said was signed in.
+    pub fn user_id(&self) -> Option<i64> {
+        self.user.get_untracked()
+    }
+
+    /// Whether the action `key` is held back behind an older one that cannot be sent
+    /// now (no network, or no session): it is kept on this device just as that one is.
+    pub fn held_back(&self, key: &str) -> bool {
+        self.items.with(|items| {
+            items
+                .iter()
+                .take_while(|p| p.key != key)
+                .filter(|p| p.refused.is_none())
+                .any(|p| {
+                    matches!(
+                        self.standing_of(&p.key),
+                        Some(Standing::Waiting | Standing::SignedOut)
+                    )
+                })
+        })
+    }
 }
 
 #[cfg(feature = "hydrate")]

@@ -112,3 +112,47 @@ test('answers given offline are sent when the network is back; ones the server n
   await author.page.getByTestId('outbox-dismiss').click();
   await expect(refused).toHaveCount(0);
 });
+
+test('offline, the form opens from another page and keeps one task after another', async ({
+  newSession,
+  consoleGuard,
+}) => {
+  test.setTimeout(120_000);
+  const author = await newSession({ name: 'ines' });
+  const dashboard = new DashboardPage(author.page);
+  await dashboard.goto();
+  await dashboard.waitUntilLive();
+  await waitUntilKeptForOffline(author.page);
+
+  const offline = consoleGuard.tolerate(OFFLINE_ERRORS);
+  await author.context.setOffline(true);
+  // The form's page asks the server who is signed in; this tab already knows.
+  await dashboard.openNewTaskForm();
+  const form = new NewTaskPage(author.page);
+  const titles = [uniqueTitle('First of two offline'), uniqueTitle('Second of two offline')];
+  for (const title of titles) {
+    await form.titleInput.fill(title);
+    await form.descriptionInput.fill(DETAILED_DESCRIPTION);
+    await form.submitButton.click();
+    await expect(author.page.getByTestId('kept-offline')).toContainText(title);
+    await expect(form.titleInput).toHaveValue('');
+    await expect(form.submitButton).toBeEnabled();
+  }
+  const waiting = author.page.getByTestId('outbox-item');
+  await expect(waiting).toHaveCount(2);
+
+  // The network comes back while a third is being written: both are sent, and the page
+  // stays with what is being written.
+  await form.titleInput.fill('Half written');
+  await author.context.setOffline(false);
+  await expect(waiting).toHaveCount(0, { timeout: 30_000 });
+  await form.expectConnectionState('connected');
+  offline.end();
+  await expect(author.page).toHaveURL(/\/tasks\/new$/);
+  await expect(form.titleInput).toHaveValue('Half written');
+
+  const list = await author.api.listTasks();
+  for (const title of titles) {
+    expect(list.tasks.filter((t) => t.title === title)).toHaveLength(1);
+  }
+});

@@ -10,22 +10,29 @@ use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 use shared_protocol::api::NewTask;
-use shared_protocol::UserRef;
 
 use super::load_failed;
-use crate::api::{load_viewer, CreateTask};
+use crate::api::{load_viewer, AppError, CreateTask};
 use crate::outbox::{use_outbox, Action, Standing};
 
 #[component]
 pub fn NewTask() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| load_viewer());
+    let outbox = use_outbox();
     view! {
         <Title text="New task · taskwire"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
-                    Ok(viewer) => view! { <NewTaskForm viewer/> }.into_any(),
-                    Err(e) => load_failed(e),
+                    Ok(viewer) => view! { <NewTaskForm user_id=viewer.id.0/> }.into_any(),
+                    // Opened from another page with the network gone: this tab knows who
+                    // is signed in, and what is written here waits on this device.
+                    Err(e) => match (e, outbox.user_id()) {
+                        (AppError::Transport, Some(user_id)) => {
+                            view! { <NewTaskForm user_id/> }.into_any()
+                        }
+                        (e, _) => load_failed(e),
+                    },
                 }
             })}
         </Suspense>
@@ -33,9 +40,9 @@ pub fn NewTask() -> impl IntoView {
 }
 
 #[component]
-fn NewTaskForm(viewer: UserRef) -> impl IntoView {
+fn NewTaskForm(user_id: i64) -> impl IntoView {
     let outbox = use_outbox();
-    outbox.open_for(viewer.id.0);
+    outbox.open_for(user_id);
     crate::live::use_live().connect();
     let navigate = use_navigate();
     let title = NodeRef::<leptos::html::Input>::new();
@@ -64,6 +71,16 @@ fn NewTaskForm(viewer: UserRef) -> impl IntoView {
             following.set(Some(key));
         }
     };
+    // The followed task is safe on this device: clear the form for the next one.
+    let keep = move || {
+        following.set(None);
+        if let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get()) {
+            kept.set(Some(t.value()));
+            t.set_value("");
+            d.set_value("");
+            p.set_checked(false);
+        }
+    };
     Effect::new(move |_| {
         let Some(key) = following.get() else { return };
         match outbox.standing_of(&key) {
@@ -78,17 +95,10 @@ fn NewTaskForm(viewer: UserRef) -> impl IntoView {
                 outbox.dismiss(&key);
                 error.set(Some(reason));
             }
-            Some(Standing::Waiting | Standing::SignedOut) => {
-                // It is safe on this device: clear the form for the next one.
-                following.set(None);
-                if let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get())
-                {
-                    kept.set(Some(t.value()));
-                    t.set_value("");
-                    d.set_value("");
-                    p.set_checked(false);
-                }
-            }
+            Some(Standing::Waiting | Standing::SignedOut) => keep(),
+            // Behind one that waits: it waits too, and the form must not stay busy (nor
+            // jump to the task once it is sent, away from what the user writes next).
+            Some(Standing::Queued) if outbox.held_back(&key) => keep(),
             Some(Standing::Queued | Standing::Sending) | None => {}
         }
     });
