@@ -77,12 +77,15 @@ test('a search, a creator and an order live in the URL, render on first load and
   await expect(dashboard.totalCount).toHaveText('4');
   const shared = watcher.page.url();
 
-  // Back and forward move between the views.
+  // Back and forward move between the views, and the form shows each view's own.
+  const creatorFilter = watcher.page.getByTestId('creator-filter');
   await watcher.page.goBack();
   await expect(watcher.page).toHaveURL(/sort=title&order=desc$/);
   await expect(dashboard.row(watchers.id)).toBeVisible();
+  await expect(creatorFilter).toHaveValue('');
   await watcher.page.goForward();
   await expect(dashboard.row(watchers.id)).toHaveCount(0);
+  await expect(creatorFilter).toHaveValue(String(inTitle.creator.id));
   await dashboard.expectSameDocument(document);
 
   // The link reproduces the view, rendered by the server: no JavaScript needed.
@@ -100,6 +103,12 @@ test('a search, a creator and an order live in the URL, render on first load and
   await watcher.page.getByTestId('clear-filters').click();
   await expect(watcher.page).toHaveURL(/\/$/);
   await expect(dashboard.row(unrelated.id)).toBeVisible();
+  await expect(search).toHaveValue('');
+  await expect(creatorFilter).toHaveValue('');
+  // Back to the search that found nothing: its words are in the box again.
+  await watcher.page.goBack();
+  await expect(dashboard.empty).toContainText('No tasks match');
+  await expect(search).toHaveValue(`${word}zzz`);
 });
 
 test('counts follow the Mine scope, live', async ({ newSession }) => {

@@ -191,11 +191,15 @@ fn SearchForm(query: DashboardQuery, people: Vec<UserRef>, viewer: UserId) -> im
                     name="q"
                     placeholder="Search titles and descriptions"
                     value=query.search.clone().unwrap_or_default()
+                    // The attribute is the server's; once someone has typed, only the
+                    // property shows a new view's words (after Back, say).
+                    prop:value=query.search.clone().unwrap_or_default()
                     node_ref=q_input
                     data-testid="search-input"
                 />
                 <label class="sr-only" for="search-creator">"Created by"</label>
-                <select id="search-creator" name="creator" node_ref=creator_select data-testid="creator-filter" on:change=submit_own_form>
+                <select id="search-creator" name="creator" node_ref=creator_select data-testid="creator-filter" on:change=submit_own_form
+                    prop:value=creator.map(|c| c.0.to_string()).unwrap_or_default()>
                     <option value="" selected=creator.is_none()>"Anyone"</option>
                     {options}
                 </select>
