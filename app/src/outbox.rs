@@ -189,23 +189,6 @@ impl Outbox {
     pub fn user_id(&self) -> Option<i64> {
         self.user.get_untracked()
     }
-
-    /// Whether the action `key` is held back behind an older one that cannot be sent
-    /// now (no network, or no session): it is kept on this device just as that one is.
-    pub fn held_back(&self, key: &str) -> bool {
-        self.items.with(|items| {
-            items
-                .iter()
-                .take_while(|p| p.key != key)
-                .filter(|p| p.refused.is_none())
-                .any(|p| {
-                    matches!(
-                        self.standing_of(&p.key),
-                        Some(Standing::Waiting | Standing::SignedOut)
-                    )
-                })
-        })
-    }
 }
 
 #[cfg(feature = "hydrate")]
@@ -289,6 +272,23 @@ mod browser {
             .update(|s| drop(s.insert(key.to_owned(), standing)));
     }
 
+    /// The oldest action cannot be sent now (no network, or no session): those queued
+    /// behind it are held with it, and stand as it does.
+    fn hold_unsent(outbox: Outbox, standing: Standing) {
+        let unsent: Vec<String> = outbox.items.with_untracked(|items| {
+            items
+                .iter()
+                .filter(|p| p.refused.is_none())
+                .map(|p| p.key.clone())
+                .collect()
+        });
+        outbox.standing.update(|s| {
+            for key in unsent {
+                s.insert(key, standing.clone());
+            }
+        });
+    }
+
     /// 128 random bits, as hex: `getRandomValues` works on plain `http://` too, where
     /// `randomUUID` does not.
     fn new_key() -> String {
@@ -359,11 +359,11 @@ mod browser {
                         set_standing(outbox, &next.key, Standing::Refused(reason));
                     }
                     Outcome::SignedOut => {
-                        set_standing(outbox, &next.key, Standing::SignedOut);
+                        hold_unsent(outbox, Standing::SignedOut);
                         let _ = rx.next().await;
                     }
                     Outcome::Later => {
-                        set_standing(outbox, &next.key, Standing::Waiting);
+                        hold_unsent(outbox, Standing::Waiting);
                         attempt = attempt.saturating_add(1);
                         let wait = backoff_ms(attempt, js_sys::Math::random()).max(500);
                         futures::select! {

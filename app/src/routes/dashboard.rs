@@ -146,6 +146,7 @@ fn SearchForm(query: DashboardQuery, people: Vec<UserRef>, viewer: UserId) -> im
         fields
     };
     let creator = query.creator;
+    let words = query.search.clone().unwrap_or_default();
     let q_input = NodeRef::<leptos::html::Input>::new();
     let creator_select = NodeRef::<leptos::html::Select>::new();
     let navigate = leptos_router::hooks::use_navigate();
@@ -190,10 +191,10 @@ fn SearchForm(query: DashboardQuery, people: Vec<UserRef>, viewer: UserId) -> im
                     type="search"
                     name="q"
                     placeholder="Search titles and descriptions"
-                    value=query.search.clone().unwrap_or_default()
+                    value=words.clone()
                     // The attribute is the server's; once someone has typed, only the
                     // property shows a new view's words (after Back, say).
-                    prop:value=query.search.clone().unwrap_or_default()
+                    prop:value=words
                     node_ref=q_input
                     data-testid="search-input"
                 />

@@ -71,16 +71,6 @@ fn NewTaskForm(user_id: i64) -> impl IntoView {
             following.set(Some(key));
         }
     };
-    // The followed task is safe on this device: clear the form for the next one.
-    let keep = move || {
-        following.set(None);
-        if let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get()) {
-            kept.set(Some(t.value()));
-            t.set_value("");
-            d.set_value("");
-            p.set_checked(false);
-        }
-    };
     Effect::new(move |_| {
         let Some(key) = following.get() else { return };
         match outbox.standing_of(&key) {
@@ -95,10 +85,17 @@ fn NewTaskForm(user_id: i64) -> impl IntoView {
                 outbox.dismiss(&key);
                 error.set(Some(reason));
             }
-            Some(Standing::Waiting | Standing::SignedOut) => keep(),
-            // Behind one that waits: it waits too, and the form must not stay busy (nor
-            // jump to the task once it is sent, away from what the user writes next).
-            Some(Standing::Queued) if outbox.held_back(&key) => keep(),
+            Some(Standing::Waiting | Standing::SignedOut) => {
+                // It is safe on this device: clear the form for the next one.
+                following.set(None);
+                if let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get())
+                {
+                    kept.set(Some(t.value()));
+                    t.set_value("");
+                    d.set_value("");
+                    p.set_checked(false);
+                }
+            }
             Some(Standing::Queued | Standing::Sending) | None => {}
         }
     });
