@@ -39,7 +39,9 @@ pub async fn visible(state: &AppState, viewer: Viewer, id: TaskId) -> Result<Tas
     }
 }
 
-/// Creates a task and hands it to the pipeline.
+/// Creates a task and hands it to the pipeline. The analysis starts in the create's own
+/// commit: the task is never seen waiting in `received`, and both events reach every
+/// socket in one write.
 pub async fn create(
     state: &AppState,
     user: &CurrentUser,
@@ -49,12 +51,15 @@ pub async fn create(
     let applied = state
         .tasks
         .create(
-            user.id,
-            &user.name,
-            user.org_id,
-            &new.title,
-            &new.description,
-            new.private,
+            crate::tasks::NewTask {
+                creator_id: user.id,
+                creator_name: user.name.clone(),
+                org_id: user.org_id,
+                title: new.title,
+                description: new.description,
+                private: new.private,
+            },
+            Some(state.pipeline.first_step()),
         )
         .await?;
     state.pipeline.submit(Job::Analyse(applied.task.id())).await;

@@ -117,6 +117,8 @@ impl Job {
 pub struct PipelineHandle {
     jobs: mpsc::Sender<Job>,
     leases: Option<Leases>,
+    /// The analyser's name, for the step that starts an analysis.
+    analyser: Arc<str>,
 }
 
 impl PipelineHandle {
@@ -132,6 +134,7 @@ impl PipelineHandle {
         shutdown: CancellationToken,
     ) -> Self {
         let (jobs, rx) = mpsc::channel(1024);
+        let analyser_name = Arc::from(analyser.name());
         let worker = Worker {
             tasks,
             analyser,
@@ -143,7 +146,11 @@ impl PipelineHandle {
         tracker
             .clone()
             .spawn(run_pipeline(worker, rx, tracker.clone(), shutdown.clone()));
-        let handle = PipelineHandle { jobs, leases };
+        let handle = PipelineHandle {
+            jobs,
+            leases,
+            analyser: analyser_name,
+        };
         if handle.leases.is_some() {
             tracker.spawn(handle.clone().sweep(shutdown));
         }
@@ -177,6 +184,17 @@ impl PipelineHandle {
             }
         }
         Ok(())
+    }
+
+    /// The command a new task's analysis starts with, for the create to apply in its own
+    /// commit; the `Analyse` job then finds the task in `analyzing` and goes on from there.
+    pub fn first_step(&self) -> (Actor, Command) {
+        (
+            Actor::System("analyser"),
+            Command::StartAnalysis {
+                analyser: self.analyser.to_string(),
+            },
+        )
     }
 
     pub async fn submit(&self, job: Job) {

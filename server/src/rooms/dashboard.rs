@@ -31,7 +31,8 @@ pub enum DashboardCommand {
     Leave {
         conn_id: u64,
     },
-    Publish(Arc<Published>),
+    /// Events committed together, in seq order.
+    Publish(Vec<Arc<Published>>),
     Members {
         respond_to: oneshot::Sender<usize>,
     },
@@ -86,8 +87,8 @@ impl DashboardHandle {
         let _ = self.inbox.send(DashboardCommand::Leave { conn_id }).await;
     }
 
-    pub async fn publish(&self, p: Arc<Published>) {
-        let _ = self.inbox.send(DashboardCommand::Publish(p)).await;
+    pub async fn publish(&self, events: Vec<Arc<Published>>) {
+        let _ = self.inbox.send(DashboardCommand::Publish(events)).await;
     }
 
     pub async fn members(&self) -> usize {
@@ -103,6 +104,10 @@ impl DashboardHandle {
         rx.await.unwrap_or(0)
     }
 }
+
+/// The most events whose frames are queued to each member together. A group is queued
+/// to one member at once, so it must stay well below a member's queue (`ws_queue`).
+const PUBLISH_GROUP: usize = 16;
 
 struct Member {
     handle: MemberHandle,
@@ -138,7 +143,7 @@ async fn run_dashboard_room(mut room: DashboardRoom, mut rx: mpsc::Receiver<Dash
             DashboardCommand::Leave { conn_id } => {
                 room.members.remove(&conn_id);
             }
-            DashboardCommand::Publish(p) => room.publish(&p),
+            DashboardCommand::Publish(events) => room.publish(&events),
             DashboardCommand::Members { respond_to } => {
                 let _ = respond_to.send(room.members.len());
             }
@@ -168,7 +173,40 @@ impl DashboardRoom {
         )
     }
 
-    fn publish(&mut self, p: &Published) {
+    /// Applies `events` and queues each member's frames for them together, a group at a
+    /// time, so that its socket writes them in one flush rather than waking once per
+    /// event.
+    fn publish(&mut self, events: &[Arc<Published>]) {
+        for group in events.chunks(PUBLISH_GROUP) {
+            let mut outgoing = Vec::with_capacity(self.members.len() * group.len());
+            for p in group {
+                self.apply(p, &mut outgoing);
+            }
+            if group.len() > 1 {
+                // Stable: each member's frames stay in seq order.
+                outgoing.sort_by_key(|(conn_id, _)| *conn_id);
+            }
+            let mut gone: Vec<u64> = Vec::new();
+            for (conn_id, frame) in outgoing {
+                if gone.last() == Some(&conn_id) {
+                    continue;
+                }
+                let Some(m) = self.members.get(&conn_id) else {
+                    continue;
+                };
+                if !m.handle.send(frame) {
+                    gone.push(conn_id);
+                }
+            }
+            for conn_id in gone {
+                self.members.remove(&conn_id);
+            }
+        }
+    }
+
+    /// Applies one event to the rows and counts, and adds the frame each member who may
+    /// see it is owed to `outgoing`.
+    fn apply(&mut self, p: &Published, outgoing: &mut Vec<(u64, SharedFrame)>) {
         if p.seq <= self.seq {
             return;
         }
@@ -187,7 +225,6 @@ impl DashboardRoom {
         // for everyone in an org who has no private tasks, so that frame is serialised
         // once per org, plus once per member who has private tasks.
         let mut counted_rows: HashMap<(i64, Option<i64>), SharedFrame> = HashMap::new();
-        let mut gone = Vec::new();
         for (conn_id, m) in &mut self.members {
             if p.seq <= m.sent_upto {
                 continue;
@@ -222,12 +259,7 @@ impl DashboardRoom {
             } else {
                 p.row_frame.clone()
             };
-            if !m.handle.send(frame) {
-                gone.push(*conn_id);
-            }
-        }
-        for conn_id in gone {
-            self.members.remove(&conn_id);
+            outgoing.push((*conn_id, frame));
         }
     }
 

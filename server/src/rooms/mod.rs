@@ -87,13 +87,16 @@ impl Rooms {
         }
     }
 
-    /// Hands a committed event to the dashboard and to the task's room, if one runs.
-    pub async fn publish(&self, p: Arc<Published>) {
-        self.inner.dashboard.publish(p.clone()).await;
-        let room = self.lock_tasks().get(&p.task_id).cloned();
-        if let Some(room) = room {
-            room.publish(p).await;
+    /// Hands committed events, in seq order, to each task's room, if one runs, and all
+    /// of them at once to the dashboard.
+    pub async fn publish(&self, events: Vec<Arc<Published>>) {
+        for p in &events {
+            let room = self.lock_tasks().get(&p.task_id).cloned();
+            if let Some(room) = room {
+                room.publish(p.clone()).await;
+            }
         }
+        self.inner.dashboard.publish(events).await;
     }
 
     /// How many task rooms are running.

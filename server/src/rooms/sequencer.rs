@@ -175,6 +175,9 @@ pub async fn run_sequencer(
                 }
             };
             let done = batch.len() < BATCH as usize;
+            // Events committed together are published together, so a socket that
+            // sees several of them gets them in one write.
+            let mut published = Vec::with_capacity(batch.len());
             for event in batch {
                 debug_assert!(event.seq == last + 1, "the log is gap-free");
                 last = event.seq;
@@ -184,8 +187,11 @@ pub async fn run_sequencer(
                         .record(age_ms as f64 / 1000.0);
                 }
                 if let Some(p) = Published::new(event.seq, event.task_id, event.msg, event.org_id) {
-                    rooms.publish(Arc::new(p)).await;
+                    published.push(Arc::new(p));
                 }
+            }
+            if !published.is_empty() {
+                rooms.publish(published).await;
             }
             if done {
                 break;

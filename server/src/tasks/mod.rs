@@ -224,31 +224,28 @@ impl TaskService {
         }
     }
 
-    /// Creates a task in `received` and appends `task:created`.
-    #[tracing::instrument(skip_all, fields(creator_id))]
+    /// Creates a task in `received` and appends `task:created`; with `first_step`, also
+    /// applies that command to the new task in the same commit (all or nothing), so the
+    /// two events are published together.
+    #[tracing::instrument(skip_all, fields(creator_id = new.creator_id))]
     pub async fn create(
         &self,
-        creator_id: i64,
-        creator_name: &str,
-        org_id: i64,
-        title: &str,
-        description: &str,
-        private: bool,
+        new: NewTask,
+        first_step: Option<(Actor, Command)>,
     ) -> Result<Applied, ServiceError> {
-        let title = title.trim();
-        let description = description.trim();
-        check_len("title", title, 1, MAX_TITLE_CHARS)?;
-        check_len("description", description, 0, MAX_DESCRIPTION_CHARS)?;
+        let new = NewTask {
+            title: new.title.trim().to_owned(),
+            description: new.description.trim().to_owned(),
+            ..new
+        };
+        check_len("title", &new.title, 1, MAX_TITLE_CHARS)?;
+        check_len("description", &new.description, 0, MAX_DESCRIPTION_CHARS)?;
+        if let Some((_, command)) = &first_step {
+            validate(command)?;
+        }
         let applied = self
             .writer
-            .write(writer::Write::Create(NewTask {
-                creator_id,
-                creator_name: creator_name.to_owned(),
-                org_id,
-                title: title.to_owned(),
-                description: description.to_owned(),
-                private,
-            }))
+            .write(writer::Write::Create { new, first_step })
             .await?;
         tracing::info!(task_id = %applied.task.id(), seq = applied.seq, "task created");
         Ok(applied)

@@ -37,7 +37,11 @@ const QUEUE: usize = 4096;
 /// One change to make.
 #[derive(Debug)]
 pub enum Write {
-    Create(NewTask),
+    /// A new task, and optionally a first command for it, made in one savepoint.
+    Create {
+        new: NewTask,
+        first_step: Option<(Actor, Command)>,
+    },
     Apply {
         id: TaskId,
         actor: Actor,
@@ -108,7 +112,18 @@ async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, Se
         for write in writes {
             let mut savepoint = tx.begin().await?;
             let result = match write {
-                Write::Create(new) => create_in(&mut savepoint, &new).await,
+                Write::Create { new, first_step } => {
+                    let created = create_in(&mut savepoint, &new).await;
+                    match (created, first_step) {
+                        (Ok(created), Some((actor, command))) => {
+                            let id = created.task.id();
+                            apply_in(&mut savepoint, id, &actor, command, None)
+                                .await
+                                .map(|_| created)
+                        }
+                        (created, _) => created,
+                    }
+                }
                 Write::Apply {
                     id,
                     actor,

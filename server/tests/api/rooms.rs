@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use server::rooms::dashboard::DashboardHandle;
-use server::rooms::member::MemberHandle;
+use server::rooms::member::{MemberHandle, SharedFrame};
 use server::rooms::sequencer::Published;
 use server::tasks::Visibility;
 use shared_protocol::*;
@@ -72,7 +72,7 @@ async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
     room.join(member, None).await.unwrap();
     assert_eq!(room.members().await, 1);
     for seq in 1..=10 {
-        room.publish(published(seq)).await;
+        room.publish(vec![published(seq)]).await;
     }
     assert_eq!(room.members().await, 0, "the slow member was removed");
     assert!(lagged.is_cancelled(), "the connection is told to close");
@@ -99,9 +99,9 @@ async fn a_fast_member_gets_every_event_once_in_order() {
     );
     room.join(member, Some(0)).await.unwrap();
     for seq in 1..=5 {
-        room.publish(published(seq)).await;
+        room.publish(vec![published(seq)]).await;
     }
-    room.publish(published(3)).await;
+    room.publish(vec![published(3)]).await;
     let _ = room.members().await;
     let mut seqs = Vec::new();
     while let Ok(frame) = rx.try_recv() {
@@ -111,6 +111,57 @@ async fn a_fast_member_gets_every_event_once_in_order() {
         }
     }
     assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+}
+
+fn member(conn_id: u64, tx: mpsc::Sender<SharedFrame>) -> MemberHandle {
+    MemberHandle::new(
+        conn_id,
+        UserRef {
+            id: UserId(conn_id as i64),
+            name: format!("user{conn_id}"),
+        },
+        1,
+        tx,
+        CancellationToken::new(),
+    )
+}
+
+fn row_seqs(rx: &mut mpsc::Receiver<SharedFrame>) -> Vec<Seq> {
+    let mut seqs = Vec::new();
+    while let Ok(frame) = rx.try_recv() {
+        let frame = ServerFrame::decode(&frame).unwrap();
+        if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
+            seqs.push(frame.seq.unwrap());
+        }
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn events_committed_together_reach_each_member_together_in_order() {
+    let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
+    let (fast_tx, mut fast) = mpsc::channel(64);
+    let (other_tx, mut other) = mpsc::channel(64);
+    let (slow_tx, mut slow) = mpsc::channel(2);
+    room.join(member(1, fast_tx), Some(0)).await.unwrap();
+    room.join(member(2, other_tx), Some(0)).await.unwrap();
+    room.join(member(3, slow_tx), Some(0)).await.unwrap();
+    // Whatever the join queued (the counts) is not part of what is checked.
+    row_seqs(&mut fast);
+    row_seqs(&mut other);
+    row_seqs(&mut slow);
+
+    room.publish((1..=3).map(published).collect()).await;
+    assert_eq!(
+        room.members().await,
+        2,
+        "the member whose queue holds two frames could not take three"
+    );
+    room.publish(vec![published(4)]).await;
+    let _ = room.members().await;
+    assert_eq!(row_seqs(&mut fast), vec![1, 2, 3, 4]);
+    assert_eq!(row_seqs(&mut other), vec![1, 2, 3, 4]);
+    assert_eq!(row_seqs(&mut slow), vec![1, 2], "nothing after it was cut");
 }
 
 #[tokio::test]

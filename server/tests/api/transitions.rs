@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use server::tasks::{next_status, Actor, Command, ServiceError, TaskService};
+use server::tasks::{next_status, Actor, Command, NewTask, ServiceError, TaskService};
 use shared_protocol::{TaskId, TaskStatus};
 use tokio::sync::Notify;
 
@@ -66,7 +66,14 @@ proptest! {
             sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
                 .execute(&pool).await.unwrap();
             let service = TaskService::new(&db, Arc::new(Notify::new()));
-            let created = service.create(1, "Ada", 1, "A task", "", false).await.unwrap();
+            let created = service.create(NewTask {
+                creator_id: 1,
+                creator_name: "Ada".into(),
+                org_id: 1,
+                title: "A task".into(),
+                description: String::new(),
+                private: false,
+            }, None).await.unwrap();
             let id: TaskId = created.task.id();
             let mut status = TaskStatus::Received;
             let mut events = 1;
@@ -90,4 +97,74 @@ proptest! {
             }
         });
     }
+}
+
+fn new_task(title: &str) -> NewTask {
+    NewTask {
+        creator_id: 1,
+        creator_name: "Ada".into(),
+        org_id: 1,
+        title: title.into(),
+        description: String::new(),
+        private: false,
+    }
+}
+
+#[tokio::test]
+async fn a_create_with_a_first_step_commits_both_events_or_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = server::db::open(&crate::helpers::database_url(dir.path()).await)
+        .await
+        .unwrap();
+    let pool = db.write.clone();
+    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let service = TaskService::new(&db, Arc::new(Notify::new()));
+
+    let start = Command::StartAnalysis {
+        analyser: "rules".into(),
+    };
+    let created = service
+        .create(
+            new_task("Analysed"),
+            Some((Actor::System("analyser"), start)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.seq, 1, "the answer is the create's own event");
+    let (stored, timeline, seq) = service
+        .get_with_timeline(created.task.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status(), TaskStatus::Analyzing);
+    let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["task:created", "task:analyzing"]);
+    assert_eq!(seq, 2);
+
+    // A first step the new task cannot take leaves no task and no event behind.
+    let merge = Command::MergePr {
+        merge_commit_sha: None,
+        merged_at: None,
+    };
+    let refused = service
+        .create(new_task("Never"), Some((Actor::System("test"), merge)))
+        .await;
+    assert!(
+        matches!(refused, Err(ServiceError::InvalidTransition(_))),
+        "{refused:?}"
+    );
+    assert_eq!(event_count(&pool).await, 2);
+    let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tasks, 1);
+
+    // The next create takes the seq the refused one gave back.
+    let next = service.create(new_task("Plain"), None).await.unwrap();
+    assert_eq!(next.seq, 3);
+    assert_eq!(next.task.status(), TaskStatus::Received);
 }
