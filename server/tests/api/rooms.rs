@@ -54,22 +54,39 @@ async fn pool() -> server::db::Pool {
     pool
 }
 
+fn member(conn_id: u64, tx: mpsc::Sender<SharedFrame>, lagged: CancellationToken) -> MemberHandle {
+    MemberHandle::new(
+        conn_id,
+        UserRef {
+            id: UserId(conn_id as i64),
+            name: format!("user{conn_id}"),
+        },
+        1,
+        tx,
+        lagged,
+    )
+}
+
+/// The seqs of the row frames queued for a member, taking them off its queue.
+fn row_seqs(rx: &mut mpsc::Receiver<SharedFrame>) -> Vec<Seq> {
+    let mut seqs = Vec::new();
+    while let Ok(frame) = rx.try_recv() {
+        let frame = ServerFrame::decode(&frame).unwrap();
+        if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
+            seqs.push(frame.seq.unwrap());
+        }
+    }
+    seqs
+}
+
 #[tokio::test]
 async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
     let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
     let (tx, mut rx) = mpsc::channel(4);
     let lagged = CancellationToken::new();
-    let member = MemberHandle::new(
-        1,
-        UserRef {
-            id: UserId(1),
-            name: "ada".into(),
-        },
-        1,
-        tx,
-        lagged.clone(),
-    );
-    room.join(member, None).await.unwrap();
+    room.join(member(1, tx, lagged.clone()), None)
+        .await
+        .unwrap();
     assert_eq!(room.members().await, 1);
     for seq in 1..=10 {
         room.publish(vec![published(seq)]).await;
@@ -87,65 +104,33 @@ async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
 async fn a_fast_member_gets_every_event_once_in_order() {
     let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
     let (tx, mut rx) = mpsc::channel(64);
-    let member = MemberHandle::new(
-        1,
-        UserRef {
-            id: UserId(1),
-            name: "ada".into(),
-        },
-        1,
-        tx,
-        CancellationToken::new(),
-    );
-    room.join(member, Some(0)).await.unwrap();
+    room.join(member(1, tx, CancellationToken::new()), Some(0))
+        .await
+        .unwrap();
     for seq in 1..=5 {
         room.publish(vec![published(seq)]).await;
     }
     room.publish(vec![published(3)]).await;
     let _ = room.members().await;
-    let mut seqs = Vec::new();
-    while let Ok(frame) = rx.try_recv() {
-        let frame = ServerFrame::decode(&frame).unwrap();
-        if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
-            seqs.push(frame.seq.unwrap());
-        }
-    }
-    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
-}
-
-fn member(conn_id: u64, tx: mpsc::Sender<SharedFrame>) -> MemberHandle {
-    MemberHandle::new(
-        conn_id,
-        UserRef {
-            id: UserId(conn_id as i64),
-            name: format!("user{conn_id}"),
-        },
-        1,
-        tx,
-        CancellationToken::new(),
-    )
-}
-
-fn row_seqs(rx: &mut mpsc::Receiver<SharedFrame>) -> Vec<Seq> {
-    let mut seqs = Vec::new();
-    while let Ok(frame) = rx.try_recv() {
-        let frame = ServerFrame::decode(&frame).unwrap();
-        if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
-            seqs.push(frame.seq.unwrap());
-        }
-    }
-    seqs
+    assert_eq!(row_seqs(&mut rx), vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]
-async fn events_committed_together_reach_each_member_together_in_order() {
+async fn a_batch_reaches_every_member_in_seq_order_and_one_cut_in_it_gets_nothing_after() {
     let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
     let (fast_tx, mut fast) = mpsc::channel(64);
     let (other_tx, mut other) = mpsc::channel(64);
     let (slow_tx, mut slow) = mpsc::channel(2);
-    room.join(member(1, fast_tx), Some(0)).await.unwrap();
-    room.join(member(2, other_tx), Some(0)).await.unwrap();
-    room.join(member(3, slow_tx), Some(0)).await.unwrap();
+    room.join(member(1, fast_tx, CancellationToken::new()), Some(0))
+        .await
+        .unwrap();
+    room.join(member(2, other_tx, CancellationToken::new()), Some(0))
+        .await
+        .unwrap();
+    let slow_lagged = CancellationToken::new();
+    room.join(member(3, slow_tx, slow_lagged.clone()), Some(0))
+        .await
+        .unwrap();
     // Whatever the join queued (the counts) is not part of what is checked.
     row_seqs(&mut fast);
     row_seqs(&mut other);
@@ -156,6 +141,10 @@ async fn events_committed_together_reach_each_member_together_in_order() {
         room.members().await,
         2,
         "the member whose queue holds two frames could not take three"
+    );
+    assert!(
+        slow_lagged.is_cancelled(),
+        "and its connection is told to close"
     );
     room.publish(vec![published(4)]).await;
     let _ = room.members().await;

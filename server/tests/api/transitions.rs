@@ -51,6 +51,32 @@ async fn event_count(pool: &server::db::Pool) -> i64 {
         .unwrap()
 }
 
+fn new_task(title: &str) -> NewTask {
+    NewTask {
+        creator_id: 1,
+        creator_name: "Ada".into(),
+        org_id: 1,
+        title: title.into(),
+        description: String::new(),
+        private: false,
+    }
+}
+
+/// A task service on a fresh store with user 1 (kept while the directory lives).
+async fn service_with_a_user() -> (tempfile::TempDir, server::db::Pool, TaskService) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = server::db::open(&crate::helpers::database_url(dir.path()).await)
+        .await
+        .unwrap();
+    let pool = db.write.clone();
+    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let service = TaskService::new(&db, Arc::new(Notify::new()));
+    (dir, pool, service)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -60,20 +86,8 @@ proptest! {
     fn random_commands_only_reach_valid_states_with_one_event_each(commands in prop::collection::vec(command(), 1..30)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
-            let dir = tempfile::tempdir().unwrap();
-            let db = server::db::open(&crate::helpers::database_url(dir.path()).await).await.unwrap();
-            let pool = db.write.clone();
-            sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
-                .execute(&pool).await.unwrap();
-            let service = TaskService::new(&db, Arc::new(Notify::new()));
-            let created = service.create(NewTask {
-                creator_id: 1,
-                creator_name: "Ada".into(),
-                org_id: 1,
-                title: "A task".into(),
-                description: String::new(),
-                private: false,
-            }, None).await.unwrap();
+            let (_dir, pool, service) = service_with_a_user().await;
+            let created = service.create(new_task("A task"), None).await.unwrap();
             let id: TaskId = created.task.id();
             let mut status = TaskStatus::Received;
             let mut events = 1;
@@ -99,29 +113,9 @@ proptest! {
     }
 }
 
-fn new_task(title: &str) -> NewTask {
-    NewTask {
-        creator_id: 1,
-        creator_name: "Ada".into(),
-        org_id: 1,
-        title: title.into(),
-        description: String::new(),
-        private: false,
-    }
-}
-
 #[tokio::test]
 async fn a_create_with_a_first_step_commits_both_events_or_neither() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = server::db::open(&crate::helpers::database_url(dir.path()).await)
-        .await
-        .unwrap();
-    let pool = db.write.clone();
-    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, 'ada', 'Ada', 'x', 0)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let service = TaskService::new(&db, Arc::new(Notify::new()));
+    let (_dir, pool, service) = service_with_a_user().await;
 
     let start = Command::StartAnalysis {
         analyser: "rules".into(),
