@@ -40,8 +40,8 @@ pub async fn visible(state: &AppState, viewer: Viewer, id: TaskId) -> Result<Tas
 }
 
 /// Creates a task and hands it to the pipeline. The analysis starts in the create's own
-/// commit: the task is never stored waiting in `received`, and both events reach every
-/// dashboard socket in one write. The answer is the create's own event.
+/// commit: the task is never stored waiting in `received`, and both events are
+/// published together. The answer is the create's own event.
 pub async fn create(
     state: &AppState,
     user: &CurrentUser,

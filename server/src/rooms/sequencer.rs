@@ -175,8 +175,8 @@ pub async fn run_sequencer(
                 }
             };
             let done = batch.len() < BATCH as usize;
-            // Events committed together are published together, so a socket that
-            // sees several of them gets them in one write.
+            // Events read together are published together: the dashboard room queues
+            // each member's frames for them at once.
             let mut published = Vec::with_capacity(batch.len());
             for event in batch {
                 debug_assert!(event.seq == last + 1, "the log is gap-free");
