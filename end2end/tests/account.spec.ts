@@ -84,10 +84,38 @@ test('changing the password ends the other sessions; signing out everywhere ends
   await expect(page.getByTestId('password-error')).toHaveText('The current password is not right.');
   refused.end();
 
+  // The server closes this page's socket as soon as the old sessions end, before the
+  // answer carrying this page's new cookie arrives. Here that answer is held back from
+  // the browser (the test makes the request and hands the answer over later) for longer
+  // than the closed socket takes to ask to renew its session: a renewal sent meanwhile,
+  // with the old cookie, would be refused (401, logged) and sign this page out.
+  await page.route('**/api/account/password', async (route) => {
+    const request = route.request();
+    const cookies = await page.context().cookies();
+    const answer = await fetch(request.url(), {
+      method: request.method(),
+      headers: {
+        ...(await request.allHeaders()),
+        cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '),
+      },
+      body: request.postData() ?? undefined,
+    });
+    const body = Buffer.from(await answer.arrayBuffer());
+    const headers: Record<string, string> = {};
+    answer.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    headers['set-cookie'] = answer.headers.getSetCookie().join('\n');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await route.fulfill({ status: answer.status, headers, body });
+  });
   await page.getByTestId('current-password').fill(me.credentials.password);
   await page.getByTestId('new-password').fill('a brand new password');
   await page.getByTestId('change-password').click();
   await expect(page.getByTestId('password-changed')).toBeVisible();
+  await page.unrouteAll();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected');
 
   // The other device's open page is signed out by itself; this one goes on, and the
   // new password signs in.
