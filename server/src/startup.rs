@@ -94,7 +94,13 @@ impl Application {
                 (t.detail.summary, visibility)
             })
             .collect();
-        let dashboard = DashboardHandle::new(pool.clone(), rows, seq, settings.replay_limit);
+        let dashboard = DashboardHandle::new(
+            pool.clone(),
+            rows,
+            seq,
+            settings.replay_limit,
+            settings.dashboard_hold,
+        );
         let rooms = Rooms::new(pool.clone(), dashboard);
         if database.store == db::Store::Postgres {
             tracker.spawn(listen_for_commits(

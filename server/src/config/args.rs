@@ -91,6 +91,10 @@ pub struct SettingsArgs {
     /// Server ping interval; a socket silent for three is dropped.
     #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_WS_HEARTBEAT_SECS", default_value_t = 15)]
     pub ws_heartbeat_secs: u64,
+    /// Under load, how long a change to a task on the dashboard may wait to go out with
+    /// the next new task, in one write to each socket; 0 sends every change at once.
+    #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_DASHBOARD_HOLD_MS", default_value_t = 20)]
+    pub dashboard_hold_ms: u64,
     /// Largest gap a rejoin is answered with a replay rather than a snapshot.
     #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_REPLAY_LIMIT", default_value_t = 5_000)]
     pub replay_limit: u64,

@@ -139,6 +139,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Largest gap a join with `since` is answered with a replay rather than a snapshot.
     pub replay_limit: u64,
+    /// Under load, how long a change to a listed task may wait for the next new task.
+    pub dashboard_hold: Duration,
     /// How long the rules analyser "thinks", so people can see the step.
     pub analysis_delay: Duration,
     /// How long a pipeline step's lease lasts unrenewed (Postgres: several servers).
@@ -264,6 +266,15 @@ impl Settings {
             },
             ws: ws(&a)?,
             replay_limit: a.replay_limit,
+            dashboard_hold: match a.dashboard_hold_ms {
+                ms @ 0..=1_000 => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::new(
+                        "TASKWIRE_DASHBOARD_HOLD_MS",
+                        "must be at most 1000 (one second)",
+                    ))
+                }
+            },
             actions_per_minute: a.actions_per_minute,
             action_burst: a.action_burst,
             ip_limits: ip_limits(&a),

@@ -37,11 +37,14 @@ pub struct Published {
     pub task_frame: SharedFrame,
     /// The `dashboard:task_list_updated` frame, for the dashboard room.
     pub row_frame: SharedFrame,
+    /// The event made the task (`task:created`): a new row on the dashboard.
+    pub new_task: bool,
 }
 
 impl Published {
     pub fn new(seq: Seq, task_id: TaskId, msg: ServerMsg, org_id: i64) -> Option<Published> {
         let summary = msg.event_meta()?.task.clone();
+        let new_task = matches!(msg, ServerMsg::TaskCreated(_));
         let visibility = Visibility::of(&summary, org_id);
         let row_frame = shared(&ServerFrame::at(
             seq,
@@ -59,6 +62,7 @@ impl Published {
             visibility,
             task_frame,
             row_frame,
+            new_task,
         })
     }
 }

@@ -46,6 +46,20 @@ fn published(seq: Seq) -> Arc<Published> {
     Arc::new(Published::new(seq, TaskId(1), msg, 1).unwrap())
 }
 
+/// `task:created` for task `id`, at `seq`.
+fn created(id: i64, seq: Seq) -> Arc<Published> {
+    let msg = ServerMsg::TaskCreated(TaskCreated {
+        meta: EventMeta {
+            task_id: TaskId(id),
+            at: 0,
+            actor: None,
+            task: summary(id, seq),
+        },
+        description: String::new(),
+    });
+    Arc::new(Published::new(seq, TaskId(id), msg, 1).unwrap())
+}
+
 async fn pool() -> server::db::Pool {
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::database_url(dir.path()).await;
@@ -81,7 +95,13 @@ fn row_seqs(rx: &mut mpsc::Receiver<SharedFrame>) -> Vec<Seq> {
 
 #[tokio::test]
 async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
-    let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
+    let room = DashboardHandle::new(
+        pool().await,
+        vec![(summary(1, 0), PUBLIC)],
+        0,
+        1000,
+        Duration::ZERO,
+    );
     let (tx, mut rx) = mpsc::channel(4);
     let lagged = CancellationToken::new();
     room.join(member(1, tx, lagged.clone()), None)
@@ -102,7 +122,13 @@ async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
 
 #[tokio::test]
 async fn a_fast_member_gets_every_event_once_in_order() {
-    let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
+    let room = DashboardHandle::new(
+        pool().await,
+        vec![(summary(1, 0), PUBLIC)],
+        0,
+        1000,
+        Duration::ZERO,
+    );
     let (tx, mut rx) = mpsc::channel(64);
     room.join(member(1, tx, CancellationToken::new()), Some(0))
         .await
@@ -117,7 +143,13 @@ async fn a_fast_member_gets_every_event_once_in_order() {
 
 #[tokio::test]
 async fn a_batch_reaches_every_member_in_seq_order_and_one_cut_in_it_gets_nothing_after() {
-    let room = DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000);
+    let room = DashboardHandle::new(
+        pool().await,
+        vec![(summary(1, 0), PUBLIC)],
+        0,
+        1000,
+        Duration::ZERO,
+    );
     let (fast_tx, mut fast) = mpsc::channel(64);
     let (other_tx, mut other) = mpsc::channel(64);
     let (slow_tx, mut slow) = mpsc::channel(2);
@@ -151,6 +183,100 @@ async fn a_batch_reaches_every_member_in_seq_order_and_one_cut_in_it_gets_nothin
     assert_eq!(row_seqs(&mut fast), vec![1, 2, 3, 4]);
     assert_eq!(row_seqs(&mut other), vec![1, 2, 3, 4]);
     assert_eq!(row_seqs(&mut slow), vec![1, 2], "nothing after it was cut");
+}
+
+/// A room whose changes wait for company far longer than any test takes.
+async fn holding_room() -> DashboardHandle {
+    DashboardHandle::new(
+        pool().await,
+        vec![(summary(1, 0), PUBLIC)],
+        0,
+        1000,
+        Duration::from_secs(600),
+    )
+}
+
+#[tokio::test]
+async fn under_load_a_change_waits_for_the_next_new_task_and_goes_out_first() {
+    let room = holding_room().await;
+    let (tx, mut rx) = mpsc::channel(64);
+    room.join(member(1, tx, CancellationToken::new()), Some(0))
+        .await
+        .unwrap();
+    row_seqs(&mut rx);
+
+    room.publish(vec![created(2, 1)]).await;
+    let _ = room.members().await;
+    assert_eq!(row_seqs(&mut rx), vec![1], "a new task goes out at once");
+    room.publish(vec![published(2)]).await;
+    room.publish(vec![published(3)]).await;
+    let _ = room.members().await;
+    assert_eq!(
+        row_seqs(&mut rx),
+        Vec::<Seq>::new(),
+        "changes right after a send are held"
+    );
+    room.publish(vec![created(3, 4)]).await;
+    let _ = room.members().await;
+    assert_eq!(
+        row_seqs(&mut rx),
+        vec![2, 3, 4],
+        "and go out with the next new task, in order"
+    );
+}
+
+#[tokio::test]
+async fn a_held_change_goes_out_alone_when_no_new_task_comes() {
+    let room = DashboardHandle::new(
+        pool().await,
+        vec![(summary(1, 0), PUBLIC)],
+        0,
+        1000,
+        Duration::from_millis(50),
+    );
+    let (tx, mut rx) = mpsc::channel(64);
+    room.join(member(1, tx, CancellationToken::new()), Some(0))
+        .await
+        .unwrap();
+    row_seqs(&mut rx);
+    room.publish(vec![created(2, 1)]).await;
+    room.publish(vec![published(2)]).await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the held change was never sent")
+            .unwrap();
+        let frame = ServerFrame::decode(&frame).unwrap();
+        if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
+            seen.push(frame.seq.unwrap());
+        }
+    }
+    assert_eq!(seen, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn a_member_joining_while_a_change_is_held_gets_it_once_after_the_room_s_seq() {
+    let room = holding_room().await;
+    let (first_tx, mut first) = mpsc::channel(64);
+    room.join(member(1, first_tx, CancellationToken::new()), Some(0))
+        .await
+        .unwrap();
+    room.publish(vec![created(2, 1)]).await;
+    room.publish(vec![published(2)]).await;
+    let _ = room.members().await;
+    assert_eq!(row_seqs(&mut first), vec![1]);
+
+    // The room is at seq 1 until it sends the held change: a member at 1 is current.
+    let (tx, mut rx) = mpsc::channel(64);
+    room.join(member(2, tx, CancellationToken::new()), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(row_seqs(&mut rx), Vec::<Seq>::new(), "nothing replayed");
+    room.publish(vec![created(3, 3)]).await;
+    let _ = room.members().await;
+    assert_eq!(row_seqs(&mut rx), vec![2, 3]);
+    assert_eq!(row_seqs(&mut first), vec![2, 3]);
 }
 
 #[tokio::test]
