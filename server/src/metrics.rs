@@ -14,6 +14,7 @@
 //! | `taskwire_frames_dropped_total` | counter | (queued for a socket that was cut) |
 //! | `taskwire_slow_consumers_total` | counter | |
 //! | `taskwire_joins_total` | counter | `answer` (`replay`, `snapshot`, `current`) |
+//! | `taskwire_dashboard_held_events_total` | counter | (changes held for the next new task, see `rooms::dashboard`) |
 //! | `taskwire_log_commit_seconds` | histogram | (one group commit of the writer) |
 //! | `taskwire_log_writes_per_commit` | histogram | |
 //! | `taskwire_commit_to_broadcast_seconds` | histogram | (an event's time to its rooms) |

@@ -13,8 +13,9 @@
 //! default) for the next new task, so that both reach each member in one write rather
 //! than two: at 50 creates a second, each followed by its dispatch, that halves the
 //! writes per socket. A new task is never held, a change is held only when the room sent
-//! something within `hold`, and never for longer than `hold`. Held events are not yet
-//! applied, so joins still see a room that is exactly at its own seq.
+//! something within `hold`, and never for longer than `hold`. A join sends what is held
+//! first: the member may know a newer seq than the room's (from a page read off the
+//! log), and must find the room at least there to be answered "current" or a replay.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -170,6 +171,9 @@ async fn run_dashboard_room(mut room: DashboardRoom, mut rx: mpsc::Receiver<Dash
                 since,
                 respond_to,
             } => {
+                if !room.held.is_empty() {
+                    room.send_held(Vec::new());
+                }
                 let result = room.join(member, since).await;
                 let _ = respond_to.send(result);
             }
@@ -214,6 +218,8 @@ impl DashboardRoom {
             .is_some_and(|at| now.duration_since(at) < self.hold);
         if busy && !events.iter().any(|p| p.new_task) {
             self.held_until.get_or_insert(now + self.hold);
+            metrics::counter!("taskwire_dashboard_held_events_total")
+                .increment(events.len() as u64);
             self.held.extend(events);
         } else {
             self.send_held(events);

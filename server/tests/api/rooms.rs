@@ -256,7 +256,7 @@ async fn a_held_change_goes_out_alone_when_no_new_task_comes() {
 }
 
 #[tokio::test]
-async fn a_member_joining_while_a_change_is_held_gets_it_once_after_the_room_s_seq() {
+async fn a_join_sends_what_is_held_first_so_a_member_that_read_it_elsewhere_is_current() {
     let room = holding_room().await;
     let (first_tx, mut first) = mpsc::channel(64);
     room.join(member(1, first_tx, CancellationToken::new()), Some(0))
@@ -265,18 +265,33 @@ async fn a_member_joining_while_a_change_is_held_gets_it_once_after_the_room_s_s
     room.publish(vec![created(2, 1)]).await;
     room.publish(vec![published(2)]).await;
     let _ = room.members().await;
-    assert_eq!(row_seqs(&mut first), vec![1]);
+    assert_eq!(row_seqs(&mut first), vec![1], "seq 2 is held");
 
-    // The room is at seq 1 until it sends the held change: a member at 1 is current.
+    // A page read off the log knows seq 2 already.
     let (tx, mut rx) = mpsc::channel(64);
-    room.join(member(2, tx, CancellationToken::new()), Some(1))
+    room.join(member(2, tx, CancellationToken::new()), Some(2))
         .await
         .unwrap();
-    assert_eq!(row_seqs(&mut rx), Vec::<Seq>::new(), "nothing replayed");
+    assert_eq!(
+        row_seqs(&mut first),
+        vec![2],
+        "the held change went out first"
+    );
+    let mut joined = Vec::new();
+    while let Ok(frame) = rx.try_recv() {
+        joined.push(ServerFrame::decode(&frame).unwrap().msg);
+    }
+    assert!(
+        !joined.iter().any(|m| matches!(
+            m,
+            ServerMsg::DashboardState(_) | ServerMsg::TaskListUpdated(_)
+        )),
+        "answered as current, with neither a snapshot nor a row: {joined:?}"
+    );
     room.publish(vec![created(3, 3)]).await;
     let _ = room.members().await;
-    assert_eq!(row_seqs(&mut rx), vec![2, 3]);
-    assert_eq!(row_seqs(&mut first), vec![2, 3]);
+    assert_eq!(row_seqs(&mut rx), vec![3]);
+    assert_eq!(row_seqs(&mut first), vec![3]);
 }
 
 #[tokio::test]
