@@ -71,13 +71,15 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="taskwire"/>
         <Router>
+            // Keyboard users skip the header; the browser, not the router, follows it.
+            <a class="skip-link" href="#content" rel="external" data-testid="skip-link">"Skip to content"</a>
             <header class="topbar">
                 <a class="brand" href="/">"taskwire"</a>
                 <TopNav/>
             </header>
             <OfflineBanner/>
             <PendingActions/>
-            <main>
+            <main id="content" tabindex="-1">
                 // Async: pages are sent whole once their data is loaded, so they render
                 // fully without JavaScript.
                 <Routes fallback=routes::NotFound>

@@ -20,6 +20,7 @@ test('every page passes axe with no serious or critical violations, light and da
     await page.goto(path);
     await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
     expect(await seriousViolations(page), path).toEqual([]);
+    await expect(page.getByRole('heading', { level: 1 }), `${path}: one main heading`).toHaveCount(1);
   }
 
   const { page: signedIn, api } = await newSession({ name: 'quinn' });
@@ -37,6 +38,7 @@ test('every page passes axe with no serious or critical violations, light and da
       await expect(signedIn.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
       await expect(signedIn.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected');
       expect(await seriousViolations(signedIn), `${path} (${scheme})`).toEqual([]);
+      await expect(signedIn.getByRole('heading', { level: 1 }), `${path}: one main heading`).toHaveCount(1);
     }
   }
 });

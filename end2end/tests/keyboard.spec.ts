@@ -80,3 +80,22 @@ test('the dashboard and a task page work from the keyboard alone, with focus alw
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/account$/);
 });
+
+test('a skip link, first from the top of a page, leads past the header to its content', async ({ newSession }) => {
+  const { page } = await newSession({ name: 'skye' });
+  const dashboard = new DashboardPage(page);
+  await dashboard.goto();
+  await dashboard.waitUntilLive();
+  const skip = page.getByTestId('skip-link');
+  await expect(skip).not.toBeInViewport();
+  await page.keyboard.press('Tab');
+  expect(await focused(page)).toBe('skip-link');
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/#content$/);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
+  // The next stop is in the page's content, past the header's links.
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.closest('main') !== null)).toBe(true);
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+});

@@ -89,3 +89,32 @@ test('times read relative, tick, and give the exact time on hover and focus', as
   const shown = await time.evaluate((el) => getComputedStyle(el, '::after').content);
   expect(shown).toMatch(/UTC\)"$/);
 });
+
+test('a title or name in a right-to-left script, or with direction controls, keeps to its own box', async ({
+  newSession,
+}) => {
+  const { page, api } = await newSession({ name: 'noor' });
+  // A right-to-left override left open would turn the rest of the row around.
+  const override = await api.createTask(uniqueTitle('\u202Eevil override'), DETAILED_DESCRIPTION);
+  const dashboard = new DashboardPage(page);
+  await dashboard.goto();
+  await dashboard.waitUntilLive();
+  // Rendered on the server, then live.
+  const hebrew = await api.createTask(`שלום ${uniqueTitle('rtl')}`, DETAILED_DESCRIPTION);
+  for (const id of [override.id, hebrew.id]) {
+    const row = dashboard.row(id);
+    await expect(row).toBeVisible();
+    expect(await style(dashboard.taskLink(row), 'unicode-bidi')).toBe('isolate');
+    expect(await style(row.getByTestId('task-creator'), 'unicode-bidi')).toBe('isolate');
+  }
+  expect(await style(dashboard.taskLink(dashboard.row(hebrew.id)), 'direction')).toBe('rtl');
+  expect(await style(dashboard.taskLink(dashboard.row(override.id)), 'direction')).toBe('ltr');
+
+  const taskPage = new TaskPage(page);
+  await taskPage.goto(hebrew.id);
+  await taskPage.waitUntilLive();
+  expect(await style(taskPage.title, 'unicode-bidi')).toBe('isolate');
+  expect(await style(taskPage.title, 'direction')).toBe('rtl');
+  expect(await style(page.getByTestId('task-creator'), 'unicode-bidi')).toBe('isolate');
+  expect(await style(taskPage.timelineEntries.first().locator('.timeline-text'), 'unicode-bidi')).toBe('isolate');
+});

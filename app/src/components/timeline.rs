@@ -48,7 +48,7 @@ pub fn Timeline(#[prop(into)] entries: Signal<Vec<TimelineEntry>>) -> impl IntoV
             <ol class="timeline" data-testid="timeline" node_ref=list on:scroll=on_scroll>
                 <For each=move || entries.get() key=|e| e.seq let:entry>
                     <li class="timeline-entry" data-testid="timeline-entry" data-kind=entry.kind.clone() data-seq=entry.seq>
-                        <span class="timeline-text">{entry.text.clone()}</span>
+                        <span class="timeline-text" dir="auto">{entry.text.clone()}</span>
                         <span class="timeline-meta">
                             {entry.actor.clone().map(|a| format!("{a} · "))}
                             <RelativeTime at=entry.at/>

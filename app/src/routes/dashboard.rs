@@ -31,6 +31,7 @@ pub fn Dashboard() -> impl IntoView {
     let data = Resource::new(move || query.get(), |q| load_dashboard(q.query_string()));
     view! {
         <Title text="Dashboard · taskwire"/>
+        <h1 class="sr-only">"Tasks"</h1>
         // A new view keeps the old one on screen until its page has loaded.
         <Transition fallback=|| view! { <p class="loading">"Loading tasks…"</p> }>
             {move || Suspend::new(async move {
@@ -358,9 +359,9 @@ fn TaskRow(row: TaskSummary, fresh: bool, viewer: UserId) -> impl IntoView {
     let status = row.status;
     view! {
         <tr class="task-row" class:fresh=fresh data-testid="task-row" data-task-id=row.id.0 data-status=status.as_str()>
-            <td><a href=format!("/tasks/{}", row.id) data-testid="task-link">{row.title.clone()}</a></td>
+            <td><a href=format!("/tasks/{}", row.id) dir="auto" data-testid="task-link">{row.title.clone()}</a></td>
             <td><StatusBadge status=Signal::stored(status)/></td>
-            <td>{if row.creator.id == viewer { "you".to_owned() } else { row.creator.name.clone() }}</td>
+            <td dir="auto" data-testid="task-creator">{if row.creator.id == viewer { "you".to_owned() } else { row.creator.name.clone() }}</td>
             <td class="col-created"><RelativeTime at=created/></td>
             <td class="col-updated"><RelativeTime at=updated/></td>
         </tr>

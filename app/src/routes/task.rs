@@ -49,7 +49,7 @@ fn LiveTask(page: TaskPage) -> impl IntoView {
         <Title text=format!("{title} · taskwire")/>
         <article class="task" data-seq=loaded_at>
             <header class="task-head">
-                <h1 data-testid="task-title">{move || view.with(|v| v.task.summary.title.clone())}</h1>
+                <h1 dir="auto" data-testid="task-title">{move || view.with(|v| v.task.summary.title.clone())}</h1>
                 <StatusBadge status test_id="task-status"/>
             </header>
             // Read out by screen readers when the status changes (not on load).
@@ -57,10 +57,10 @@ fn LiveTask(page: TaskPage) -> impl IntoView {
                 {move || format!("Status: {}", status.get().label())}
             </p>
             <p class="task-by">
-                "Created by " {move || view.with(|v| v.task.summary.creator.name.clone())}
+                "Created by " <bdi data-testid="task-creator">{move || view.with(|v| v.task.summary.creator.name.clone())}</bdi>
                 <Viewers view/>
             </p>
-            <p class="task-description">{move || view.with(|v| v.task.description.clone())}</p>
+            <p class="task-description" dir="auto">{move || view.with(|v| v.task.description.clone())}</p>
             <Links task=Signal::derive(task)/>
             {move || task().error_message.map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <Retry view/>
