@@ -29,8 +29,16 @@ test('the timeline follows new entries, stops when the reader scrolls up, and of
   await expect.poll(() => atBottom(timeline)).toBe(true);
 
   // Scrolled up to read: new entries do not pull the reader away, they are announced.
-  await timeline.evaluate((el) => el.scrollTo({ top: 0 }));
-  await expect.poll(() => timeline.evaluate((el) => el.scrollTop)).toBe(0);
+  // Resolves once the page has seen the scroll: its handler was added first, so it has
+  // run by then (a scroll event comes a frame later, and entries may come sooner).
+  await timeline.evaluate(
+    (el) =>
+      new Promise<void>((resolve) => {
+        el.addEventListener('scroll', () => resolve(), { once: true });
+        el.scrollTo({ top: 0 });
+      }),
+  );
+  expect(await timeline.evaluate((el) => el.scrollTop)).toBe(0);
   await api.reportStatus(task.id, { note: 'While reading 1' });
   await api.reportStatus(task.id, { note: 'While reading 2' });
   const newEntries = page.getByTestId('new-entries');
