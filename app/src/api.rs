@@ -270,8 +270,12 @@ pub mod backend {
         async fn leave_team(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError>;
         /// An administrator's.
         async fn set_signup_open(&self, headers: &HeaderMap, open: bool) -> Result<(), AppError>;
-        /// Returns the `Set-Cookie` value that clears the session.
+        /// Ends every session of the viewer, on every device; returns the `Set-Cookie`
+        /// value that clears the session.
         async fn logout(&self, headers: &HeaderMap) -> HeaderValue;
+        /// Ends this session only (the viewer's other devices stay signed in); returns
+        /// the `Set-Cookie` value that clears it.
+        async fn sign_out(&self, headers: &HeaderMap) -> HeaderValue;
         async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError>;
         /// Ends every session; returns the `Set-Cookie` value of the one continuing here.
         async fn change_password(
@@ -459,10 +463,20 @@ pub async fn signup(
     Ok(next)
 }
 
+/// Signs out everywhere: every session of the viewer ends.
 #[server]
 pub async fn logout() -> Result<(), AppError> {
     let (backend, headers) = backend()?;
     set_cookie(backend.logout(&headers).await);
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Signs out here: this session ends, the viewer's others go on.
+#[server]
+pub async fn sign_out() -> Result<(), AppError> {
+    let (backend, headers) = backend()?;
+    set_cookie(backend.sign_out(&headers).await);
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -129,9 +129,11 @@ fn TopNav() -> impl IntoView {
     }
 }
 
+/// Signs this browser out; the account's other devices stay signed in (the account
+/// page has "Sign out everywhere").
 #[component]
 fn LogoutButton() -> impl IntoView {
-    let logout = ServerAction::<api::Logout>::new();
+    let logout = ServerAction::<api::SignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
             offline::forget_pages_then_go("/login");

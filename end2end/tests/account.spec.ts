@@ -141,3 +141,40 @@ test('changing the password ends the other sessions; signing out everywhere ends
   ended.end();
   await laptop.close();
 });
+
+test('signing out here leaves the account signed in, and live, on its other devices', async ({
+  newSession,
+  browser,
+  consoleGuard,
+}) => {
+  const me = await newSession({ name: 'remy' });
+  const laptop = await browser.newContext({ baseURL: server.baseURL });
+  await new TaskwireApi(laptop.request, server.baseURL).logIn(me.credentials);
+  const elsewhere = await laptop.newPage();
+  await elsewhere.goto('/');
+  await expect(elsewhere.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected', {
+    timeout: 30_000,
+  });
+
+  const page = me.page;
+  await page.goto('/');
+  await expect(page.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected', {
+    timeout: 30_000,
+  });
+  // This page's socket is closed with its session; its refresh is refused (401).
+  const ended = consoleGuard.tolerate([/status of 401/]);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(page).toHaveURL(/\/login/);
+  ended.end();
+  await page.goto('/account');
+  await expect(page).toHaveURL(/\/login/);
+
+  // The other device's page stays live, and its session holds on a fresh load.
+  await expect(elsewhere.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected');
+  await elsewhere.reload();
+  await expect(elsewhere).toHaveURL(/\/$/);
+  await expect(elsewhere.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected', {
+    timeout: 30_000,
+  });
+  await laptop.close();
+});

@@ -112,6 +112,7 @@ async fn ensure_users(pool: &Pool) -> anyhow::Result<Vec<CurrentUser>> {
             // The driver acts for them while the server runs; no token is involved.
             expires_at: u64::MAX,
             token_version: user.token_version,
+            session_id: String::new(),
         });
     }
     Ok(people)

@@ -1,6 +1,7 @@
 //! Prunes state that grows with traffic, so a server that runs for months holds only
 //! what is still useful: idempotency keys past their retention, webhook delivery ids
-//! past theirs, and rate-limiter entries of clients whose buckets have refilled.
+//! past theirs, sessions signed out whose tokens could no longer be used anyway, and
+//! rate-limiter entries of clients whose buckets have refilled.
 //!
 //! Expired rows are also ignored where they are read, so a retention holds exactly even
 //! between two sweeps; the sweep only reclaims the space.
@@ -15,6 +16,7 @@ use crate::state::AppState;
 pub struct Swept {
     pub idempotency_keys: u64,
     pub webhook_deliveries: u64,
+    pub ended_sessions: u64,
 }
 
 /// One sweep, now.
@@ -31,6 +33,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, sqlx::Error> {
         now - retention.webhook_deliveries.as_millis() as i64,
     )
     .await?;
+    let ended_sessions = db::sessions::prune(&state.db.write, now).await?;
     state.action_limits.retain_recent();
     state.action_limits.shrink_to_fit();
     state.poll_limits.retain_recent();
@@ -39,6 +42,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, sqlx::Error> {
     Ok(Swept {
         idempotency_keys,
         webhook_deliveries,
+        ended_sessions,
     })
 }
 

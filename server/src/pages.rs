@@ -42,6 +42,12 @@ impl From<ApiError> for AppError {
 }
 
 impl PageBackend {
+    /// The `Set-Cookie` value that clears the session cookie.
+    fn cleared_cookie(&self) -> HeaderValue {
+        let cookie = auth::clear_session_cookie(self.0.settings.secure_cookies);
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
     async fn current_user(&self, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
         // Pages send anyone without a live session to sign in, whatever the reason.
         auth::user_from_headers(&self.0.db.read, &self.0.keys, headers)
@@ -406,7 +412,15 @@ impl Backend for PageBackend {
                 tracing::error!(error = %e, "logout could not revoke tokens");
             }
         }
-        let cookie = auth::clear_session_cookie(self.0.settings.secure_cookies);
-        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+        self.cleared_cookie()
+    }
+
+    async fn sign_out(&self, headers: &HeaderMap) -> HeaderValue {
+        if let Ok(viewer) = self.current_user(headers).await {
+            if let Err(e) = accounts::end_session(&self.0, &viewer).await {
+                tracing::error!(error = %e, "sign-out could not end the session");
+            }
+        }
+        self.cleared_cookie()
     }
 }

@@ -20,10 +20,12 @@ use crate::tasks::TaskService;
 
 /// Cheap to clone: every field is a handle.
 /// What the sockets are told when sessions end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Revoked {
     /// Every session of this user.
     User(i64),
+    /// One session, by id.
+    Session(String),
     /// Some, unknown: news may have been missed (the cluster listener reconnected), so
     /// every socket checks its token against the database.
     Unknown,

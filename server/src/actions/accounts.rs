@@ -5,7 +5,7 @@ use crate::db::Pool;
 pub use shared_protocol::api::{Credentials, PasswordChange, Signup};
 
 use crate::auth::{self, CurrentUser};
-use crate::db::{self, service_tokens, teams, users};
+use crate::db::{self, service_tokens, sessions, teams, users};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -202,6 +202,29 @@ pub async fn change_password(
         .ok_or(ApiError::Unauthorized)?;
     let token = state.keys.issue(&row);
     Ok((row, token))
+}
+
+/// Ends the session `user` came with (signing out on one device): its tokens stop
+/// working and its open sockets close; the user's other sessions go on. A token made
+/// before sessions had ids cannot be told from the others, so all of them end.
+pub async fn end_session(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
+    if user.session_id.is_empty() {
+        return revoke_sessions(state, user.id).await;
+    }
+    let now = db::now_millis();
+    // No token of the session can be used or renewed after this.
+    let usable_for = state
+        .settings
+        .session_max_age
+        .max(state.settings.session_ttl);
+    let keep_until = now + usable_for.as_millis() as i64;
+    sessions::end(&state.db.write, &user.session_id, user.id, now, keep_until).await?;
+    let ended = crate::state::Revoked::Session(user.session_id.clone());
+    let _ = state.revocations.send(ended);
+    if state.db.store == db::Store::Postgres {
+        crate::rooms::sequencer::announce_session_end(&state.db.write, &user.session_id).await?;
+    }
+    Ok(())
 }
 
 /// Ends every session of a user: tokens stop working and open sockets close.

@@ -2,8 +2,9 @@
 //! [`tokens`] (JWT session tokens and the server's key) and [`session`] (the cookie or
 //! `Bearer` header on a request, and the [`CurrentUser`] extractor).
 //!
-//! A token carries the user's `token_version`; bumping it (logout) invalidates every
-//! token issued before, on HTTP and on open sockets alike.
+//! A token carries the user's `token_version`; bumping it (signing out everywhere, a
+//! password change) invalidates every token issued before, on HTTP and on open sockets
+//! alike. It also names its session, which signing out ends alone (`ended_sessions`).
 
 pub mod passwords;
 pub mod session;
@@ -44,6 +45,17 @@ mod tests {
         let k = keys(60);
         let claims = k.verify(&k.issue(&user())).unwrap();
         assert_eq!((claims.sub.as_str(), claims.ver), ("3", 2));
+    }
+
+    #[test]
+    fn each_sign_in_is_a_new_session_and_a_renewal_continues_one() {
+        let k = keys(60);
+        let first = k.verify(&k.issue(&user())).unwrap().sid;
+        let second = k.verify(&k.issue(&user())).unwrap().sid;
+        assert_eq!(first.len(), 32);
+        assert_ne!(first, second);
+        let renewed = k.verify(&k.issue_for_session(&user(), &first)).unwrap();
+        assert_eq!(renewed.sid, first);
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct CurrentUser {
     pub expires_at: u64,
     /// The token version the session was issued with.
     pub token_version: i64,
+    /// The session's id (empty for a token made before sessions had ids).
+    pub session_id: String,
 }
 
 impl CurrentUser {
@@ -123,12 +125,20 @@ pub async fn authenticate(
     if user.token_version != claims.ver {
         return Err(AuthFailure::Expired);
     }
+    if !claims.sid.is_empty()
+        && crate::db::sessions::is_ended(pool, &claims.sid)
+            .await
+            .map_err(|_| AuthFailure::Invalid)?
+    {
+        return Err(AuthFailure::Expired);
+    }
     Ok(CurrentUser {
         id: user.id,
         name: user.display_name,
         org_id: user.org_id,
         expires_at: claims.exp,
         token_version: user.token_version,
+        session_id: claims.sid,
     })
 }
 

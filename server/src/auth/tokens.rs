@@ -1,5 +1,6 @@
 //! Session tokens: JWTs (HS256) signed with the server's key, carrying the user's
-//! `token_version`, so bumping it (logout) invalidates every token issued before.
+//! `token_version`, so bumping it (signing out everywhere) invalidates every token
+//! issued before, and the session's id, so one session can end alone (signing out).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
+use crate::db::sessions;
 use crate::db::users::{self, UserRow};
 
 /// What a session token says.
@@ -19,6 +21,10 @@ pub struct Claims {
     pub sub: String,
     /// The user's token version when issued.
     pub ver: i64,
+    /// The session's id: the same across its renewals, new at each sign-in. Empty in
+    /// tokens made before sessions had ids; those end only all together.
+    #[serde(default)]
+    pub sid: String,
     pub iat: u64,
     pub exp: u64,
 }
@@ -52,11 +58,20 @@ impl SessionKeys {
         })
     }
 
+    /// A token for a new session of `user`.
     pub fn issue(&self, user: &UserRow) -> String {
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        self.issue_for_session(user, &hex::encode(bytes))
+    }
+
+    /// A token continuing session `sid` of `user`.
+    pub fn issue_for_session(&self, user: &UserRow, sid: &str) -> String {
         let now = unix_now();
         let claims = Claims {
             sub: user.id.to_string(),
             ver: user.token_version,
+            sid: sid.to_owned(),
             iat: now,
             exp: now + self.ttl.as_secs(),
         };
@@ -113,7 +128,10 @@ pub async fn renew_session(
     };
     match users::find_by_id(pool, id).await? {
         Some(user) if user.token_version == claims.ver => {
-            let token = keys.issue(&user);
+            if !claims.sid.is_empty() && sessions::is_ended(pool, &claims.sid).await? {
+                return Ok(None);
+            }
+            let token = keys.issue_for_session(&user, &claims.sid);
             Ok(Some((user, token)))
         }
         _ => Ok(None),

@@ -5,6 +5,7 @@ pub mod idempotency;
 pub mod leases;
 pub mod secrets;
 pub mod service_tokens;
+pub mod sessions;
 pub mod tasks;
 pub mod teams;
 pub mod users;

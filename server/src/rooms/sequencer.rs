@@ -74,14 +74,35 @@ pub const CHANNEL: &str = "taskwire_log";
 /// The channel ended sessions are announced on (the payload is the user id).
 pub const REVOKED_CHANNEL: &str = "taskwire_revoked";
 
+/// How an ended session is told apart from a user id on [`REVOKED_CHANNEL`].
+const SESSION_PREFIX: &str = "session:";
+
 /// Tells every server's sockets that `user_id`'s sessions ended.
 pub async fn announce_revocation(pool: &crate::db::Pool, user_id: i64) -> Result<(), sqlx::Error> {
+    notify_revoked(pool, user_id.to_string()).await
+}
+
+/// Tells every server's sockets that session `sid` ended.
+pub async fn announce_session_end(pool: &crate::db::Pool, sid: &str) -> Result<(), sqlx::Error> {
+    notify_revoked(pool, format!("{SESSION_PREFIX}{sid}")).await
+}
+
+async fn notify_revoked(pool: &crate::db::Pool, payload: String) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(REVOKED_CHANNEL)
-        .bind(user_id.to_string())
+        .bind(payload)
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// What a notification on [`REVOKED_CHANNEL`] says ended.
+fn revoked_from(payload: &str) -> Option<crate::state::Revoked> {
+    match payload.strip_prefix(SESSION_PREFIX) {
+        Some(sid) if !sid.is_empty() => Some(crate::state::Revoked::Session(sid.to_owned())),
+        Some(_) => None,
+        None => payload.parse().ok().map(crate::state::Revoked::User),
+    }
 }
 
 /// Wakes `committed` on every notification of a commit, from any process, and passes
@@ -118,8 +139,8 @@ pub async fn listen_for_commits(
                     };
                     match next {
                         Ok(Some(n)) if n.channel() == REVOKED_CHANNEL => {
-                            if let Ok(user_id) = n.payload().parse() {
-                                let _ = revocations.send(crate::state::Revoked::User(user_id));
+                            if let Some(revoked) = revoked_from(n.payload()) {
+                                let _ = revocations.send(revoked);
                             }
                         }
                         Ok(Some(_)) => committed.notify_one(),
@@ -201,5 +222,22 @@ pub async fn run_sequencer(
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Revoked;
+
+    #[test]
+    fn a_revocation_names_a_user_or_one_session_and_anything_else_is_ignored() {
+        assert_eq!(revoked_from("42"), Some(Revoked::User(42)));
+        assert_eq!(
+            revoked_from("session:0a1b"),
+            Some(Revoked::Session("0a1b".into()))
+        );
+        assert_eq!(revoked_from("session:"), None);
+        assert_eq!(revoked_from("forty-two"), None);
     }
 }

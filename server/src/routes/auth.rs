@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use shared_protocol::api::{Me, Session, SessionUser};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/signup", post(signup))
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
+        .route("/api/auth/session", delete(end_session))
         .route("/api/auth/me", get(me))
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/password", post(change_password))
@@ -83,6 +84,20 @@ async fn logout(
     user: CurrentUser,
 ) -> Result<impl IntoResponse, ApiError> {
     accounts::revoke_sessions(&state, user.id).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        jar.add(auth::clear_session_cookie(state.settings.secure_cookies)),
+    ))
+}
+
+/// Ends the session the request came with, and no other (signing out on one device).
+#[tracing::instrument(skip_all, fields(user_id = user.id))]
+async fn end_session(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    user: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
+    accounts::end_session(&state, &user).await?;
     Ok((
         StatusCode::NO_CONTENT,
         jar.add(auth::clear_session_cookie(state.settings.secure_cookies)),

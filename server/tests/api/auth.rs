@@ -205,6 +205,69 @@ async fn logout_closes_the_users_open_sockets_and_no_one_elses() {
     assert_eq!(bobs.next().await.msg, ServerMsg::Pong(Ping { nonce: 1 }));
 }
 
+async fn end_session(app: &TestApp, user: &TestUser) -> u16 {
+    app.http
+        .delete(app.url("/api/auth/session"))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn signing_out_ends_this_session_and_its_sockets_and_no_other() {
+    let app = spawn_app().await;
+    let laptop = app.signup("ada").await;
+    let phone = login_at(&app.http, &app.url(""), "ada").await;
+    let mut laptop_socket = app.ws(&laptop).await;
+    let mut phone_socket = app.ws(&phone).await;
+
+    assert_eq!(end_session(&app, &laptop).await, 204);
+
+    let res = app.get(&laptop, "/api/auth/me").await;
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "session_expired");
+    assert_eq!(
+        refresh(&app, &laptop.token).await.status(),
+        401,
+        "and it cannot be renewed"
+    );
+    let (errors, code) = until_closed(&mut laptop_socket).await;
+    assert_eq!((errors, code), (vec![ErrorCode::AuthExpired], Some(4001)));
+
+    assert_eq!(app.get(&phone, "/api/auth/me").await.status(), 200);
+    phone_socket.send(ClientMsg::Ping(Ping { nonce: 1 })).await;
+    assert_eq!(
+        phone_socket.next().await.msg,
+        ServerMsg::Pong(Ping { nonce: 1 })
+    );
+    assert_eq!(refresh(&app, &phone.token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_renewed_token_is_the_same_session_and_ends_with_it() {
+    let app = spawn_app().await;
+    let first = app.signup("ada").await;
+    let res: Value = refresh(&app, &first.token).await.json().await.unwrap();
+    let renewed = TestUser {
+        token: res["token"].as_str().unwrap().to_owned(),
+    };
+    let other = login_at(&app.http, &app.url(""), "ada").await;
+
+    assert_eq!(end_session(&app, &renewed).await, 204);
+    assert_eq!(app.get(&first, "/api/auth/me").await.status(), 401);
+    assert_eq!(refresh(&app, &first.token).await.status(), 401);
+    assert_eq!(app.get(&other, "/api/auth/me").await.status(), 200);
+    assert_eq!(
+        end_session(&app, &renewed).await,
+        401,
+        "an ended session cannot end again"
+    );
+}
+
 #[tokio::test]
 async fn changing_the_password_ends_every_other_session() {
     let app = spawn_app().await;

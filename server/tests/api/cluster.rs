@@ -373,17 +373,7 @@ async fn signing_out_on_one_server_closes_the_users_sockets_on_the_other() {
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
 
-    use futures::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    let mut code = None;
-    while let Ok(Some(Ok(msg))) =
-        tokio::time::timeout(Duration::from_secs(5), adas.stream.next()).await
-    {
-        if let Message::Close(frame) = msg {
-            code = frame.map(|f| u16::from(f.code));
-            break;
-        }
-    }
+    let (_, code) = crate::auth::until_closed(&mut adas).await;
     assert_eq!(
         code,
         Some(close_code::AUTH_EXPIRED),
@@ -392,6 +382,38 @@ async fn signing_out_on_one_server_closes_the_users_sockets_on_the_other() {
     // Nobody else's.
     graces.join_dashboard(None).await;
     graces
+        .until(|f| matches!(f.msg, ServerMsg::DashboardState(_)))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_one_session_on_one_server_closes_its_sockets_on_the_other_only() {
+    let Some((_dir, _url, a, b)) = two_servers(&[], &[]).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let laptop = signup(&http, &a, "ada").await;
+    let phone = login_at(&http, &a.url(""), "ada").await;
+    let mut laptops = WsClient::connect(b.port, &laptop).await;
+    let mut phones = WsClient::connect(b.port, &phone).await;
+
+    let res = http
+        .delete(a.url("/api/auth/session"))
+        .bearer_auth(&laptop.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    let (_, code) = crate::auth::until_closed(&mut laptops).await;
+    assert_eq!(
+        code,
+        Some(close_code::AUTH_EXPIRED),
+        "the session's socket on b closed"
+    );
+    // The same user's other session goes on.
+    phones.join_dashboard(None).await;
+    phones
         .until(|f| matches!(f.msg, ServerMsg::DashboardState(_)))
         .await;
 }

@@ -121,6 +121,22 @@ pub async fn signup_at(http: &reqwest::Client, base: &str, name: &str) -> TestUs
     }
 }
 
+/// Signs `name` in (the test password) on the server at `base`, as from another device:
+/// a new session of the same account.
+pub async fn login_at(http: &reqwest::Client, base: &str, name: &str) -> TestUser {
+    let res = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "username": name, "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "login of {name}");
+    let body: Value = res.json().await.unwrap();
+    TestUser {
+        token: body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// Whether the suite runs on Postgres (`TASKWIRE_TEST_STORE=postgres`, with
 /// `TASKWIRE_TEST_POSTGRES_URL` naming a server the tests may create databases on).
 pub fn on_postgres() -> bool {
@@ -259,18 +275,7 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        let res = self
-            .http
-            .post(self.url("/api/auth/login"))
-            .json(&json!({ "username": name, "password": "correct horse battery" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let body: Value = res.json().await.unwrap();
-        TestUser {
-            token: body["token"].as_str().unwrap().to_owned(),
-        }
+        login_at(&self.http, &self.url(""), name).await
     }
 
     pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> reqwest::Response {

@@ -1,0 +1,43 @@
+//! Sessions ended one at a time: see the `ended_sessions` migration.
+
+use super::Pool;
+
+/// Ends session `sid` of `user_id`; its row is kept until `keep_until` (ms). Ending an
+/// ended session again changes nothing.
+pub async fn end(
+    pool: &Pool,
+    sid: &str,
+    user_id: i64,
+    now: i64,
+    keep_until: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ended_sessions (sid, user_id, ended_at, keep_until) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (sid) DO NOTHING",
+    )
+    .bind(sid)
+    .bind(user_id)
+    .bind(now)
+    .bind(keep_until)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether session `sid` was ended.
+pub async fn is_ended(pool: &Pool, sid: &str) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM ended_sessions WHERE sid = $1")
+        .bind(sid)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Removes the rows no token can need any more; returns how many.
+pub async fn prune(pool: &Pool, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM ended_sessions WHERE keep_until < $1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
