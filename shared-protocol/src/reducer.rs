@@ -147,11 +147,10 @@ impl DashboardView {
                     true
                 }
             }
-            (msg, Some(seq)) => match msg.event_meta() {
-                Some(meta) => self.upsert(seq, &meta.task),
-                None => false,
-            },
-            (_, None) => false,
+            // A task room's events: the dashboard follows its own room only. The rooms
+            // send independently, so a task event may come before a dashboard row with a
+            // lower seq, which must not then count as already applied.
+            _ => false,
         }
     }
 

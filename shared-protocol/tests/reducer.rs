@@ -81,6 +81,30 @@ fn dashboard_applies_rows_in_order_and_ignores_repeats() {
 }
 
 #[test]
+fn a_task_room_event_does_not_move_the_dashboard_past_rows_still_to_come() {
+    let mut view = DashboardView::from_state(
+        2,
+        DashboardState {
+            tasks: vec![row(1, TaskStatus::Received, 1)],
+            counts: StatusCounts::of(&[row(1, TaskStatus::Received, 1)]),
+        },
+    );
+    // The task page's room sends seq 4 before the dashboard's room sends seq 3.
+    let task_event = ServerFrame::at(
+        4,
+        ServerMsg::EventAdded(EventAdded {
+            meta: meta(1, TaskStatus::Dispatched, 4),
+            text: "a note".into(),
+        }),
+    );
+    assert!(!view.apply(&task_event));
+    assert!(view.apply(&list_updated(2, TaskStatus::Received, 3)));
+    assert!(view.apply(&list_updated(1, TaskStatus::Dispatched, 4)));
+    assert_eq!(view.seq, 4);
+    assert_eq!(view.len(), 2, "the row at seq 3 was applied");
+}
+
+#[test]
 fn an_event_already_in_the_snapshot_is_ignored() {
     let mut view = DashboardView::from_state(
         10,
