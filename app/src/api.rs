@@ -274,8 +274,8 @@ pub mod backend {
         /// value that clears the session.
         async fn logout(&self, headers: &HeaderMap) -> HeaderValue;
         /// Ends this session only (the viewer's other devices stay signed in); returns
-        /// the `Set-Cookie` value that clears it.
-        async fn sign_out(&self, headers: &HeaderMap) -> HeaderValue;
+        /// the `Set-Cookie` value that clears it. An error leaves the session as it was.
+        async fn sign_out(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError>;
         async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError>;
         /// Ends every session; returns the `Set-Cookie` value of the one continuing here.
         async fn change_password(
@@ -476,7 +476,7 @@ pub async fn logout() -> Result<(), AppError> {
 #[server]
 pub async fn sign_out() -> Result<(), AppError> {
     let (backend, headers) = backend()?;
-    set_cookie(backend.sign_out(&headers).await);
+    set_cookie(backend.sign_out(&headers).await?);
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -139,8 +139,10 @@ fn LogoutButton() -> impl IntoView {
             offline::forget_pages_then_go("/login");
         }
     });
+    let failed = components::action_error(logout);
     view! {
         <ActionForm action=logout attr:class="logout">
+            {failed}
             <button type="submit" class="link">"Sign out"</button>
         </ActionForm>
     }

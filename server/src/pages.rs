@@ -415,12 +415,10 @@ impl Backend for PageBackend {
         self.cleared_cookie()
     }
 
-    async fn sign_out(&self, headers: &HeaderMap) -> HeaderValue {
-        if let Ok(viewer) = self.current_user(headers).await {
-            if let Err(e) = accounts::end_session(&self.0, &viewer).await {
-                tracing::error!(error = %e, "sign-out could not end the session");
-            }
+    async fn sign_out(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
+        if let Some(token) = auth::token_from_headers(headers) {
+            accounts::end_session_of_token(&self.0, &token).await?;
         }
-        self.cleared_cookie()
+        Ok(self.cleared_cookie())
     }
 }

@@ -211,19 +211,48 @@ pub async fn end_session(state: &AppState, user: &CurrentUser) -> Result<(), Api
     if user.session_id.is_empty() {
         return revoke_sessions(state, user.id).await;
     }
-    let now = db::now_millis();
-    // No token of the session can be used or renewed after this.
-    let usable_for = state
-        .settings
-        .session_max_age
-        .max(state.settings.session_ttl);
-    let keep_until = now + usable_for.as_millis() as i64;
-    sessions::end(&state.db.write, &user.session_id, user.id, now, keep_until).await?;
-    let ended = crate::state::Revoked::Session(user.session_id.clone());
-    let _ = state.revocations.send(ended);
-    if state.db.store == db::Store::Postgres {
-        crate::rooms::sequencer::announce_session_end(&state.db.write, &user.session_id).await?;
+    end_session_by_id(state, user.id, &user.session_id).await
+}
+
+/// Ends the session `token` belongs to, as [`end_session`] does, also when the token
+/// has expired but could still be renewed: signing out must not leave such a session
+/// behind. A token that names no session that could still be used ends nothing.
+pub async fn end_session_of_token(state: &AppState, token: &str) -> Result<(), ApiError> {
+    let Ok(claims) = state
+        .keys
+        .verify_for_refresh(token, state.settings.session_max_age)
+    else {
+        return Ok(());
+    };
+    let Ok(user_id) = claims.sub.parse::<i64>() else {
+        return Ok(());
+    };
+    let current = users::find_by_id(&state.db.read, user_id).await?;
+    if current.is_none_or(|u| u.token_version != claims.ver) {
+        return Ok(());
     }
+    if claims.sid.is_empty() {
+        return revoke_sessions(state, user_id).await;
+    }
+    end_session_by_id(state, user_id, &claims.sid).await
+}
+
+async fn end_session_by_id(state: &AppState, user_id: i64, sid: &str) -> Result<(), ApiError> {
+    let now = db::now_millis();
+    // Past this, no token of the session could be used or renewed: one issued as late as
+    // now (a renewal racing this end, a clock ahead) lives `session_ttl` and renews for
+    // `session_max_age`; a day more for good measure.
+    let usable_for = state.settings.session_max_age
+        + state.settings.session_ttl
+        + std::time::Duration::from_secs(24 * 3600);
+    let keep_until = now + usable_for.as_millis() as i64;
+    let payload = crate::rooms::sequencer::session_end_payload(sid);
+    let notify = (state.db.store == db::Store::Postgres)
+        .then_some((crate::rooms::sequencer::REVOKED_CHANNEL, payload.as_str()));
+    sessions::end(&state.db.write, sid, user_id, now, keep_until, notify).await?;
+    let _ = state
+        .revocations
+        .send(crate::state::Revoked::Session(sid.to_owned()));
     Ok(())
 }
 

@@ -59,6 +59,35 @@ mod tests {
     }
 
     #[test]
+    fn a_token_made_before_sessions_had_ids_still_verifies_with_none() {
+        #[derive(serde::Serialize)]
+        struct Before {
+            sub: String,
+            ver: i64,
+            iat: u64,
+            exp: u64,
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let before = Before {
+            sub: "3".into(),
+            ver: 2,
+            iat: now,
+            exp: now + 60,
+        };
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &before,
+            &jsonwebtoken::EncodingKey::from_secret("k".repeat(40).as_bytes()).unwrap(),
+        )
+        .unwrap();
+        let claims = keys(60).verify(&token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("3", ""));
+    }
+
+    #[test]
     fn a_token_signed_with_another_key_is_invalid() {
         let other =
             SessionKeys::new(&Secret::new("x".repeat(40)), Duration::from_secs(60)).unwrap();

@@ -128,10 +128,14 @@ pub async fn renew_session(
     };
     match users::find_by_id(pool, id).await? {
         Some(user) if user.token_version == claims.ver => {
-            if !claims.sid.is_empty() && sessions::is_ended(pool, &claims.sid).await? {
+            let token = if claims.sid.is_empty() {
+                // A token made before sessions had ids: from now on, its session has one.
+                keys.issue(&user)
+            } else if sessions::is_ended(pool, &claims.sid).await? {
                 return Ok(None);
-            }
-            let token = keys.issue_for_session(&user, &claims.sid);
+            } else {
+                keys.issue_for_session(&user, &claims.sid)
+            };
             Ok(Some((user, token)))
         }
         _ => Ok(None),

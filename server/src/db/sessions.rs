@@ -3,14 +3,17 @@
 use super::Pool;
 
 /// Ends session `sid` of `user_id`; its row is kept until `keep_until` (ms). Ending an
-/// ended session again changes nothing.
+/// ended session again changes nothing. `notify` (Postgres: a channel and a payload) is
+/// sent in the same transaction, so it goes out exactly when the end is stored.
 pub async fn end(
     pool: &Pool,
     sid: &str,
     user_id: i64,
     now: i64,
     keep_until: i64,
+    notify: Option<(&str, &str)>,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO ended_sessions (sid, user_id, ended_at, keep_until) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (sid) DO NOTHING",
@@ -19,9 +22,16 @@ pub async fn end(
     .bind(user_id)
     .bind(now)
     .bind(keep_until)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    if let Some((channel, payload)) = notify {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
 }
 
 /// Whether session `sid` was ended.

@@ -82,9 +82,10 @@ pub async fn announce_revocation(pool: &crate::db::Pool, user_id: i64) -> Result
     notify_revoked(pool, user_id.to_string()).await
 }
 
-/// Tells every server's sockets that session `sid` ended.
-pub async fn announce_session_end(pool: &crate::db::Pool, sid: &str) -> Result<(), sqlx::Error> {
-    notify_revoked(pool, format!("{SESSION_PREFIX}{sid}")).await
+/// What is sent on [`REVOKED_CHANNEL`] to tell every server's sockets that session
+/// `sid` ended.
+pub fn session_end_payload(sid: &str) -> String {
+    format!("{SESSION_PREFIX}{sid}")
 }
 
 async fn notify_revoked(pool: &crate::db::Pool, payload: String) -> Result<(), sqlx::Error> {

@@ -87,6 +87,8 @@ pub async fn handle_socket(
     socket: WebSocket,
     state: AppState,
     user: CurrentUser,
+    // Subscribed before `user`'s session was checked.
+    revocations: tokio::sync::broadcast::Receiver<crate::state::Revoked>,
     // Held for as long as the connection lives: it is one of the user's sockets.
     _slot: SocketSlot,
 ) {
@@ -126,7 +128,7 @@ pub async fn handle_socket(
     // Futures made once and polled across iterations: made anew on every pass, each
     // would register with (and leave) a list shared by every connection, under its lock,
     // for every frame sent.
-    let mut revocations = BroadcastStream::new(state.revocations.subscribe());
+    let mut revocations = BroadcastStream::new(revocations);
     let slow = lagged.cancelled();
     tokio::pin!(slow);
     let stopping = state.shutdown.cancelled();

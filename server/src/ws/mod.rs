@@ -66,6 +66,9 @@ pub async fn ws_handler(
     if !origin_allowed(&headers, &state.settings.allowed_origins) {
         return ApiError::OriginNotAllowed.into_response();
     }
+    // Listening before the session is checked: a sign-out between the check and the
+    // socket's start is heard, not missed.
+    let revocations = state.revocations.subscribe();
     let token = query.token.or_else(|| auth::token_from_headers(&headers));
     let user = match token {
         Some(token) => auth::authenticate(&state.db.read, &state.keys, &token).await,
@@ -95,7 +98,13 @@ pub async fn ws_handler(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
-            tracker.track_future(connection::handle_socket(socket, state, user, slot))
+            tracker.track_future(connection::handle_socket(
+                socket,
+                state,
+                user,
+                revocations,
+                slot,
+            ))
         })
 }
 
