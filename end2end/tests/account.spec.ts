@@ -84,11 +84,11 @@ test('changing the password ends the other sessions; signing out everywhere ends
   await expect(page.getByTestId('password-error')).toHaveText('The current password is not right.');
   refused.end();
 
-  // The server closes this page's socket as soon as the old sessions end, before the
-  // answer carrying this page's new cookie arrives. Here that answer is held back from
-  // the browser (the test makes the request and hands the answer over later) for longer
-  // than the closed socket takes to ask to renew its session: a renewal sent meanwhile,
-  // with the old cookie, would be refused (401, logged) and sign this page out.
+  // The change ends every other session at once; this one goes on, its socket open.
+  // Here the answer carrying this page's new cookie is held back from the browser (the
+  // test makes the request and hands the answer over later): were this page's socket
+  // closed too, it would ask to renew with the old cookie meanwhile, be refused (401,
+  // logged) and sign this page out.
   await page.route('**/api/account/password', async (route) => {
     const request = route.request();
     const cookies = await page.context().cookies();

@@ -417,7 +417,7 @@ impl Backend for PageBackend {
 
     async fn sign_out(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
         if let Some(token) = auth::token_from_headers(headers) {
-            accounts::end_session_of_token(&self.0, &token).await?;
+            accounts::end_session(&self.0, &token).await?;
         }
         Ok(self.cleared_cookie())
     }

@@ -26,6 +26,9 @@ pub enum Revoked {
     User(i64),
     /// One session, by id.
     Session(String),
+    /// Every session of this user but one (a password change goes on in the session
+    /// that made it).
+    AllBut { user_id: i64, sid: String },
     /// Some, unknown: news may have been missed (the cluster listener reconnected), so
     /// every socket checks its token against the database.
     Unknown,

@@ -80,20 +80,6 @@ impl Live {
         socket::start(*self);
     }
 
-    /// While `pending` holds, this tab is replacing its own session (a password change
-    /// ends every session and answers with a new cookie). A socket the server closes for
-    /// the old session meanwhile waits for that answer before it asks to renew, so the
-    /// renewal carries the new cookie and is not refused.
-    pub fn hold_renewal_while(&self, pending: impl Fn() -> bool + Send + Sync + 'static) {
-        #[cfg(feature = "hydrate")]
-        {
-            Effect::new(move |_| socket::hold_renewal(pending()));
-            on_cleanup(|| socket::hold_renewal(false));
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = pending;
-    }
-
     /// Keeps `view` in sync with the dashboard room while the calling component lives.
     pub fn watch_dashboard(&self, view: RwSignal<DashboardView>) {
         #[cfg(feature = "hydrate")]

@@ -14,7 +14,6 @@
 use std::cell::RefCell;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use futures::channel::oneshot;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
@@ -36,8 +35,6 @@ const PING_EVERY_MS: u32 = 10_000;
 const DEAD_AFTER_MS: f64 = 30_000.0;
 /// How long after a refused refresh it is asked again.
 const SIGNED_OUT_RECHECK_MS: u32 = 1_000;
-/// The longest a refresh waits for this tab's own session change to be answered.
-const HELD_RENEWAL_MAX_MS: u32 = 30_000;
 
 #[derive(Default)]
 struct Shared {
@@ -52,10 +49,6 @@ struct Shared {
     last_row: Option<RwSignal<Option<TaskSummary>>>,
     /// The seq of the last row passed on there.
     last_row_seq: Seq,
-    /// This tab has asked for a new session (a password change) and awaits the answer.
-    renewal_held: bool,
-    /// Refreshes waiting for that answer.
-    renewal_waiters: Vec<oneshot::Sender<()>>,
 }
 
 thread_local! {
@@ -198,38 +191,6 @@ enum Refresh {
     Unknown,
 }
 
-/// Holds refreshes while `held`: see [`super::Live::hold_renewal_while`].
-pub fn hold_renewal(held: bool) {
-    let waiters = SHARED.with_borrow_mut(|s| {
-        s.renewal_held = held;
-        if held {
-            Vec::new()
-        } else {
-            std::mem::take(&mut s.renewal_waiters)
-        }
-    });
-    for waiter in waiters {
-        let _ = waiter.send(());
-    }
-}
-
-/// Returns once no session change of this tab's own is waiting for its answer.
-async fn renewal_released() {
-    let waiter = SHARED.with_borrow_mut(|s| {
-        s.renewal_held.then(|| {
-            let (tx, rx) = oneshot::channel();
-            s.renewal_waiters.push(tx);
-            rx
-        })
-    });
-    if let Some(released) = waiter {
-        futures::select! {
-            _ = released.fuse() => {}
-            _ = TimeoutFuture::new(HELD_RENEWAL_MAX_MS).fuse() => {}
-        }
-    }
-}
-
 async fn refresh_once() -> Refresh {
     match gloo_net::http::Request::post("/api/auth/refresh")
         .send()
@@ -241,12 +202,10 @@ async fn refresh_once() -> Refresh {
     }
 }
 
-/// Refreshes the session, once this tab's own session change (if any) is answered: the
-/// server closes the socket as soon as the old sessions end, while the answer carrying
-/// this tab's new cookie may still be on its way. A refusal is asked again once, a
-/// moment later, for the same race with a session change made in another tab.
+/// Refreshes the session. A refusal is asked again once, a moment later: leaving a team
+/// closes the socket as soon as the old sessions end, while the answer carrying this
+/// page's new session may still be on its way, and the refusal was for the old one.
 async fn refresh_session() -> Refresh {
-    renewal_released().await;
     match refresh_once().await {
         Refresh::SignedOut => {
             TimeoutFuture::new(SIGNED_OUT_RECHECK_MS).await;

@@ -62,7 +62,6 @@ fn AccountView(
 #[component]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    crate::live::use_live().hold_renewal_while(move || change.pending().get());
     let outcome = move || {
         change.value().get().map(|r| match r {
             Ok(()) => view! {

@@ -180,8 +180,8 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<(users::UserRow, S
     .ok_or(ApiError::Unauthorized)
 }
 
-/// Changes the password; every session of the user ends, and the new token returned
-/// continues the one that asked.
+/// Changes the password; every other session of the user ends. The session that asked
+/// goes on: its sockets stay open and the new token returned continues it.
 pub async fn change_password(
     state: &AppState,
     user: &CurrentUser,
@@ -196,28 +196,25 @@ pub async fn change_password(
     auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
     let hash = auth::hash_password(body.new_password).await?;
     users::set_password(&state.db.write, user.id, &hash).await?;
-    revoke_sessions(state, user.id).await?;
+    end_sessions(state, user.id, Some(&user.session_id)).await?;
     let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let token = state.keys.issue(&row);
+    let token = if user.session_id.is_empty() {
+        state.keys.issue(&row)
+    } else {
+        state.keys.issue_for_session(&row, &user.session_id)
+    };
     Ok((row, token))
 }
 
-/// Ends the session `user` came with (signing out on one device): its tokens stop
-/// working and its open sockets close; the user's other sessions go on. A token made
-/// before sessions had ids cannot be told from the others, so all of them end.
-pub async fn end_session(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
-    if user.session_id.is_empty() {
-        return revoke_sessions(state, user.id).await;
-    }
-    end_session_by_id(state, user.id, &user.session_id).await
-}
-
-/// Ends the session `token` belongs to, as [`end_session`] does, also when the token
-/// has expired but could still be renewed: signing out must not leave such a session
-/// behind. A token that names no session that could still be used ends nothing.
-pub async fn end_session_of_token(state: &AppState, token: &str) -> Result<(), ApiError> {
+/// Ends the session `token` belongs to (signing out on one device): its tokens stop
+/// working and its open sockets close; the user's other sessions go on. A token that
+/// expired but could still be renewed counts too: signing out must not leave such a
+/// session behind. A token made before sessions had ids cannot be told from the
+/// others, so all of them end. A token of no session that could still be used ends
+/// nothing.
+pub async fn end_session(state: &AppState, token: &str) -> Result<(), ApiError> {
     let Ok(claims) = state
         .keys
         .verify_for_refresh(token, state.settings.session_max_age)
@@ -227,17 +224,17 @@ pub async fn end_session_of_token(state: &AppState, token: &str) -> Result<(), A
     let Ok(user_id) = claims.sub.parse::<i64>() else {
         return Ok(());
     };
-    let current = users::find_by_id(&state.db.read, user_id).await?;
-    if current.is_none_or(|u| u.token_version != claims.ver) {
+    let session = users::find_session(&state.db.read, user_id, &claims.sid).await?;
+    if !session.is_some_and(|s| s.holds(claims.ver)) {
         return Ok(());
     }
     if claims.sid.is_empty() {
         return revoke_sessions(state, user_id).await;
     }
-    end_session_by_id(state, user_id, &claims.sid).await
+    end_one_session(state, user_id, &claims.sid).await
 }
 
-async fn end_session_by_id(state: &AppState, user_id: i64, sid: &str) -> Result<(), ApiError> {
+async fn end_one_session(state: &AppState, user_id: i64, sid: &str) -> Result<(), ApiError> {
     let now = db::now_millis();
     // Past this, no token of the session could be used or renewed: one issued as late as
     // now (a renewal racing this end, a clock ahead) lives `session_ttl` and renews for
@@ -258,12 +255,26 @@ async fn end_session_by_id(state: &AppState, user_id: i64, sid: &str) -> Result<
 
 /// Ends every session of a user: tokens stop working and open sockets close.
 pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+    end_sessions(state, user_id, None).await
+}
+
+/// Ends every session of a user but `keep` (a session id, when it has one): tokens
+/// stop working, and open sockets close except those of `keep`, whose client gets a
+/// new token continuing it.
+async fn end_sessions(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<(), ApiError> {
     users::bump_token_version(&state.db.write, user_id).await?;
-    let _ = state.revocations.send(crate::state::Revoked::User(user_id));
+    let revoked = match keep {
+        Some(sid) if !sid.is_empty() => crate::state::Revoked::AllBut {
+            user_id,
+            sid: sid.to_owned(),
+        },
+        _ => crate::state::Revoked::User(user_id),
+    };
     if state.db.store == db::Store::Postgres {
         // Sockets on the other servers close too (this one hears it again: harmless).
-        crate::rooms::sequencer::announce_revocation(&state.db.write, user_id).await?;
+        crate::rooms::sequencer::announce_revocation(&state.db.write, &revoked).await?;
     }
+    let _ = state.revocations.send(revoked);
     Ok(())
 }
 

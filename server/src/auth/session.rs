@@ -118,20 +118,14 @@ pub async fn authenticate(
         TokenError::Invalid => AuthFailure::Invalid,
     })?;
     let id: i64 = claims.sub.parse().map_err(|_| AuthFailure::Invalid)?;
-    let user = users::find_by_id(pool, id)
+    let session = users::find_session(pool, id, &claims.sid)
         .await
         .map_err(|_| AuthFailure::Invalid)?
         .ok_or(AuthFailure::Invalid)?;
-    if user.token_version != claims.ver {
+    if !session.holds(claims.ver) {
         return Err(AuthFailure::Expired);
     }
-    if !claims.sid.is_empty()
-        && crate::db::sessions::is_ended(pool, &claims.sid)
-            .await
-            .map_err(|_| AuthFailure::Invalid)?
-    {
-        return Err(AuthFailure::Expired);
-    }
+    let user = session.user;
     Ok(CurrentUser {
         id: user.id,
         name: user.display_name,

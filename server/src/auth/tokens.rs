@@ -11,7 +11,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
-use crate::db::sessions;
 use crate::db::users::{self, UserRow};
 
 /// What a session token says.
@@ -126,17 +125,15 @@ pub async fn renew_session(
     let Ok(id) = claims.sub.parse::<i64>() else {
         return Ok(None);
     };
-    match users::find_by_id(pool, id).await? {
-        Some(user) if user.token_version == claims.ver => {
+    match users::find_session(pool, id, &claims.sid).await? {
+        Some(session) if session.holds(claims.ver) => {
             let token = if claims.sid.is_empty() {
                 // A token made before sessions had ids: from now on, its session has one.
-                keys.issue(&user)
-            } else if sessions::is_ended(pool, &claims.sid).await? {
-                return Ok(None);
+                keys.issue(&session.user)
             } else {
-                keys.issue_for_session(&user, &claims.sid)
+                keys.issue_for_session(&session.user, &claims.sid)
             };
-            Ok(Some((user, token)))
+            Ok(Some((session.user, token)))
         }
         _ => Ok(None),
     }

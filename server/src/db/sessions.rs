@@ -34,15 +34,6 @@ pub async fn end(
     tx.commit().await
 }
 
-/// Whether session `sid` was ended.
-pub async fn is_ended(pool: &Pool, sid: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM ended_sessions WHERE sid = $1")
-        .bind(sid)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.is_some())
-}
-
 /// Removes the rows no token can need any more; returns how many.
 pub async fn prune(pool: &Pool, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM ended_sessions WHERE keep_until < $1")

@@ -92,6 +92,43 @@ pub async fn find_by_id(pool: &Pool, id: i64) -> Result<Option<UserRow>, sqlx::E
         .await
 }
 
+/// A session token's account, read with what decides whether the session holds.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    /// 1 when the session was signed out on its own (`ended_sessions`).
+    ended: i64,
+}
+
+impl SessionRow {
+    /// Whether a token of the session, issued with token version `ver`, still holds:
+    /// the user's sessions were not all ended since, nor this one alone.
+    pub fn holds(&self, ver: i64) -> bool {
+        self.user.token_version == ver && self.ended == 0
+    }
+}
+
+/// User `id` with whether session `sid` was signed out, in one read (every
+/// authenticated request makes it).
+#[tracing::instrument(skip(pool, sid))]
+pub async fn find_session(
+    pool: &Pool,
+    id: i64,
+    sid: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, username, display_name, password_hash, org_id, token_version, \
+         CAST(admin AS INTEGER) AS admin, \
+         CASE WHEN EXISTS (SELECT 1 FROM ended_sessions WHERE sid = $2) THEN 1 ELSE 0 END \
+         AS ended FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .bind(sid)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Invalidates every token issued to the user so far.
 #[tracing::instrument(skip(pool))]
 pub async fn bump_token_version(pool: &Pool, id: i64) -> Result<(), sqlx::Error> {

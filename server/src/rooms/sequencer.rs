@@ -71,15 +71,27 @@ const BATCH: i64 = 500;
 
 /// The Postgres notification channel commits are announced on.
 pub const CHANNEL: &str = "taskwire_log";
-/// The channel ended sessions are announced on (the payload is the user id).
+/// The channel ended sessions are announced on (the payload: see [`revoked_from`]).
 pub const REVOKED_CHANNEL: &str = "taskwire_revoked";
 
 /// How an ended session is told apart from a user id on [`REVOKED_CHANNEL`].
 const SESSION_PREFIX: &str = "session:";
+/// Between a user id and the one session of theirs that goes on.
+const ALL_BUT: &str = " but ";
 
-/// Tells every server's sockets that `user_id`'s sessions ended.
-pub async fn announce_revocation(pool: &crate::db::Pool, user_id: i64) -> Result<(), sqlx::Error> {
-    notify_revoked(pool, user_id.to_string()).await
+/// Tells every server's sockets that `revoked` ended.
+pub async fn announce_revocation(
+    pool: &crate::db::Pool,
+    revoked: &crate::state::Revoked,
+) -> Result<(), sqlx::Error> {
+    use crate::state::Revoked;
+    let payload = match revoked {
+        Revoked::User(user_id) => user_id.to_string(),
+        Revoked::AllBut { user_id, sid } => format!("{user_id}{ALL_BUT}{sid}"),
+        Revoked::Session(sid) => session_end_payload(sid),
+        Revoked::Unknown => return Ok(()),
+    };
+    notify_revoked(pool, payload).await
 }
 
 /// What is sent on [`REVOKED_CHANNEL`] to tell every server's sockets that session
@@ -99,10 +111,17 @@ async fn notify_revoked(pool: &crate::db::Pool, payload: String) -> Result<(), s
 
 /// What a notification on [`REVOKED_CHANNEL`] says ended.
 fn revoked_from(payload: &str) -> Option<crate::state::Revoked> {
-    match payload.strip_prefix(SESSION_PREFIX) {
-        Some(sid) if !sid.is_empty() => Some(crate::state::Revoked::Session(sid.to_owned())),
+    use crate::state::Revoked;
+    if let Some(sid) = payload.strip_prefix(SESSION_PREFIX) {
+        return (!sid.is_empty()).then(|| Revoked::Session(sid.to_owned()));
+    }
+    match payload.split_once(ALL_BUT) {
+        Some((user_id, sid)) if !sid.is_empty() => Some(Revoked::AllBut {
+            user_id: user_id.parse().ok()?,
+            sid: sid.to_owned(),
+        }),
         Some(_) => None,
-        None => payload.parse().ok().map(crate::state::Revoked::User),
+        None => payload.parse().ok().map(Revoked::User),
     }
 }
 
@@ -239,6 +258,14 @@ mod tests {
             Some(Revoked::Session("0a1b".into()))
         );
         assert_eq!(revoked_from("session:"), None);
+        assert_eq!(
+            revoked_from("42 but 0a1b"),
+            Some(Revoked::AllBut {
+                user_id: 42,
+                sid: "0a1b".into()
+            })
+        );
+        assert_eq!(revoked_from("42 but "), None);
         assert_eq!(revoked_from("forty-two"), None);
     }
 }

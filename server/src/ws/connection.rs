@@ -240,6 +240,9 @@ pub async fn handle_socket(
                 let ended = match revoked {
                     Ok(crate::state::Revoked::User(user_id)) => user_id == user.id,
                     Ok(crate::state::Revoked::Session(sid)) => !sid.is_empty() && sid == user.session_id,
+                    Ok(crate::state::Revoked::AllBut { user_id, sid }) => {
+                        user_id == user.id && sid != user.session_id
+                    }
                     // Missed some: ask the database whether this session still holds.
                     Ok(crate::state::Revoked::Unknown) | Err(BroadcastStreamRecvError::Lagged(_)) => {
                         !Box::pin(session_holds(&state, &user)).await
@@ -486,18 +489,11 @@ fn room_error(e: RoomError) -> ServerFrame {
     }
 }
 
-/// Whether `user`'s session still holds, by the database: neither were all the user's
-/// sessions ended nor this one. A database that cannot be asked counts as ended: the
-/// client renews its session, which is asked again.
+/// Whether `user`'s session still holds, by the database. One that cannot be asked
+/// counts as ended: the client renews its session, which is asked again.
 async fn session_holds(state: &AppState, user: &CurrentUser) -> bool {
-    let same_version = matches!(
-        crate::db::users::find_by_id(&state.db.read, user.id).await,
-        Ok(Some(u)) if u.token_version == user.token_version
-    );
-    same_version
-        && (user.session_id.is_empty()
-            || matches!(
-                crate::db::sessions::is_ended(&state.db.read, &user.session_id).await,
-                Ok(false)
-            ))
+    matches!(
+        crate::db::users::find_session(&state.db.read, user.id, &user.session_id).await,
+        Ok(Some(s)) if s.holds(user.token_version)
+    )
 }

@@ -263,9 +263,10 @@ async fn a_renewed_token_is_the_same_session_and_ends_with_it() {
     assert_eq!(app.get(&other, "/api/auth/me").await.status(), 200);
     assert_eq!(
         end_session(&app, &renewed).await,
-        401,
-        "an ended session cannot end again"
+        204,
+        "ending it again changes nothing"
     );
+    assert_eq!(app.get(&other, "/api/auth/me").await.status(), 200);
 }
 
 #[tokio::test]
@@ -290,6 +291,7 @@ async fn changing_the_password_ends_every_other_session() {
             token: other.clone(),
         })
         .await;
+    let mut own_socket = app.ws(&ada).await;
 
     let wrong = app
         .post(
@@ -309,6 +311,12 @@ async fn changing_the_password_ends_every_other_session() {
     assert_eq!(me(&app, &current).await, 200, "this session continues");
     assert_eq!(me(&app, &other).await, 401, "the other one ended");
     assert_eq!(until_closed(&mut other_socket).await.1, Some(4001));
+    own_socket.send(ClientMsg::Ping(Ping { nonce: 7 })).await;
+    assert_eq!(
+        own_socket.next().await.msg,
+        ServerMsg::Pong(Ping { nonce: 7 }),
+        "the asking session's socket stays open"
+    );
     assert_eq!(login("correct horse battery").await.unwrap().status(), 401);
     assert_eq!(login("a brand new secret").await.unwrap().status(), 200);
 }
