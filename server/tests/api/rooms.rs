@@ -93,15 +93,27 @@ fn row_seqs(rx: &mut mpsc::Receiver<SharedFrame>) -> Vec<Seq> {
     seqs
 }
 
+/// A dashboard room with one task, whose changes wait up to `hold` for company.
+async fn room_holding(hold: Duration) -> DashboardHandle {
+    DashboardHandle::new(pool().await, vec![(summary(1, 0), PUBLIC)], 0, 1000, hold)
+}
+
+/// Joins a member with room to spare (since `since`); returns its queue.
+async fn join_fast(
+    room: &DashboardHandle,
+    conn_id: u64,
+    since: Seq,
+) -> mpsc::Receiver<SharedFrame> {
+    let (tx, rx) = mpsc::channel(64);
+    room.join(member(conn_id, tx, CancellationToken::new()), Some(since))
+        .await
+        .unwrap();
+    rx
+}
+
 #[tokio::test]
 async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
-    let room = DashboardHandle::new(
-        pool().await,
-        vec![(summary(1, 0), PUBLIC)],
-        0,
-        1000,
-        Duration::ZERO,
-    );
+    let room = room_holding(Duration::ZERO).await;
     let (tx, mut rx) = mpsc::channel(4);
     let lagged = CancellationToken::new();
     room.join(member(1, tx, lagged.clone()), None)
@@ -122,17 +134,8 @@ async fn a_member_that_cannot_keep_up_is_dropped_and_told_not_left_to_grow() {
 
 #[tokio::test]
 async fn a_fast_member_gets_every_event_once_in_order() {
-    let room = DashboardHandle::new(
-        pool().await,
-        vec![(summary(1, 0), PUBLIC)],
-        0,
-        1000,
-        Duration::ZERO,
-    );
-    let (tx, mut rx) = mpsc::channel(64);
-    room.join(member(1, tx, CancellationToken::new()), Some(0))
-        .await
-        .unwrap();
+    let room = room_holding(Duration::ZERO).await;
+    let mut rx = join_fast(&room, 1, 0).await;
     for seq in 1..=5 {
         room.publish(vec![published(seq)]).await;
     }
@@ -143,22 +146,10 @@ async fn a_fast_member_gets_every_event_once_in_order() {
 
 #[tokio::test]
 async fn a_batch_reaches_every_member_in_seq_order_and_one_cut_in_it_gets_nothing_after() {
-    let room = DashboardHandle::new(
-        pool().await,
-        vec![(summary(1, 0), PUBLIC)],
-        0,
-        1000,
-        Duration::ZERO,
-    );
-    let (fast_tx, mut fast) = mpsc::channel(64);
-    let (other_tx, mut other) = mpsc::channel(64);
+    let room = room_holding(Duration::ZERO).await;
+    let mut fast = join_fast(&room, 1, 0).await;
+    let mut other = join_fast(&room, 2, 0).await;
     let (slow_tx, mut slow) = mpsc::channel(2);
-    room.join(member(1, fast_tx, CancellationToken::new()), Some(0))
-        .await
-        .unwrap();
-    room.join(member(2, other_tx, CancellationToken::new()), Some(0))
-        .await
-        .unwrap();
     let slow_lagged = CancellationToken::new();
     room.join(member(3, slow_tx, slow_lagged.clone()), Some(0))
         .await
@@ -187,22 +178,13 @@ async fn a_batch_reaches_every_member_in_seq_order_and_one_cut_in_it_gets_nothin
 
 /// A room whose changes wait for company far longer than any test takes.
 async fn holding_room() -> DashboardHandle {
-    DashboardHandle::new(
-        pool().await,
-        vec![(summary(1, 0), PUBLIC)],
-        0,
-        1000,
-        Duration::from_secs(600),
-    )
+    room_holding(Duration::from_secs(600)).await
 }
 
 #[tokio::test]
 async fn under_load_a_change_waits_for_the_next_new_task_and_goes_out_first() {
     let room = holding_room().await;
-    let (tx, mut rx) = mpsc::channel(64);
-    room.join(member(1, tx, CancellationToken::new()), Some(0))
-        .await
-        .unwrap();
+    let mut rx = join_fast(&room, 1, 0).await;
     row_seqs(&mut rx);
 
     room.publish(vec![created(2, 1)]).await;
@@ -227,17 +209,8 @@ async fn under_load_a_change_waits_for_the_next_new_task_and_goes_out_first() {
 
 #[tokio::test]
 async fn a_held_change_goes_out_alone_when_no_new_task_comes() {
-    let room = DashboardHandle::new(
-        pool().await,
-        vec![(summary(1, 0), PUBLIC)],
-        0,
-        1000,
-        Duration::from_millis(50),
-    );
-    let (tx, mut rx) = mpsc::channel(64);
-    room.join(member(1, tx, CancellationToken::new()), Some(0))
-        .await
-        .unwrap();
+    let room = room_holding(Duration::from_millis(50)).await;
+    let mut rx = join_fast(&room, 1, 0).await;
     row_seqs(&mut rx);
     room.publish(vec![created(2, 1)]).await;
     room.publish(vec![published(2)]).await;
@@ -258,20 +231,14 @@ async fn a_held_change_goes_out_alone_when_no_new_task_comes() {
 #[tokio::test]
 async fn a_join_sends_what_is_held_first_so_a_member_that_read_it_elsewhere_is_current() {
     let room = holding_room().await;
-    let (first_tx, mut first) = mpsc::channel(64);
-    room.join(member(1, first_tx, CancellationToken::new()), Some(0))
-        .await
-        .unwrap();
+    let mut first = join_fast(&room, 1, 0).await;
     room.publish(vec![created(2, 1)]).await;
     room.publish(vec![published(2)]).await;
     let _ = room.members().await;
     assert_eq!(row_seqs(&mut first), vec![1], "seq 2 is held");
 
     // A page read off the log knows seq 2 already.
-    let (tx, mut rx) = mpsc::channel(64);
-    room.join(member(2, tx, CancellationToken::new()), Some(2))
-        .await
-        .unwrap();
+    let mut rx = join_fast(&room, 2, 2).await;
     assert_eq!(
         row_seqs(&mut first),
         vec![2],
