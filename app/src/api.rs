@@ -277,7 +277,8 @@ pub mod backend {
         /// the `Set-Cookie` value that clears it. An error leaves the session as it was.
         async fn sign_out(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError>;
         async fn account(&self, headers: &HeaderMap) -> Result<Account, AppError>;
-        /// Ends every session; returns the `Set-Cookie` value of the one continuing here.
+        /// Ends every other session; returns the `Set-Cookie` value of this one, which
+        /// goes on.
         async fn change_password(
             &self,
             headers: &HeaderMap,
