@@ -5,8 +5,10 @@ use crate::db::Pool;
 pub use shared_protocol::api::{Credentials, PasswordChange, Signup};
 
 use crate::auth::{self, CurrentUser};
+use crate::db::users::SessionsEnd;
 use crate::db::{self, service_tokens, sessions, teams, users};
 use crate::error::ApiError;
+use crate::rooms::sequencer::REVOKED_CHANNEL;
 use crate::state::AppState;
 
 /// An account an operator adds from the command line, in an org created if new.
@@ -195,8 +197,13 @@ pub async fn change_password(
     }
     auth::validate_signup(&row.username, &body.new_password, &row.display_name)?;
     let hash = auth::hash_password(body.new_password).await?;
-    users::set_password(&state.db.write, user.id, &hash).await?;
-    end_sessions(state, user.id, Some(&user.session_id)).await?;
+    end_sessions(
+        state,
+        user.id,
+        Some(&user.session_id),
+        SessionsEnd::Password(&hash),
+    )
+    .await?;
     let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
@@ -243,26 +250,36 @@ async fn end_one_session(state: &AppState, user_id: i64, sid: &str) -> Result<()
         + state.settings.session_ttl
         + std::time::Duration::from_secs(24 * 3600);
     let keep_until = now + usable_for.as_millis() as i64;
-    let payload = crate::rooms::sequencer::session_end_payload(sid);
-    let notify = (state.db.store == db::Store::Postgres)
-        .then_some((crate::rooms::sequencer::REVOKED_CHANNEL, payload.as_str()));
+    let revoked = crate::state::Revoked::Session(sid.to_owned());
+    let payload = announcement(state, &revoked);
+    let notify = payload.as_deref().map(|p| (REVOKED_CHANNEL, p));
     sessions::end(&state.db.write, sid, user_id, now, keep_until, notify).await?;
-    let _ = state
-        .revocations
-        .send(crate::state::Revoked::Session(sid.to_owned()));
+    let _ = state.revocations.send(revoked);
     Ok(())
+}
+
+/// On Postgres, what tells the sockets on every server that `revoked` ended (this one
+/// hears it too: harmless); sent in the transaction that stores the end.
+fn announcement(state: &AppState, revoked: &crate::state::Revoked) -> Option<String> {
+    (state.db.store == db::Store::Postgres)
+        .then(|| crate::rooms::sequencer::revocation_payload(revoked))
+        .flatten()
 }
 
 /// Ends every session of a user: tokens stop working and open sockets close.
 pub async fn revoke_sessions(state: &AppState, user_id: i64) -> Result<(), ApiError> {
-    end_sessions(state, user_id, None).await
+    end_sessions(state, user_id, None, SessionsEnd::Only).await
 }
 
-/// Ends every session of a user but `keep` (a session id, when it has one): tokens
-/// stop working, and open sockets close except those of `keep`, whose client gets a
-/// new token continuing it.
-async fn end_sessions(state: &AppState, user_id: i64, keep: Option<&str>) -> Result<(), ApiError> {
-    users::bump_token_version(&state.db.write, user_id).await?;
+/// Applies `change` and ends every session of a user but `keep` (a session id, when it
+/// has one), all at once: tokens stop working, and open sockets close except those of
+/// `keep`, whose client gets a new token continuing it.
+pub(crate) async fn end_sessions(
+    state: &AppState,
+    user_id: i64,
+    keep: Option<&str>,
+    change: SessionsEnd<'_>,
+) -> Result<(), ApiError> {
     let revoked = match keep {
         Some(sid) if !sid.is_empty() => crate::state::Revoked::AllBut {
             user_id,
@@ -270,10 +287,9 @@ async fn end_sessions(state: &AppState, user_id: i64, keep: Option<&str>) -> Res
         },
         _ => crate::state::Revoked::User(user_id),
     };
-    if state.db.store == db::Store::Postgres {
-        // Sockets on the other servers close too (this one hears it again: harmless).
-        crate::rooms::sequencer::announce_revocation(&state.db.write, &revoked).await?;
-    }
+    let payload = announcement(state, &revoked);
+    let notify = payload.as_deref().map(|p| (REVOKED_CHANNEL, p));
+    users::end_sessions(&state.db.write, user_id, change, notify).await?;
     let _ = state.revocations.send(revoked);
     Ok(())
 }

@@ -102,8 +102,9 @@ pub async fn leave(
         ));
     }
     let org = teams::create_own(&state.db.write, &me.username, me.id).await?;
-    teams::set_org(&state.db.write, me.id, org).await?;
-    super::accounts::revoke_sessions(state, me.id).await?;
+    // A crash before the move leaves an empty team behind, nothing more; the move and
+    // the end of the sessions are one.
+    super::accounts::end_sessions(state, me.id, None, users::SessionsEnd::Team(org)).await?;
     tracing::info!(user_id = me.id, from = me.org_id, to = org, "left a team");
     let row = users::find_by_id(&state.db.write, me.id)
         .await?

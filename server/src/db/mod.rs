@@ -205,6 +205,17 @@ pub async fn begin_read(pool: &Pool) -> Result<Tx, sqlx::Error> {
     }
 }
 
+/// Sends `payload` on Postgres channel `channel` from inside a transaction: listeners
+/// hear it when the transaction commits, and never if it does not.
+pub async fn notify(conn: &mut Conn, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()

@@ -25,11 +25,7 @@ pub async fn end(
     .execute(&mut *tx)
     .await?;
     if let Some((channel, payload)) = notify {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(channel)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await?;
+        super::notify(&mut tx, channel, payload).await?;
     }
     tx.commit().await
 }

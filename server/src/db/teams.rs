@@ -69,16 +69,6 @@ pub async fn create_own(pool: &Pool, username: &str, user_id: i64) -> Result<i64
         .await
 }
 
-/// Moves an account to another team.
-pub async fn set_org(pool: &Pool, user_id: i64, org_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET org_id = $1 WHERE id = $2")
-        .bind(org_id)
-        .bind(user_id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
 /// Whether anyone may sign up without an invite (open sign-up joins the default team).
 pub async fn signup_open(pool: &Pool) -> Result<bool, sqlx::Error> {
     let open: Option<i64> =

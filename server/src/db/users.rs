@@ -129,14 +129,59 @@ pub async fn find_session(
     .await
 }
 
-/// Invalidates every token issued to the user so far.
-#[tracing::instrument(skip(pool))]
-pub async fn bump_token_version(pool: &Pool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
+/// What else changes when every session of an account ends. (No `Debug`: a log line
+/// never shows a password hash.)
+#[derive(Clone, Copy)]
+pub enum SessionsEnd<'a> {
+    /// Nothing else: a sign-out everywhere.
+    Only,
+    /// The password hash is replaced.
+    Password(&'a str),
+    /// The account moves to team `org_id`.
+    Team(i64),
+}
+
+/// Applies `change` and invalidates every token issued to the user so far, in one
+/// transaction with `notify` (Postgres: a channel and a payload): either all of it is
+/// stored and announced, or nothing is.
+#[tracing::instrument(skip(pool, change, notify), fields(change = change.name()))]
+pub async fn end_sessions(
+    pool: &Pool,
+    id: i64,
+    change: SessionsEnd<'_>,
+    notify: Option<(&str, &str)>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let update = match change {
+        SessionsEnd::Only => {
+            sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+        }
+        SessionsEnd::Password(hash) => sqlx::query(
+            "UPDATE users SET token_version = token_version + 1, password_hash = $1 WHERE id = $2",
+        )
+        .bind(hash),
+        SessionsEnd::Team(org_id) => sqlx::query(
+            "UPDATE users SET token_version = token_version + 1, org_id = $1 WHERE id = $2",
+        )
+        .bind(org_id),
+    };
+    // The id binds last: after the value the change binds, if any.
+    update.bind(id).execute(&mut *tx).await?;
+    if let Some((channel, payload)) = notify {
+        super::notify(&mut tx, channel, payload).await?;
+    }
+    tx.commit().await
+}
+
+impl SessionsEnd<'_> {
+    /// For log lines: which change, never its value.
+    fn name(&self) -> &'static str {
+        match self {
+            SessionsEnd::Only => "sessions",
+            SessionsEnd::Password(_) => "password",
+            SessionsEnd::Team(_) => "team",
+        }
+    }
 }
 
 /// The id of the org named `name`, creating it if needed.
@@ -149,17 +194,6 @@ pub async fn org_id(pool: &Pool, name: &str) -> Result<i64, sqlx::Error> {
         .bind(name)
         .fetch_one(pool)
         .await
-}
-
-/// Replaces the password hash.
-#[tracing::instrument(skip(pool, password_hash))]
-pub async fn set_password(pool: &Pool, id: i64, password_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(password_hash)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
 }
 
 /// The people of `org_id`, by display name: whom a list can be filtered by. At most

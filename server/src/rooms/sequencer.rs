@@ -79,34 +79,16 @@ const SESSION_PREFIX: &str = "session:";
 /// Between a user id and the one session of theirs that goes on.
 const ALL_BUT: &str = " but ";
 
-/// Tells every server's sockets that `revoked` ended.
-pub async fn announce_revocation(
-    pool: &crate::db::Pool,
-    revoked: &crate::state::Revoked,
-) -> Result<(), sqlx::Error> {
+/// What is sent on [`REVOKED_CHANNEL`] to tell every server's sockets that `revoked`
+/// ended (read back by [`revoked_from`]); `None` for what cannot be announced.
+pub fn revocation_payload(revoked: &crate::state::Revoked) -> Option<String> {
     use crate::state::Revoked;
-    let payload = match revoked {
-        Revoked::User(user_id) => user_id.to_string(),
-        Revoked::AllBut { user_id, sid } => format!("{user_id}{ALL_BUT}{sid}"),
-        Revoked::Session(sid) => session_end_payload(sid),
-        Revoked::Unknown => return Ok(()),
-    };
-    notify_revoked(pool, payload).await
-}
-
-/// What is sent on [`REVOKED_CHANNEL`] to tell every server's sockets that session
-/// `sid` ended.
-pub fn session_end_payload(sid: &str) -> String {
-    format!("{SESSION_PREFIX}{sid}")
-}
-
-async fn notify_revoked(pool: &crate::db::Pool, payload: String) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(REVOKED_CHANNEL)
-        .bind(payload)
-        .execute(pool)
-        .await?;
-    Ok(())
+    match revoked {
+        Revoked::User(user_id) => Some(user_id.to_string()),
+        Revoked::AllBut { user_id, sid } => Some(format!("{user_id}{ALL_BUT}{sid}")),
+        Revoked::Session(sid) => Some(format!("{SESSION_PREFIX}{sid}")),
+        Revoked::Unknown => None,
+    }
 }
 
 /// What a notification on [`REVOKED_CHANNEL`] says ended.

@@ -141,11 +141,12 @@ async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, Se
             if crate::db::Store::of(pool) == crate::db::Store::Postgres {
                 // Delivered at commit, to every process's listener: there is more to
                 // read. Only a hint: the sequencers read the log itself.
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(crate::rooms::sequencer::CHANNEL)
-                    .bind(last.seq.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                crate::db::notify(
+                    &mut tx,
+                    crate::rooms::sequencer::CHANNEL,
+                    &last.seq.to_string(),
+                )
+                .await?;
             }
         }
         tx.commit().await?;

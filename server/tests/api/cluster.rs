@@ -541,3 +541,56 @@ async fn changes_to_one_task_on_two_servers_at_once_are_all_kept() {
         .unwrap();
     assert_log_is_whole_except(&pool, last as Seq, "task:event_added").await;
 }
+
+/// A password change is stored with the end of every session and its announcement to
+/// the other servers, or not at all: were the announcement to fail after the change,
+/// sockets on the other servers would stay open on a password that no longer holds.
+#[tokio::test]
+async fn a_password_change_that_cannot_be_announced_is_not_made() {
+    use server::db::users::{self, SessionsEnd};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    let pool = server::db::connect(&url).await.unwrap();
+    let ada = server::actions::accounts::add_account(
+        &pool,
+        server::actions::accounts::NewAccount {
+            username: "ada".into(),
+            password: "correct horse battery".into(),
+            display_name: None,
+            org: "acme".into(),
+            admin: None,
+        },
+    )
+    .await
+    .unwrap();
+    let stored = |pool: server::db::Pool| async move {
+        let row = users::find_by_id(&pool, ada.id).await.unwrap().unwrap();
+        (row.password_hash, row.token_version)
+    };
+    let before = stored(pool.clone()).await;
+
+    // Postgres refuses a notification on a channel without a name.
+    let refused = users::end_sessions(
+        &pool,
+        ada.id,
+        SessionsEnd::Password("another hash"),
+        Some(("", "1")),
+    )
+    .await;
+    assert!(refused.is_err(), "the announcement fails");
+    assert_eq!(stored(pool.clone()).await, before, "and nothing changed");
+
+    users::end_sessions(
+        &pool,
+        ada.id,
+        SessionsEnd::Password("another hash"),
+        Some(("taskwire_revoked", "1")),
+    )
+    .await
+    .unwrap();
+    let after = stored(pool.clone()).await;
+    assert_eq!(after.0, "another hash");
+    assert_eq!(after.1, before.1 + 1, "every token issued before is void");
+}
