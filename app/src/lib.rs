@@ -134,11 +134,7 @@ fn TopNav() -> impl IntoView {
 #[component]
 fn LogoutButton() -> impl IntoView {
     let logout = ServerAction::<api::SignOut>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = logout.value().get() {
-            offline::forget_pages_then_go("/login");
-        }
-    });
+    components::follow_sign_out(logout);
     let failed = components::action_error(logout);
     view! {
         <ActionForm action=logout attr:class="logout">

@@ -80,6 +80,31 @@ where
     }
 }
 
+/// Follows a sign-out `action`: while it runs, the tab's socket, which the server closes
+/// with the session, is left closed (see [`crate::live::Live::leaving`]); once it has
+/// succeeded, the page goes to sign-in; refused, the socket comes back.
+pub fn follow_sign_out<S>(action: ServerAction<S>)
+where
+    S: leptos::server_fn::ServerFn<Output = (), Error = crate::api::AppError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let live = crate::live::use_live();
+    Effect::new(move |_| {
+        if action.pending().get() {
+            live.leaving(true);
+            return;
+        }
+        match action.value().get() {
+            Some(Ok(())) => crate::offline::forget_pages_then_go("/login"),
+            Some(Err(_)) => live.leaving(false),
+            None => {}
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::{absolute_time, iso_time, relative_time};

@@ -80,6 +80,16 @@ impl Live {
         socket::start(*self);
     }
 
+    /// Says that this page is signing out (`true`) or no longer is (`false`, the sign-out
+    /// failed): meanwhile the socket the server closes with the session is not reopened,
+    /// nor the ending session renewed.
+    pub fn leaving(&self, on: bool) {
+        #[cfg(feature = "hydrate")]
+        socket::leaving(on);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = on;
+    }
+
     /// Keeps `view` in sync with the dashboard room while the calling component lives.
     pub fn watch_dashboard(&self, view: RwSignal<DashboardView>) {
         #[cfg(feature = "hydrate")]

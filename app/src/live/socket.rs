@@ -49,6 +49,9 @@ struct Shared {
     last_row: Option<RwSignal<Option<TaskSummary>>>,
     /// The seq of the last row passed on there.
     last_row_seq: Seq,
+    /// This page is signing out: the server closes the socket with the session, and a
+    /// renewal would be refused; a closed socket waits until the sign-out fails.
+    leaving: bool,
 }
 
 thread_local! {
@@ -158,6 +161,22 @@ pub fn start(live: Live) {
     leptos::task::spawn_local(run(state, live.retry_at, wake_rx));
 }
 
+/// While `on`, a socket that closes is neither reopened nor its session renewed: the
+/// page is signing out. Set back (the sign-out failed), the socket is opened again.
+pub fn leaving(on: bool) {
+    let wake = SHARED.with_borrow_mut(|s| {
+        s.leaving = on;
+        s.wake.clone()
+    });
+    if let (false, Some(wake)) = (on, wake) {
+        let _ = wake.unbounded_send(());
+    }
+}
+
+fn is_leaving() -> bool {
+    SHARED.with_borrow(|s| s.leaving)
+}
+
 fn online() -> bool {
     window().navigator().on_line()
 }
@@ -238,6 +257,8 @@ enum PollEnd {
     /// The server cannot be reached over HTTP either: it is down, not the socket
     /// blocked; back to reconnecting the socket.
     Unreachable,
+    /// The page is signing out (see [`leaving`]).
+    Leaving,
 }
 
 /// Whether a socket opens and says `hello` soon.
@@ -261,6 +282,9 @@ async fn poll_until_socket_works(state: RwSignal<ConnState>) -> PollEnd {
     let mut failures = 0u32;
     let mut next_probe = js_sys::Date::now() + f64::from(PROBE_EVERY_MS);
     loop {
+        if is_leaving() {
+            return PollEnd::Leaving;
+        }
         if js_sys::Date::now() >= next_probe {
             if socket_answers().await {
                 return PollEnd::SocketWorks;
@@ -282,6 +306,9 @@ async fn poll_until_socket_works(state: RwSignal<ConnState>) -> PollEnd {
                 Err(_) => failures += 1,
             },
             Ok(res) if res.status() == http::StatusCode::UNAUTHORIZED.as_u16() => {
+                if is_leaving() {
+                    return PollEnd::Leaving;
+                }
                 match refresh_session().await {
                     Refresh::SignedOut => return PollEnd::SignedOut,
                     _ => failures += 1,
@@ -340,12 +367,18 @@ async fn run(
     // Sockets in a row that never said hello.
     let mut unanswered = 0u32;
     loop {
+        while is_leaving() {
+            let _ = wake.next().await;
+        }
         let mut ended = Ended::default();
         if let Ok(ws) = WebSocket::open(&ws_url()) {
             ended = session(ws, state).await;
             if ended.hello {
                 attempt = 0;
             }
+        }
+        if is_leaving() {
+            continue;
         }
         unanswered = if ended.hello { 0 } else { unanswered + 1 };
         if unanswered >= FALLBACK_AFTER && online() && !ended.auth_expired {
@@ -360,6 +393,7 @@ async fn run(
                     return;
                 }
                 PollEnd::Unreachable => unanswered = 0,
+                PollEnd::Leaving => continue,
             }
         }
         // An upgrade refused for an expired session looks like any failed connection,

@@ -95,11 +95,7 @@ fn PasswordForm() -> impl IntoView {
 #[component]
 fn SessionsForm() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = logout.value().get() {
-            crate::offline::forget_pages_then_go("/login");
-        }
-    });
+    crate::components::follow_sign_out(logout);
     view! {
         <section class="panel" aria-labelledby="sessions">
             <h2 id="sessions">"Sessions"</h2>
