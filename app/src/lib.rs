@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
             </header>
             <OfflineBanner/>
             <PendingActions/>
+            <FocusOnNewPage/>
             <main id="content" tabindex="-1">
                 // Async: pages are sent whole once their data is loaded, so they render
                 // fully without JavaScript.
@@ -93,6 +94,46 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// When the router moves to another page (another path; a new query on the same page,
+/// such as a search, leaves focus where it is), keyboard and screen-reader focus starts
+/// at the new page's content: the link or button used went away with the old page, and
+/// focus would otherwise fall back to the top of the document. A page that puts focus
+/// in its content itself (the new-task form, on its title) keeps it there.
+#[component]
+fn FocusOnNewPage() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |shown: Option<String>| {
+        let path = location.pathname.get();
+        if shown.is_some_and(|shown| shown != path) {
+            // Once the new page is on screen.
+            request_animation_frame(focus_content_unless_there);
+        }
+        path
+    });
+}
+
+fn focus_content_unless_there() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(content) = document()
+            .get_element_by_id("content")
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        else {
+            return;
+        };
+        let in_content = document()
+            .active_element()
+            .is_some_and(|el| content.contains(Some(&el)));
+        if !in_content {
+            let options = web_sys::FocusOptions::new();
+            // The router has put the new page at the top already.
+            options.set_prevent_scroll(true);
+            let _ = content.focus_with_options(&options);
+        }
     }
 }
 
@@ -112,7 +153,7 @@ fn TopNav() -> impl IntoView {
             fallback=|| view! {
                 <nav>
                     <a href="/">"Dashboard"</a>
-                    <a href="/tasks/new">"New task"</a>
+                    <a href="/tasks/new" data-testid="nav-new-task">"New task"</a>
                     <a href="/team" data-testid="nav-team">"Team"</a>
                     <a href="/account" data-testid="nav-account">"Account"</a>
                 </nav>

@@ -48,6 +48,8 @@ test('the dashboard and a task page work from the keyboard alone, with focus alw
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(new RegExp(`q=${word}`));
   await expect(dashboard.rows).toHaveCount(1);
+  // A new query on the same page leaves focus where it was.
+  expect(await focused(page)).toBe('search-input');
 
   // A column header sorts with Enter.
   await tabTo(page, 'sort-title');
@@ -60,6 +62,8 @@ test('the dashboard and a task page work from the keyboard alone, with focus alw
   await expect(page).toHaveURL(new RegExp(`/tasks/${task.id}$`));
   const taskPage = new TaskPage(page);
   await taskPage.waitUntilLive();
+  // The link went away with the old page: focus starts at the new page's content.
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('content');
 
   // Answer every question and send, from the keyboard.
   const fields = await taskPage.answerFields.count();
@@ -98,4 +102,31 @@ test('a skip link, first from the top of a page, leads past the header to its co
   await page.keyboard.press('Tab');
   expect(await page.evaluate(() => document.activeElement?.closest('main') !== null)).toBe(true);
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+});
+
+test('a new page takes focus to its content, and the new-task form to its title', async ({ newSession }) => {
+  const { page } = await newSession({ name: 'fern' });
+  const dashboard = new DashboardPage(page);
+  await dashboard.goto();
+  await dashboard.waitUntilLive();
+
+  // Brought by the router, not loaded: the title has focus, ready to type into.
+  await tabTo(page, 'nav-new-task');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/tasks\/new$/);
+  await expect.poll(() => focused(page)).toBe('input[title]');
+  const title = `Focus ${Date.now().toString(36)}`;
+  await page.keyboard.type(title);
+  await tabTo(page, 'textarea[description]');
+  await page.keyboard.type(DETAILED_ANSWER);
+  await tabTo(page, 'create-task');
+  await page.keyboard.press('Enter');
+
+  // The button is gone with the form; focus starts at the task's page, and the next
+  // stop is in it, not back in the header.
+  await expect(page).toHaveURL(/\/tasks\/\d+$/);
+  await expect(page.getByTestId('task-title')).toHaveText(title);
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('content');
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.closest('main') !== null)).toBe(true);
 });

@@ -54,6 +54,16 @@ fn NewTaskForm(user_id: i64) -> impl IntoView {
     // The title of the last task kept on this device for later.
     let kept = RwSignal::new(None::<String>);
 
+    // `autofocus` acts on a page load only; brought here by the router, the title
+    // takes focus too, once it is on screen.
+    Effect::new(move |_| {
+        if let Some(t) = title.get() {
+            request_animation_frame(move || {
+                let _ = t.focus();
+            });
+        }
+    });
+
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         let (Some(t), Some(d), Some(p)) = (title.get(), description.get(), private.get()) else {
             return;
