@@ -202,6 +202,19 @@ pub struct SignupInfo {
     pub invited_to: Option<String>,
     /// An invite link that is no longer open (used, revoked or expired).
     pub invite_closed: bool,
+    /// The account this browser is signed in with, if any: an open invite then offers
+    /// to move it into the invite's team.
+    pub signed_in: Option<SignedIn>,
+}
+
+/// Who is signed in, as the sign-up page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub name: String,
+    /// The team the account is in now.
+    pub team: String,
+    /// Whether that is the team the page's invite is for.
+    pub in_invited_team: bool,
 }
 
 /// A live service token, by name; the token itself is shown once, when made.
@@ -260,7 +273,11 @@ pub mod backend {
             password: String,
             invite: Option<String>,
         ) -> Result<HeaderValue, AppError>;
-        async fn signup_info(&self, invite: Option<String>) -> Result<SignupInfo, AppError>;
+        async fn signup_info(
+            &self,
+            headers: &HeaderMap,
+            invite: Option<String>,
+        ) -> Result<SignupInfo, AppError>;
         async fn team(&self, headers: &HeaderMap) -> Result<Team, AppError>;
         /// Returns the new invite's secret, the one time it is shown.
         async fn create_invite(&self, headers: &HeaderMap) -> Result<String, AppError>;
@@ -268,6 +285,13 @@ pub mod backend {
         /// Moves the viewer to a team of their own, ending every session; returns the
         /// `Set-Cookie` value of the one continuing here.
         async fn leave_team(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError>;
+        /// Moves the viewer into the team of the open invite `invite`, spending it and
+        /// ending every session; returns the `Set-Cookie` value of a new one.
+        async fn join_team(
+            &self,
+            headers: &HeaderMap,
+            invite: String,
+        ) -> Result<HeaderValue, AppError>;
         /// An administrator's.
         async fn set_signup_open(&self, headers: &HeaderMap, open: bool) -> Result<(), AppError>;
         /// Ends every session of the viewer, on every device; returns the `Set-Cookie`
@@ -519,7 +543,7 @@ pub async fn revoke_service_token(name: String) -> Result<(), AppError> {
 /// Whether sign-up is open, and the team an invite link is for.
 #[server(endpoint = "signup/info")]
 pub async fn load_signup_info(invite: Option<String>) -> Result<SignupInfo, AppError> {
-    call(move |backend, _| async move { backend.signup_info(invite).await }).await
+    call(move |backend, headers| async move { backend.signup_info(&headers, invite).await }).await
 }
 
 #[server(endpoint = "team")]
@@ -546,6 +570,18 @@ pub async fn leave_team() -> Result<(), AppError> {
         call(move |backend, headers| async move { backend.leave_team(&headers).await }).await?;
     set_cookie(cookie);
     Ok(())
+}
+
+/// Moves the viewer's account into the team of the open invite `invite`; the answer is
+/// where to go next (the dashboard, now the new team's).
+#[server(endpoint = "team/join")]
+pub async fn join_team(invite: String) -> Result<String, AppError> {
+    let cookie =
+        call(move |backend, headers| async move { backend.join_team(&headers, invite).await })
+            .await?;
+    set_cookie(cookie);
+    leptos_axum::redirect("/");
+    Ok("/".to_owned())
 }
 
 /// `open` is a checkbox: present (any value) when ticked.

@@ -127,3 +127,83 @@ test('an administrator closes open sign-up; a member leaves the team', async ({ 
   await expect(member.page.getByTestId('task-row').filter({ hasText: title })).toHaveCount(0);
   await adminContext.close();
 });
+
+test('someone with an account joins a team by its link, signing in first if need be', async ({
+  newSession,
+  browser,
+  consoleGuard,
+}) => {
+  // A team of its own to invite into, with a task of its own.
+  const lead = await newSession({ name: 'wyn' });
+  const team = lead.credentials.username;
+  const page = lead.page;
+  await page.goto('/team');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  const left = consoleGuard.tolerate([/status of 401/]);
+  await page.getByTestId('leave-team').click();
+  await expect(page.getByTestId('team-name')).toHaveText(team);
+  left.end();
+  const teamTask = uniqueTitle('In the new team');
+  await lead.api.createTask(teamTask, DETAILED_DESCRIPTION);
+  const links: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    await page.getByTestId('create-invite').click();
+    await expect(page.getByTestId('invite-row')).toHaveCount(i + 1);
+    const link = (await page.getByTestId('invite-link').textContent())?.trim() ?? '';
+    expect(link).toMatch(/\/signup\?invite=twi_/);
+    expect(links).not.toContain(link);
+    links.push(link);
+  }
+
+  // Signed in already, in the default team, with a task of the default team in sight.
+  const joiner = await newSession({ name: 'yan' });
+  const ownTask = uniqueTitle('Made by yan');
+  await joiner.api.createTask(ownTask, DETAILED_DESCRIPTION);
+  const neighbour = await newSession({ name: 'zed' });
+  const oldTeamTask = uniqueTitle('In the default team');
+  await neighbour.api.createTask(oldTeamTask, DETAILED_DESCRIPTION);
+  const row = (title: string) => joiner.page.getByTestId('task-row').filter({ hasText: title });
+  await joiner.page.goto('/');
+  await expect(row(oldTeamTask)).toBeVisible();
+
+  await joiner.page.goto(links[0]);
+  await expect(joiner.page.getByTestId('signup-heading')).toHaveText(`Join ${team}`);
+  await expect(joiner.page.getByTestId('join-explained')).toContainText('in default');
+  await expect(joiner.page.getByTestId('signup-submit')).toHaveCount(0);
+  await expect(joiner.page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await joiner.page.getByTestId('join-team').click();
+  await expect(joiner.page).toHaveURL(/\/$/);
+  await expect(row(teamTask)).toBeVisible();
+  await expect(row(ownTask)).toBeVisible();
+  await expect(row(oldTeamTask)).toHaveCount(0);
+  await expect(joiner.page.getByTestId('conn-indicator')).toHaveAttribute('data-state', 'connected', {
+    timeout: 30_000,
+  });
+
+  // Signed out: the sign-up form offers to sign in and come back to join.
+  const abe = newCredentials('abe');
+  const elsewhere = await browser.newContext({ baseURL: server.baseURL });
+  await new TaskwireApi(elsewhere.request, server.baseURL).signUp(abe);
+  await elsewhere.close();
+  const visitor = await browser.newContext({ baseURL: server.baseURL });
+  consoleGuard.watchContext(visitor, 'visitor');
+  const visitorPage = await visitor.newPage();
+  await visitorPage.goto(links[1]);
+  await expect(visitorPage.getByTestId('signup-heading')).toHaveText(`Join ${team}`);
+  await visitorPage.getByTestId('signup-sign-in').click();
+  await expect(visitorPage).toHaveURL(/\/login\?next=/);
+  await visitorPage.getByLabel('Username').fill(abe.username);
+  await visitorPage.getByLabel('Password').fill(abe.password);
+  await visitorPage.getByTestId('login-submit').click();
+  await expect(visitorPage.getByTestId('join-team')).toBeVisible();
+  await expect(visitorPage.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  await visitorPage.getByTestId('join-team').click();
+  await expect(visitorPage).toHaveURL(/\/$/);
+  await expect(visitorPage.getByTestId('task-row').filter({ hasText: teamTask })).toBeVisible();
+  await visitor.close();
+
+  // Both links are spent.
+  await page.reload();
+  await expect(page.getByTestId('member')).toHaveCount(3);
+  await expect(page.getByTestId('invite-row')).toHaveCount(0);
+});

@@ -3,8 +3,8 @@
 
 use app::api::backend::Backend;
 use app::api::{
-    Account, AppError, DashboardPage, Invite, Member, ServiceToken, SignupInfo, TaskPage, Team,
-    Waiting,
+    Account, AppError, DashboardPage, Invite, Member, ServiceToken, SignedIn, SignupInfo, TaskPage,
+    Team, Waiting,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -257,21 +257,42 @@ impl Backend for PageBackend {
         self.cookie(token)
     }
 
-    async fn signup_info(&self, invite: Option<String>) -> Result<SignupInfo, AppError> {
+    async fn signup_info(
+        &self,
+        headers: &HeaderMap,
+        invite: Option<String>,
+    ) -> Result<SignupInfo, AppError> {
         let open = teams::signup_open(&self.0).await?;
         let invite = invite.filter(|i| !i.trim().is_empty());
         let (invited_to, invite_closed) = match invite {
             None => (None, false),
             Some(secret) => match teams::invite_team(&self.0, &secret).await {
-                Ok(name) => (Some(name), false),
+                Ok(team) => (Some(team), false),
                 Err(ApiError::NotFound) => (None, true),
                 Err(e) => return Err(e.into()),
             },
         };
+        // Signed out (or with a session that no longer holds) is no error here.
+        let membership = match self.current_user(headers).await {
+            Ok(viewer) => match teams::membership(&self.0, &viewer).await {
+                Ok(membership) => Some(membership),
+                Err(ApiError::Unauthorized) => None,
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => None,
+        };
+        let signed_in = membership.map(|(me, team)| SignedIn {
+            name: me.display_name,
+            in_invited_team: invited_to
+                .as_ref()
+                .is_some_and(|(org, _)| *org == me.org_id),
+            team,
+        });
         Ok(SignupInfo {
             open,
-            invited_to,
+            invited_to: invited_to.map(|(_, name)| name),
             invite_closed,
+            signed_in,
         })
     }
 
@@ -327,6 +348,16 @@ impl Backend for PageBackend {
     async fn leave_team(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
         let viewer = self.current_user(headers).await?;
         let (_, token) = teams::leave(&self.0, &viewer).await?;
+        self.cookie(token)
+    }
+
+    async fn join_team(
+        &self,
+        headers: &HeaderMap,
+        invite: String,
+    ) -> Result<HeaderValue, AppError> {
+        let viewer = self.current_user(headers).await?;
+        let (_, token) = teams::join(&self.0, &viewer, &invite).await?;
         self.cookie(token)
     }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{load_signup_info, safe_next, Login, Signup, SignupInfo};
+use crate::api::{load_signup_info, safe_next, JoinTeam, Login, SignedIn, Signup, SignupInfo};
 
 /// After signing in, load the page afresh so the live socket opens with the new session
 /// cookie.
@@ -86,7 +86,19 @@ fn SignupForm(info: SignupInfo, invite: Option<String>) -> impl IntoView {
             go_to(&path);
         }
     });
-    let login_href = format!("/login{}", carry_next(&next));
+    let open_invite = invite.clone().filter(|_| info.invited_to.is_some());
+    if let (Some(team), Some(me), Some(secret)) = (
+        info.invited_to.clone(),
+        info.signed_in.clone(),
+        open_invite.clone(),
+    ) {
+        return view! { <JoinTeamForm team me secret/> }.into_any();
+    }
+    // With an open invite, signing in first comes back here, to join with that account.
+    let login_href = match &open_invite {
+        Some(secret) => crate::api::login_path(&invite_path(secret)),
+        None => format!("/login{}", carry_next(&next)),
+    };
     let closed_invite = info.invite_closed.then(|| {
         view! {
             <p class="error" role="alert" data-testid="invite-closed">
@@ -124,7 +136,62 @@ fn SignupForm(info: SignupInfo, invite: Option<String>) -> impl IntoView {
             <label>"Password" <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
             {move || signup.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <button type="submit" class="button primary" data-testid="signup-submit">"Sign up"</button>
-            <p class="hint">"Already have an account? " <a href=login_href>"Sign in"</a></p>
+            <p class="hint">"Already have an account? " <a href=login_href data-testid="signup-sign-in">"Sign in"</a>
+                {open_invite.is_some().then_some(" to join with it.")}</p>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// This page for invite `secret`.
+fn invite_path(secret: &str) -> String {
+    let mut path = "/signup?invite=".to_owned();
+    for b in secret.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            path.push(b as char);
+        } else {
+            path.push_str(&format!("%{b:02X}"));
+        }
+    }
+    path
+}
+
+/// An invite opened by someone signed in already: their account can move into the
+/// invite's team.
+#[component]
+fn JoinTeamForm(team: String, me: SignedIn, secret: String) -> impl IntoView {
+    if me.in_invited_team {
+        return view! {
+            <h1 data-testid="signup-heading">{format!("You are in {team}")}</h1>
+            <p data-testid="already-member">
+                {format!("You are signed in as {}, a member of {team} already.", me.name)}
+            </p>
+            <p><a href="/" class="button primary">"Go to the dashboard"</a></p>
+        }
+        .into_any();
+    }
+    let join = ServerAction::<JoinTeam>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = join.value().get() {
+            go_to(&path);
+        }
+    });
+    let failed = crate::components::action_error(join);
+    view! {
+        <h1 data-testid="signup-heading">{format!("Join {team}")}</h1>
+        <ActionForm action=join attr:class="form narrow">
+            <input type="hidden" name="invite" value=secret/>
+            <p data-testid="join-explained">
+                {format!(
+                    "You are signed in as {}, in {}. Joining moves your account to {team}: you will \
+                     see its tasks, and no longer those of {} (except the ones you made). You \
+                     will be signed out on your other devices.",
+                    me.name, me.team, me.team,
+                )}
+            </p>
+            {failed}
+            <button type="submit" class="button primary" data-testid="join-team">{format!("Join {team}")}</button>
+            <p class="hint">"To make a new account with this link instead, sign out first."</p>
         </ActionForm>
     }
     .into_any()

@@ -58,7 +58,7 @@ pub async fn sign_up(
     Ok((user, token))
 }
 
-fn invite_not_open() -> ApiError {
+pub(crate) fn invite_not_open() -> ApiError {
     ApiError::invalid(
         "invite",
         "this invite link has been used, revoked or has expired; ask for a new one",

@@ -1,5 +1,5 @@
-//! Team use cases: see who is in one's team, invite people by link, leave; and the
-//! administrator's: open or close sign-up without an invite.
+//! Team use cases: see who is in one's team, invite people by link, join another team
+//! by its link, leave; and the administrator's: open or close sign-up without an invite.
 
 use std::time::Duration;
 
@@ -28,6 +28,16 @@ async fn me(state: &AppState, user: &CurrentUser) -> Result<users::UserRow, ApiE
     users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)
+}
+
+/// The viewer's account and the name of their team, as stored now.
+pub async fn membership(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<(users::UserRow, String), ApiError> {
+    let me = me(state, user).await?;
+    let name = teams::name(&state.db.read, me.org_id).await?;
+    Ok((me, name.unwrap_or_default()))
 }
 
 /// The viewer's team, as stored now (not as the session remembers it).
@@ -74,16 +84,54 @@ pub async fn revoke_invite(state: &AppState, user: &CurrentUser, id: i64) -> Res
     }
 }
 
-/// The name of the team an open invite is for.
-pub async fn invite_team(state: &AppState, secret: &str) -> Result<String, ApiError> {
+/// The team (its id and name) an open invite is for.
+pub async fn invite_team(state: &AppState, secret: &str) -> Result<(i64, String), ApiError> {
     let secret = secret.trim();
     if secret.is_empty() || secret.len() > 200 {
         return Err(ApiError::NotFound);
     }
     teams::find_invite(&state.db.read, secret, db::now_millis())
         .await?
-        .map(|(_, name)| name)
         .ok_or(ApiError::NotFound)
+}
+
+/// Moves the viewer's account into the team of the open invite `secret`, spending it.
+/// As when leaving, the viewer stops seeing the old team's tasks at once (but for those
+/// they made): every session ends, and the new token returned starts a fresh one.
+pub async fn join(
+    state: &AppState,
+    user: &CurrentUser,
+    secret: &str,
+) -> Result<(users::UserRow, String), ApiError> {
+    let me = me(state, user).await?;
+    let secret = secret.trim();
+    let (org, name) = match invite_team(state, secret).await {
+        Err(ApiError::NotFound) => return Err(super::accounts::invite_not_open()),
+        other => other?,
+    };
+    if org == me.org_id {
+        return Err(ApiError::invalid(
+            "invite",
+            format!("you are a member of {name} already"),
+        ));
+    }
+    let (invite_id, org) = teams::claim_invite(&state.db.write, secret, db::now_millis())
+        .await?
+        .ok_or_else(super::accounts::invite_not_open)?;
+    let moved =
+        super::accounts::end_sessions(state, me.id, None, users::SessionsEnd::Team(org)).await;
+    if let Err(e) = moved {
+        teams::unclaim_invite(&state.db.write, invite_id).await?;
+        return Err(e);
+    }
+    teams::mark_invite_used(&state.db.write, invite_id, me.id).await?;
+    tracing::info!(
+        user_id = me.id,
+        from = me.org_id,
+        to = org,
+        "joined a team by invite"
+    );
+    new_session(state, me.id).await
 }
 
 /// Leaves the team for a new one of the viewer's own. The viewer stops seeing the old
@@ -106,7 +154,12 @@ pub async fn leave(
     // the end of the sessions are one.
     super::accounts::end_sessions(state, me.id, None, users::SessionsEnd::Team(org)).await?;
     tracing::info!(user_id = me.id, from = me.org_id, to = org, "left a team");
-    let row = users::find_by_id(&state.db.write, me.id)
+    new_session(state, me.id).await
+}
+
+/// The account as stored now, with a token that starts a new session of it.
+async fn new_session(state: &AppState, id: i64) -> Result<(users::UserRow, String), ApiError> {
+    let row = users::find_by_id(&state.db.write, id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let token = state.keys.issue(&row);

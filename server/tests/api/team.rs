@@ -1,8 +1,8 @@
 //! The team page's actions, through the server functions the page posts to: members,
-//! invite links (one account each, into the inviter's team), leaving a team (which ends
-//! every session, so no socket goes on showing the old team's tasks; a task's creator
-//! still sees it), and sign-up that
-//! an administrator closes.
+//! invite links (one person each, into the inviter's team: a new account, or one that
+//! moves in from another team), leaving a team (both end every session, so no socket
+//! goes on showing the old team's tasks; a task's creator still sees it), and sign-up
+//! that an administrator closes.
 
 use serde_json::{json, Value};
 use shared_protocol::ErrorCode;
@@ -53,6 +53,35 @@ async fn task_ids(app: &TestApp, user: &TestUser) -> Vec<i64> {
     let res = app.get(user, "/api/tasks").await;
     assert_eq!(res.status(), 200);
     ids(&res.json().await.unwrap())
+}
+
+/// Checks that `res` is the coded refusal of a form's input, saying `says`.
+async fn refused(res: reqwest::Response, says: &str) {
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(says), "{body}");
+}
+
+/// Checks that `res` moved `user` to another team, ending every session (`socket`, open
+/// before, closes); returns the session the answer starts.
+async fn moved(
+    app: &TestApp,
+    user: &TestUser,
+    socket: &mut WsClient,
+    res: reqwest::Response,
+) -> TestUser {
+    assert_eq!(res.status(), 200);
+    let fresh = session_set_by(&res);
+    let (errors, code) = until_closed(socket).await;
+    assert_eq!((errors, code), (vec![ErrorCode::AuthExpired], Some(4001)));
+    assert_eq!(
+        app.me_status(&user.token).await,
+        401,
+        "the old session ended"
+    );
+    fresh
 }
 
 async fn signup_info(app: &TestApp, invite: &str) -> Value {
@@ -207,16 +236,7 @@ async fn leaving_a_team_ends_every_session_and_its_tasks_go_out_of_sight() {
     assert_eq!(task_ids(&app, &bob).await.len(), 2);
 
     let res = app.server_fn(&bob, "team/leave", &[]).await;
-    assert_eq!(res.status(), 200);
-    let fresh = session_set_by(&res);
-    let (errors, code) = until_closed(&mut socket).await;
-    assert_eq!((errors, code), (vec![ErrorCode::AuthExpired], Some(4001)));
-    assert_eq!(
-        app.me_status(&bob.token).await,
-        401,
-        "the old session ended"
-    );
-    let bob = fresh;
+    let bob = moved(&app, &bob, &mut socket, res).await;
     assert_eq!(
         task_ids(&app, &bob).await,
         [bobs.0],
@@ -290,4 +310,130 @@ async fn a_malformed_team_form_gets_a_coded_error_and_changes_nothing() {
         team(&app, &ada).await["invites"].as_array().unwrap().len(),
         1
     );
+}
+
+/// Joins `secret`'s team through the page's server function.
+async fn join(app: &TestApp, user: &TestUser, secret: &str) -> reqwest::Response {
+    app.server_fn(user, "team/join", &[("invite", secret)])
+        .await
+}
+
+#[tokio::test]
+async fn an_existing_account_joins_another_team_by_its_invite_and_leaves_the_old_one() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    // Carol's team is one of her own, with a task of her team's that bob did not make.
+    let carol = token_of(sign_up(&app, "carol", None).await).await;
+    let res = app.server_fn(&carol, "team/leave", &[]).await;
+    assert_eq!(res.status(), 200);
+    let carol = session_set_by(&res);
+    let dan = token_of(sign_up(&app, "dan", Some(&invite(&app, &carol).await)).await).await;
+    let dans = app.create_task(&dan, "Dan's task").await;
+    let adas = app.create_task(&ada, "Ada's task").await;
+    let bobs = app.create_task(&bob, "Bob's task").await;
+    let mut socket = app.ws(&bob).await;
+
+    let secret = invite(&app, &carol).await;
+    let info = app
+        .http
+        .post(app.url("/api/signup/info"))
+        .bearer_auth(&bob.token)
+        .header("Accept", "application/json")
+        .form(&[("invite", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["invited_to"], "carol", "{info}");
+    assert_eq!(info["signed_in"]["team"], "default", "{info}");
+    assert_eq!(info["signed_in"]["in_invited_team"], false, "{info}");
+    assert_eq!(signup_info(&app, &secret).await["signed_in"], Value::Null);
+
+    let res = join(&app, &bob, &secret).await;
+    let bob = moved(&app, &bob, &mut socket, res).await;
+    let mut seen = task_ids(&app, &bob).await;
+    seen.sort();
+    assert_eq!(seen, [dans.0, bobs.0], "the new team's, and what bob made");
+    assert!(!task_ids(&app, &ada).await.contains(&dans.0));
+    assert_eq!(
+        usernames(&team(&app, &carol).await),
+        ["bob", "carol", "dan"]
+    );
+    assert_eq!(usernames(&team(&app, &ada).await), ["ada"]);
+    assert!(task_ids(&app, &ada).await.contains(&adas.0));
+
+    // The invite is spent: nobody joins or signs up with it again.
+    assert_eq!(signup_info(&app, &secret).await["invite_closed"], true);
+    refused(join(&app, &ada, &secret).await, "invite link").await;
+    assert_eq!(sign_up(&app, "erin", Some(&secret)).await.status(), 422);
+}
+
+#[tokio::test]
+async fn a_join_that_cannot_be_made_changes_nothing_and_spends_no_invite() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let secret = invite(&app, &ada).await;
+
+    // Into one's own team: refused, and the invite stays open for someone else.
+    refused(join(&app, &bob, &secret).await, "already").await;
+    assert_eq!(app.me_status(&bob.token).await, 200, "bob's session holds");
+    assert_eq!(signup_info(&app, &secret).await["invite_closed"], false);
+
+    // Unknown, empty or oversized invites: the same coded refusal.
+    for bad in ["twi_not-a-real-invite", "", &"x".repeat(5_000)] {
+        refused(join(&app, &bob, bad).await, "invite link").await;
+    }
+    // Without a session.
+    let res = app
+        .http
+        .post(app.url("/api/team/join"))
+        .header("Accept", "application/json")
+        .form(&[("invite", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(app.me_status(&bob.token).await, 200);
+    assert_eq!(signup_info(&app, &secret).await["invite_closed"], false);
+}
+
+#[tokio::test]
+async fn without_javascript_the_invite_page_offers_to_join_and_the_form_moves_the_account() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let res = app.server_fn(&ada, "team/leave", &[]).await;
+    let ada = session_set_by(&res);
+    let secret = invite(&app, &ada).await;
+
+    let page = app
+        .http
+        .get(app.url(&format!("/signup?invite={secret}")))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-testid="join-team""#), "{html}");
+    assert!(html.contains("Join ada"), "{html}");
+    assert!(!html.contains(r#"data-testid="signup-submit""#));
+
+    let res = app
+        .http
+        .post(app.url(app::api::JoinTeam::PATH))
+        .bearer_auth(&bob.token)
+        .header("accept", "text/html")
+        .header("referer", app.url(&format!("/signup?invite={secret}")))
+        .form(&[("invite", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{:?}", res.headers());
+    assert_eq!(res.headers()["location"], "/", "{:?}", res.headers());
+    let bob = session_set_by(&res);
+    assert_eq!(usernames(&team(&app, &bob).await), ["ada", "bob"]);
 }
