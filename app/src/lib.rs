@@ -175,7 +175,7 @@ fn TopNav() -> impl IntoView {
 #[component]
 fn LogoutButton() -> impl IntoView {
     let logout = ServerAction::<api::SignOut>::new();
-    components::follow_sign_out(logout);
+    components::follow_session_end(logout, "/login");
     let failed = components::action_error(logout);
     view! {
         <ActionForm action=logout attr:class="logout">

@@ -80,10 +80,12 @@ where
     }
 }
 
-/// Follows a sign-out `action`: while it runs, the tab's socket, which the server closes
-/// with the session, is left closed (see [`crate::live::Live::leaving`]); once it has
-/// succeeded, the page goes to sign-in; refused, the socket comes back.
-pub fn follow_sign_out<S>(action: ServerAction<S>)
+/// Follows an `action` that ends this page's session (signing out, leaving a team):
+/// while it runs, the tab's socket, which the server closes with the session, is left
+/// closed (see [`crate::live::Live::leaving`]); once it has succeeded, `then` is loaded
+/// afresh, its socket opening with whatever session the answer left; refused, the
+/// socket comes back.
+pub fn follow_session_end<S>(action: ServerAction<S>, then: &'static str)
 where
     S: leptos::server_fn::ServerFn<Output = (), Error = crate::api::AppError>
         + Clone
@@ -98,7 +100,7 @@ where
             return;
         }
         match action.value().get() {
-            Some(Ok(())) => crate::offline::forget_pages_then_go("/login"),
+            Some(Ok(())) => crate::offline::forget_pages_then_go(then),
             Some(Err(_)) => live.leaving(false),
             None => {}
         }

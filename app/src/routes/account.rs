@@ -95,7 +95,7 @@ fn PasswordForm() -> impl IntoView {
 #[component]
 fn SessionsForm() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    crate::components::follow_sign_out(logout);
+    crate::components::follow_session_end(logout, "/login");
     view! {
         <section class="panel" aria-labelledby="sessions">
             <h2 id="sessions">"Sessions"</h2>

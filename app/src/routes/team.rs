@@ -89,7 +89,7 @@ fn Invites(
                 let link = format!("{}/signup?invite={secret}", origin());
                 view! {
                     <div class="notice" role="status">
-                        <p>"Send this link to the person you invite; it makes one account, within 7 days. Copy it now: it is not shown again."</p>
+                        <p>"Send this link to the person you invite; within 7 days it brings them into this team, with a new account or the one they have. Copy it now: it is not shown again."</p>
                         <code class="token" data-testid="invite-link">{link}</code>
                     </div>
                 }
@@ -169,12 +169,8 @@ fn SignupSetting(open: bool, signup: ServerAction<SetSignupOpen>) -> impl IntoVi
 #[component]
 fn LeaveForm(alone: bool) -> impl IntoView {
     let leave = ServerAction::<LeaveTeam>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = leave.value().get() {
-            // A fresh load: the live connection opens again as a member of the new team.
-            crate::offline::forget_pages_then_go("/team");
-        }
-    });
+    // Then a fresh load: the live connection opens again as a member of the new team.
+    crate::components::follow_session_end(leave, "/team");
     let error = action_error(leave);
     view! {
         <section class="panel" aria-labelledby="leave">
