@@ -158,6 +158,10 @@ pub struct Account {
     pub admin: bool,
     /// Live service tokens, for an administrator (empty for anyone else).
     pub tokens: Vec<ServiceToken>,
+    /// The token just made by this page's form posted without JavaScript, shown this
+    /// once (see [`SHOWN_ONCE_COOKIE`]).
+    #[serde(default)]
+    pub new_token: Option<String>,
 }
 
 /// The team page's first load.
@@ -172,6 +176,10 @@ pub struct Team {
     pub invites: Vec<Invite>,
     /// Whether anyone may sign up without an invite.
     pub signup_open: bool,
+    /// The invite link just made by this page's form posted without JavaScript, shown
+    /// this once (see [`SHOWN_ONCE_COOKIE`]).
+    #[serde(default)]
+    pub new_invite: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +241,12 @@ pub struct TaskPage {
     pub state: TaskState,
 }
 
+/// The cookie that carries a secret made by a form posted without JavaScript (an invite
+/// link, a service token) to the page the form goes back to, which shows it once: the
+/// answer to such a post is a redirect, and the secret would be lost with it. With
+/// JavaScript the page gets the secret in the action's answer, and no cookie is set.
+pub const SHOWN_ONCE_COOKIE: &str = "taskwire_once";
+
 #[cfg(feature = "ssr")]
 pub mod backend {
     //! What the server crate implements for the pages.
@@ -285,6 +299,13 @@ pub mod backend {
         /// Moves the viewer to a team of their own, ending every session; returns the
         /// `Set-Cookie` value of the one continuing here.
         async fn leave_team(&self, headers: &HeaderMap) -> Result<HeaderValue, AppError>;
+        /// A `Set-Cookie` value that keeps `value` for the next page ([`SHOWN_ONCE_COOKIE`]),
+        /// or with `None` forgets it.
+        ///
+        /// [`SHOWN_ONCE_COOKIE`]: super::SHOWN_ONCE_COOKIE
+        fn shown_once_cookie(&self, value: Option<String>) -> Result<HeaderValue, AppError>;
+        /// The address people reach this site at, for links to send elsewhere.
+        fn public_url(&self) -> String;
         /// Moves the viewer into the team of the open invite `invite`, spending it and
         /// ending every session; returns the `Set-Cookie` value of a new one.
         async fn join_team(
@@ -375,6 +396,51 @@ fn accepts_html() -> bool {
                 .map(|v| v.contains("text/html"))
         })
         .unwrap_or(false)
+}
+
+/// A secret made by a form posted without JavaScript, kept for the page it goes back to
+/// (see [`SHOWN_ONCE_COOKIE`]).
+#[cfg(feature = "ssr")]
+mod shown_once {
+    use super::{accepts_html, backend, set_cookie, SHOWN_ONCE_COOKIE};
+
+    /// What the kept secret is; a page takes only its own kind.
+    pub const INVITE: &str = "invite";
+    pub const TOKEN: &str = "token";
+
+    /// Keeps `secret` for the next page, if this is a plain form post.
+    pub fn keep(kind: &str, secret: &str) {
+        if !accepts_html() {
+            return;
+        }
+        if let Ok((backend, _)) = backend() {
+            if let Ok(cookie) = backend.shown_once_cookie(Some(format!("{kind}.{secret}"))) {
+                set_cookie(cookie);
+            }
+        }
+    }
+
+    /// The secret of `kind` kept for this page, if any; the answer forgets it.
+    pub fn take(kind: &str) -> Option<String> {
+        let (backend, headers) = backend().ok()?;
+        let kept = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(SHOWN_ONCE_COOKIE)?.strip_prefix('='))?;
+        let secret = kept.strip_prefix(kind)?.strip_prefix('.')?;
+        // A secret is short and plain; anything else was not made here.
+        let plain = secret.len() <= 200
+            && !secret.is_empty()
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        if let Ok(cookie) = backend.shown_once_cookie(None) {
+            set_cookie(cookie);
+        }
+        plain.then(|| secret.to_owned())
+    }
 }
 
 /// Runs a server function's body against the backend, and answers its error with the
@@ -508,7 +574,10 @@ pub async fn sign_out() -> Result<(), AppError> {
 
 #[server(endpoint = "account")]
 pub async fn load_account() -> Result<Account, AppError> {
-    call(move |backend, headers| async move { backend.account(&headers).await }).await
+    let mut account =
+        call(move |backend, headers| async move { backend.account(&headers).await }).await?;
+    account.new_token = shown_once::take(shown_once::TOKEN);
+    Ok(account)
 }
 
 /// Every other session ends; this one continues with a fresh cookie.
@@ -530,8 +599,12 @@ pub async fn change_password(
 /// Makes a service token for an agent; the answer is the token, shown this once.
 #[server(endpoint = "account/tokens/create")]
 pub async fn create_service_token(name: String) -> Result<String, AppError> {
-    call(move |backend, headers| async move { backend.create_service_token(&headers, name).await })
-        .await
+    let token = call(move |backend, headers| async move {
+        backend.create_service_token(&headers, name).await
+    })
+    .await?;
+    shown_once::keep(shown_once::TOKEN, &token);
+    Ok(token)
 }
 
 #[server(endpoint = "account/tokens/revoke")]
@@ -548,14 +621,23 @@ pub async fn load_signup_info(invite: Option<String>) -> Result<SignupInfo, AppE
 
 #[server(endpoint = "team")]
 pub async fn load_team() -> Result<Team, AppError> {
-    call(move |backend, headers| async move { backend.team(&headers).await }).await
+    let mut team =
+        call(move |backend, headers| async move { backend.team(&headers).await }).await?;
+    team.new_invite = shown_once::take(shown_once::INVITE).and_then(|secret| {
+        let (backend, _) = backend().ok()?;
+        Some(format!("{}/signup?invite={secret}", backend.public_url()))
+    });
+    Ok(team)
 }
 
 /// Makes an invite link to the viewer's team; the answer is the link's secret, shown
 /// this once.
 #[server(endpoint = "team/invites/create")]
 pub async fn create_invite() -> Result<String, AppError> {
-    call(move |backend, headers| async move { backend.create_invite(&headers).await }).await
+    let secret =
+        call(move |backend, headers| async move { backend.create_invite(&headers).await }).await?;
+    shown_once::keep(shown_once::INVITE, &secret);
+    Ok(secret)
 }
 
 #[server(endpoint = "team/invites/revoke")]

@@ -33,3 +33,15 @@ test('server-rendered dashboard and task page work without JavaScript', async ({
   await expect(taskPage.timelineEntriesOfKind('task:created')).toHaveCount(1);
   await expect(taskPage.timelineEntriesOfKind('task:dispatched')).toHaveCount(1);
 });
+
+test('without JavaScript, a new invite link is shown once on the page the form returns to', async ({ newSession }) => {
+  const { page } = await newSession({ name: 'nojsinvite', javaScriptEnabled: false });
+  await page.goto('/team');
+  await page.getByTestId('create-invite').click();
+  await expect(page).toHaveURL(/\/team/);
+  const link = page.getByTestId('invite-link');
+  await expect(link).toHaveText(/^http:\/\/.+\/signup\?invite=twi_[0-9a-f]+$/);
+  await page.reload();
+  await expect(page.getByTestId('team-name')).toBeVisible();
+  await expect(link).toHaveCount(0);
+});

@@ -327,6 +327,8 @@ impl Backend for PageBackend {
                 })
                 .collect(),
             signup_open: team.signup_open,
+            // The page's server function adds it (it reads the request's cookie).
+            new_invite: None,
         })
     }
 
@@ -349,6 +351,15 @@ impl Backend for PageBackend {
         let viewer = self.current_user(headers).await?;
         let (_, token) = teams::leave(&self.0, &viewer).await?;
         self.cookie(token)
+    }
+
+    fn shown_once_cookie(&self, value: Option<String>) -> Result<HeaderValue, AppError> {
+        let cookie = auth::shown_once_cookie(value, self.0.settings.secure_cookies);
+        HeaderValue::from_str(&cookie.to_string()).map_err(|_| AppError::Internal)
+    }
+
+    fn public_url(&self) -> String {
+        self.0.settings.public_url.trim_end_matches('/').to_owned()
     }
 
     async fn join_team(
@@ -386,6 +397,7 @@ impl Backend for PageBackend {
             username: row.username.clone(),
             admin: row.is_admin(),
             tokens,
+            new_token: None,
         })
     }
 

@@ -54,7 +54,9 @@ fn AccountView(
         </section>
         <PasswordForm/>
         <SessionsForm/>
-        {admin.then(|| view! { <ServiceTokens tokens=account.tokens.clone() create revoke/> })}
+        {admin.then(|| view! {
+            <ServiceTokens tokens=account.tokens.clone() new_token=account.new_token.clone() create revoke/>
+        })}
     }
     .into_any()
 }
@@ -111,21 +113,27 @@ fn SessionsForm() -> impl IntoView {
 #[component]
 fn ServiceTokens(
     tokens: Vec<crate::api::ServiceToken>,
+    /// The token a form posted without JavaScript made (the page's answer carries it).
+    new_token: Option<String>,
     create: ServerAction<CreateServiceToken>,
     revoke: ServerAction<RevokeServiceToken>,
 ) -> impl IntoView {
-    let made = move || {
-        create.value().get().map(|r| match r {
-            Ok(token) => view! {
-                <div class="notice" role="status">
-                    <p>"Copy the token now: it is not shown again."</p>
-                    <code class="token" data-testid="new-token">{token}</code>
-                </div>
-            }
-            .into_any(),
-            Err(e) => view! { <p class="error" role="alert" data-testid="token-error">{e.to_string()}</p> }
+    let shown = |token: String| {
+        view! {
+            <div class="notice" role="status">
+                <p>"Copy the token now: it is not shown again."</p>
+                <code class="token" data-testid="new-token">{token}</code>
+            </div>
+        }
+        .into_any()
+    };
+    let made = move || match create.value().get() {
+        Some(Ok(token)) => Some(shown(token)),
+        Some(Err(e)) => Some(
+            view! { <p class="error" role="alert" data-testid="token-error">{e.to_string()}</p> }
                 .into_any(),
-        })
+        ),
+        None => new_token.clone().map(shown),
     };
     let revoke_error = action_error(revoke);
     let rows = tokens

@@ -70,7 +70,7 @@ fn TeamView(
             <p>"Everyone here sees the team's tasks, except the ones their creators made private."</p>
             <ul class="members" data-testid="members">{members}</ul>
         </section>
-        <Invites invites=team.invites.clone() create revoke/>
+        <Invites invites=team.invites.clone() new_invite=team.new_invite.clone() create revoke/>
         {team.admin.then(|| view! { <SignupSetting open=team.signup_open signup/> })}
         <LeaveForm alone/>
     }
@@ -80,23 +80,26 @@ fn TeamView(
 #[component]
 fn Invites(
     invites: Vec<crate::api::Invite>,
+    /// The link a form posted without JavaScript made (the page's answer carries it).
+    new_invite: Option<String>,
     create: ServerAction<CreateInvite>,
     revoke: ServerAction<RevokeInvite>,
 ) -> impl IntoView {
-    let made = move || {
-        create.value().get().map(|r| match r {
-            Ok(secret) => {
-                let link = format!("{}/signup?invite={secret}", origin());
-                view! {
-                    <div class="notice" role="status">
-                        <p>"Send this link to the person you invite; within 7 days it brings them into this team, with a new account or the one they have. Copy it now: it is not shown again."</p>
-                        <code class="token" data-testid="invite-link">{link}</code>
-                    </div>
-                }
-                .into_any()
-            }
-            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        })
+    let shown = |link: String| {
+        view! {
+            <div class="notice" role="status">
+                <p>"Send this link to the person you invite; within 7 days it brings them into this team, with a new account or the one they have. Copy it now: it is not shown again."</p>
+                <code class="token" data-testid="invite-link">{link}</code>
+            </div>
+        }
+        .into_any()
+    };
+    let made = move || match create.value().get() {
+        Some(Ok(secret)) => Some(shown(format!("{}/signup?invite={secret}", origin()))),
+        Some(Err(e)) => {
+            Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+        }
+        None => new_invite.clone().map(shown),
     };
     let revoke_error = action_error(revoke);
     let empty = invites.is_empty();

@@ -40,6 +40,27 @@ pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
         .build()
 }
 
+/// How long a secret made by a form posted without JavaScript waits for its page.
+const SHOWN_ONCE_FOR: Duration = Duration::from_secs(300);
+
+/// The cookie that keeps `value` for the page a plain form post goes back to
+/// (`app::api::SHOWN_ONCE_COOKIE`), or with `None` removes it: never readable by a
+/// script, sent to this site's own pages only, and gone within minutes.
+pub fn shown_once_cookie(value: Option<String>, secure: bool) -> Cookie<'static> {
+    let max_age = if value.is_some() {
+        SHOWN_ONCE_FOR
+    } else {
+        Duration::ZERO
+    };
+    Cookie::build((app::api::SHOWN_ONCE_COOKIE, value.unwrap_or_default()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path("/")
+        .max_age(time_duration(max_age))
+        .build()
+}
+
 fn time_duration(d: Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(d.as_secs() as i64)
 }

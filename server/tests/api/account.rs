@@ -128,3 +128,41 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
         .unwrap();
     assert_eq!(res.status(), 200, "the new password signs in");
 }
+
+#[tokio::test]
+async fn without_javascript_a_new_service_token_is_shown_once_on_the_account_page() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let res = app
+        .post_form_without_js(&ada, "account/tokens/create", "/account", &[("name", "ci")])
+        .await;
+    assert_eq!(res.status(), 302);
+    let kept = cookie_set_by(&res, app::api::SHOWN_ONCE_COOKIE).expect("the token is kept");
+    let cookie = format!("{}={kept}", app::api::SHOWN_ONCE_COOKIE);
+
+    let page = app.page_with_cookies(&ada, "/account", &cookie).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        cookie_set_by(&page, app::api::SHOWN_ONCE_COOKIE).as_deref(),
+        Some("")
+    );
+    let html = page.text().await.unwrap();
+    let token = text_of_test_id(&html, "new-token").expect("the page shows the token");
+    assert!(token.starts_with("tw_"), "{token}");
+
+    // It is the token made: an agent can report with it.
+    let id = app.create_task(&ada, "Reported by the agent").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    let res = app
+        .report(
+            &TestUser {
+                token: token.to_owned(),
+            },
+            id,
+            json!({ "status": "coding" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let again = app.page_with_cookies(&ada, "/account", "").await;
+    assert!(!again.text().await.unwrap().contains("new-token"));
+}

@@ -315,6 +315,42 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts a page's form to server function `endpoint` as a browser without
+    /// JavaScript does: it asks for HTML, and the answer sends it back to `page`.
+    pub async fn post_form_without_js(
+        &self,
+        user: &TestUser,
+        endpoint: &str,
+        page: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/{endpoint}")))
+            .bearer_auth(&user.token)
+            .header("accept", "text/html")
+            .header("referer", self.url(page))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Loads page `path` as `user` with the cookies `cookies` (`name=value; …`).
+    pub async fn page_with_cookies(
+        &self,
+        user: &TestUser,
+        path: &str,
+        cookies: &str,
+    ) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&user.token)
+            .header("cookie", cookies)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Creates a task; a description this long is dispatched by the rules analyser.
     pub async fn create_task(&self, user: &TestUser, title: &str) -> TaskId {
         self.create_task_with(user, title, false).await
@@ -564,6 +600,23 @@ impl WsClient {
         self.send(ClientMsg::TaskJoin(TaskJoin { task_id, since }))
             .await;
     }
+}
+
+/// The text of the first element of `html` with test id `id` (up to its first child).
+pub fn text_of_test_id<'a>(html: &'a str, id: &str) -> Option<&'a str> {
+    let after = html.split(&format!(r#"data-testid="{id}""#)).nth(1)?;
+    let text = after.split_once('>')?.1;
+    text.split('<').next()
+}
+
+/// The value a response's `Set-Cookie` gives cookie `name` (empty when it removes it).
+pub fn cookie_set_by(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
 /// The session a response's `Set-Cookie` continues with, as a user to act as.

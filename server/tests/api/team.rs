@@ -400,6 +400,52 @@ async fn a_join_that_cannot_be_made_changes_nothing_and_spends_no_invite() {
 }
 
 #[tokio::test]
+async fn without_javascript_a_new_invite_link_is_shown_once_on_the_page_the_form_returns_to() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let res = app
+        .post_form_without_js(&ada, "team/invites/create", "/team", &[])
+        .await;
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap();
+    assert!(back.starts_with(&app.url("/team")), "{back}");
+    let kept = cookie_set_by(&res, app::api::SHOWN_ONCE_COOKIE).expect("the link is kept");
+    let cookie = format!("{}={kept}", app::api::SHOWN_ONCE_COOKIE);
+
+    let page = app.page_with_cookies(&ada, "/team", &cookie).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        cookie_set_by(&page, app::api::SHOWN_ONCE_COOKIE).as_deref(),
+        Some(""),
+        "shown, and forgotten"
+    );
+    let html = page.text().await.unwrap();
+    let link = text_of_test_id(&html, "invite-link").expect("the page shows the link");
+    let secret = link
+        .split_once("/signup?invite=")
+        .map(|(_, s)| s)
+        .expect("an invite link");
+    assert!(link.starts_with("http"), "a whole address to send: {link}");
+
+    // The link is a real one, and the page does not show it again.
+    assert_eq!(signup_info(&app, secret).await["invited_to"], "default");
+    let again = app.page_with_cookies(&ada, "/team", "").await;
+    assert!(!again.text().await.unwrap().contains("invite-link"));
+    // Another page's secret, or a forged one, is not shown.
+    let forged = format!("{}=invite.<b>x</b>", app::api::SHOWN_ONCE_COOKIE);
+    let page = app.page_with_cookies(&ada, "/team", &forged).await;
+    assert!(!page.text().await.unwrap().contains("invite-link"));
+    let token = format!("{}=token.tw_abc", app::api::SHOWN_ONCE_COOKIE);
+    let page = app.page_with_cookies(&ada, "/team", &token).await;
+    assert!(!page.text().await.unwrap().contains("invite-link"));
+
+    // With JavaScript the answer carries the link, and nothing is kept.
+    let res = app.server_fn(&ada, "team/invites/create", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(cookie_set_by(&res, app::api::SHOWN_ONCE_COOKIE), None);
+}
+
+#[tokio::test]
 async fn without_javascript_the_invite_page_offers_to_join_and_the_form_moves_the_account() {
     use leptos::server_fn::ServerFn;
     let app = spawn_app().await;
