@@ -38,7 +38,9 @@ self.addEventListener('activate', (event) => {
 });
 
 function keepable(response) {
-  return response.ok && response.type === 'basic' && !response.redirected;
+  // A page that may show a secret once says `no-store`.
+  const noStore = (response.headers.get('cache-control') ?? '').includes('no-store');
+  return response.ok && response.type === 'basic' && !response.redirected && !noStore;
 }
 
 function kept(request) {

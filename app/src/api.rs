@@ -304,8 +304,6 @@ pub mod backend {
         ///
         /// [`SHOWN_ONCE_COOKIE`]: super::SHOWN_ONCE_COOKIE
         fn shown_once_cookie(&self, value: Option<String>) -> Result<HeaderValue, AppError>;
-        /// The address people reach this site at, for links to send elsewhere.
-        fn public_url(&self) -> String;
         /// Moves the viewer into the team of the open invite `invite`, spending it and
         /// ending every session; returns the `Set-Cookie` value of a new one.
         async fn join_team(
@@ -399,12 +397,15 @@ fn accepts_html() -> bool {
 }
 
 /// A secret made by a form posted without JavaScript, kept for the page it goes back to
-/// (see [`SHOWN_ONCE_COOKIE`]).
+/// (see [`SHOWN_ONCE_COOKIE`]). The page's backend reads it from the request and shows
+/// it only if it is what the viewer may see (an open invite of their team, a live token
+/// to an administrator); the page's server function forgets it.
 #[cfg(feature = "ssr")]
-mod shown_once {
+pub mod shown_once {
     use super::{accepts_html, backend, set_cookie, SHOWN_ONCE_COOKIE};
 
-    /// What the kept secret is; a page takes only its own kind.
+    /// What the kept secret is (the cookie holds `<kind>.<secret>`); a page takes only
+    /// its own kind.
     pub const INVITE: &str = "invite";
     pub const TOKEN: &str = "token";
 
@@ -420,26 +421,42 @@ mod shown_once {
         }
     }
 
-    /// The secret of `kind` kept for this page, if any; the answer forgets it.
-    pub fn take(kind: &str) -> Option<String> {
-        let (backend, headers) = backend().ok()?;
-        let kept = headers
+    /// The secret of `kind` that `headers` (a request's) carry, if any.
+    pub fn kept<'h>(headers: &'h http::HeaderMap, kind: &str) -> Option<&'h str> {
+        headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix(SHOWN_ONCE_COOKIE)?.strip_prefix('='))?;
-        let secret = kept.strip_prefix(kind)?.strip_prefix('.')?;
-        // A secret is short and plain; anything else was not made here.
-        let plain = secret.len() <= 200
-            && !secret.is_empty()
-            && secret
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+            .find_map(|c| c.trim().strip_prefix(SHOWN_ONCE_COOKIE)?.strip_prefix('='))?
+            .strip_prefix(kind)?
+            .strip_prefix('.')
+            .filter(|secret| !secret.is_empty())
+    }
+
+    /// Forgets what was kept, once this request's page has had its chance to show it;
+    /// and keeps that page (it may show a secret) out of every cache.
+    pub fn forget() {
+        let Ok((backend, headers)) = backend() else {
+            return;
+        };
+        let carried = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(SHOWN_ONCE_COOKIE));
+        if !carried {
+            return;
+        }
         if let Ok(cookie) = backend.shown_once_cookie(None) {
             set_cookie(cookie);
         }
-        plain.then(|| secret.to_owned())
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+        }
     }
 }
 
@@ -559,6 +576,7 @@ pub async fn signup(
 pub async fn logout() -> Result<(), AppError> {
     let (backend, headers) = backend()?;
     set_cookie(backend.logout(&headers).await);
+    shown_once::forget();
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -568,16 +586,17 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     let (backend, headers) = backend()?;
     set_cookie(backend.sign_out(&headers).await?);
+    shown_once::forget();
     leptos_axum::redirect("/login");
     Ok(())
 }
 
 #[server(endpoint = "account")]
 pub async fn load_account() -> Result<Account, AppError> {
-    let mut account =
-        call(move |backend, headers| async move { backend.account(&headers).await }).await?;
-    account.new_token = shown_once::take(shown_once::TOKEN);
-    Ok(account)
+    let account =
+        call(move |backend, headers| async move { backend.account(&headers).await }).await;
+    shown_once::forget();
+    account
 }
 
 /// Every other session ends; this one continues with a fresh cookie.
@@ -621,13 +640,9 @@ pub async fn load_signup_info(invite: Option<String>) -> Result<SignupInfo, AppE
 
 #[server(endpoint = "team")]
 pub async fn load_team() -> Result<Team, AppError> {
-    let mut team =
-        call(move |backend, headers| async move { backend.team(&headers).await }).await?;
-    team.new_invite = shown_once::take(shown_once::INVITE).and_then(|secret| {
-        let (backend, _) = backend().ok()?;
-        Some(format!("{}/signup?invite={secret}", backend.public_url()))
-    });
-    Ok(team)
+    let team = call(move |backend, headers| async move { backend.team(&headers).await }).await;
+    shown_once::forget();
+    team
 }
 
 /// Makes an invite link to the viewer's team; the answer is the link's secret, shown

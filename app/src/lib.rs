@@ -58,6 +58,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     live::provide_live();
+    provide_session_enders();
     outbox::provide_outbox();
     clock::provide_clock();
     // Tells tests (and curious people) that the page is interactive.
@@ -170,12 +171,32 @@ fn TopNav() -> impl IntoView {
     }
 }
 
+/// The actions that sign this tab out, made once for the whole app and followed from
+/// here: the component that asked is gone before the answer is followed (the router
+/// takes the answer's redirect to the sign-in page, which has no sign-out controls).
+#[derive(Clone, Copy)]
+pub struct SessionEnders {
+    /// This session only.
+    pub sign_out: ServerAction<api::SignOut>,
+    /// Every session of the account.
+    pub logout: ServerAction<api::Logout>,
+}
+
+fn provide_session_enders() {
+    let enders = SessionEnders {
+        sign_out: ServerAction::new(),
+        logout: ServerAction::new(),
+    };
+    components::follow_session_end(enders.sign_out, "/login");
+    components::follow_session_end(enders.logout, "/login");
+    provide_context(enders);
+}
+
 /// Signs this browser out; the account's other devices stay signed in (the account
 /// page has "Sign out everywhere").
 #[component]
 fn LogoutButton() -> impl IntoView {
-    let logout = ServerAction::<api::SignOut>::new();
-    components::follow_session_end(logout, "/login");
+    let logout = expect_context::<SessionEnders>().sign_out;
     let failed = components::action_error(logout);
     view! {
         <ActionForm action=logout attr:class="logout">

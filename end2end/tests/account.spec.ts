@@ -163,7 +163,6 @@ test('signing out here leaves the account signed in, and live, on its other devi
   // for (the console guard fails the test on the 401 one would get).
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
-  await page.close();
   const again = await me.context.newPage();
   await again.goto('/account');
   await expect(again).toHaveURL(/\/login/);

@@ -13,8 +13,19 @@ function luminance(color: string): number {
   return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0);
 }
 
+/**
+ * An element's computed style. A live update may replace the element between finding
+ * it and reading it, and a detached element has no computed style: read again then.
+ */
 async function style(locator: Locator, property: string): Promise<string> {
-  return locator.evaluate((el, p) => getComputedStyle(el).getPropertyValue(p), property);
+  let value = '';
+  await expect
+    .poll(async () => {
+      value = await locator.evaluate((el, p) => getComputedStyle(el).getPropertyValue(p), property);
+      return value;
+    })
+    .not.toBe('');
+  return value;
 }
 
 test('a dark theme for those who prefer one, with readable contrast', async ({ newSession }) => {

@@ -299,6 +299,19 @@ impl Backend for PageBackend {
     async fn team(&self, headers: &HeaderMap) -> Result<Team, AppError> {
         let viewer = self.current_user(headers).await?;
         let team = teams::team(&self.0, &viewer).await?;
+        // An invite link a plain form post just made: shown if it is one of this team's
+        // open invites (a planted cookie shows nothing).
+        let new_invite = match app::api::shown_once::kept(headers, app::api::shown_once::INVITE) {
+            Some(secret) => match teams::invite_team(&self.0, secret).await {
+                Ok((org, _)) if org == team.me.org_id => Some(format!(
+                    "{}/signup?invite={secret}",
+                    self.0.settings.public_url.trim_end_matches('/')
+                )),
+                Ok(_) | Err(ApiError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
         Ok(Team {
             name: team.name,
             viewer: team.me.to_ref(),
@@ -327,8 +340,7 @@ impl Backend for PageBackend {
                 })
                 .collect(),
             signup_open: team.signup_open,
-            // The page's server function adds it (it reads the request's cookie).
-            new_invite: None,
+            new_invite,
         })
     }
 
@@ -358,10 +370,6 @@ impl Backend for PageBackend {
         HeaderValue::from_str(&cookie.to_string()).map_err(|_| AppError::Internal)
     }
 
-    fn public_url(&self) -> String {
-        self.0.settings.public_url.trim_end_matches('/').to_owned()
-    }
-
     async fn join_team(
         &self,
         headers: &HeaderMap,
@@ -383,6 +391,16 @@ impl Backend for PageBackend {
             .await
             .map_err(|e| AppError::from(ApiError::internal(e)))?
             .ok_or(AppError::Unauthorized)?;
+        // A token a plain form post just made: shown to an administrator if it is live.
+        let new_token = match app::api::shown_once::kept(headers, app::api::shown_once::TOKEN) {
+            Some(token) if row.is_admin() => {
+                crate::db::service_tokens::authenticate(&self.0.db.read, token)
+                    .await
+                    .map_err(|e| AppError::from(ApiError::internal(e)))?
+                    .map(|_| token.to_owned())
+            }
+            _ => None,
+        };
         let tokens = if row.is_admin() {
             accounts::service_tokens_for(&self.0, &viewer)
                 .await?
@@ -397,7 +415,7 @@ impl Backend for PageBackend {
             username: row.username.clone(),
             admin: row.is_admin(),
             tokens,
-            new_token: None,
+            new_token,
         })
     }
 

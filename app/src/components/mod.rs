@@ -94,6 +94,13 @@ where
         + 'static,
 {
     let live = crate::live::use_live();
+    // Gone while the action runs (the viewer went to another page): nobody is left to
+    // follow it, so the socket is not held for it.
+    on_cleanup(move || {
+        if action.pending().try_get_untracked().unwrap_or(false) {
+            live.leaving(false);
+        }
+    });
     Effect::new(move |_| {
         if action.pending().get() {
             live.leaving(true);

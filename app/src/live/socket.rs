@@ -378,6 +378,7 @@ async fn run(
             }
         }
         if is_leaving() {
+            state.set(ConnState::Reconnecting);
             continue;
         }
         unanswered = if ended.hello { 0 } else { unanswered + 1 };

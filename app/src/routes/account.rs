@@ -6,9 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::load_failed;
-use crate::api::{
-    load_account, Account, ChangePassword, CreateServiceToken, Logout, RevokeServiceToken,
-};
+use crate::api::{load_account, Account, ChangePassword, CreateServiceToken, RevokeServiceToken};
 use crate::components::{action_error, RelativeTime};
 
 #[component]
@@ -96,8 +94,7 @@ fn PasswordForm() -> impl IntoView {
 
 #[component]
 fn SessionsForm() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    crate::components::follow_session_end(logout, "/login");
+    let logout = expect_context::<crate::SessionEnders>().logout;
     view! {
         <section class="panel" aria-labelledby="sessions">
             <h2 id="sessions">"Sessions"</h2>

@@ -124,7 +124,11 @@ pub async fn join(
         teams::unclaim_invite(&state.db.write, invite_id).await?;
         return Err(e);
     }
-    teams::mark_invite_used(&state.db.write, invite_id, me.id).await?;
+    // The move is made and the old sessions have ended: a failure to record who used
+    // the (already spent) invite must not withhold the new session.
+    if let Err(e) = teams::mark_invite_used(&state.db.write, invite_id, me.id).await {
+        tracing::warn!(error = %e, invite_id, "could not record who used an invite");
+    }
     tracing::info!(
         user_id = me.id,
         from = me.org_id,

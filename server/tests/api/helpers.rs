@@ -619,6 +619,17 @@ pub fn cookie_set_by(res: &reqwest::Response, name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// Whether a response removes the cookie that kept a secret for its page.
+pub fn forgets_shown_once(res: &reqwest::Response) -> bool {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| {
+            c.starts_with(&format!("{}=;", app::api::SHOWN_ONCE_COOKIE)) && c.contains("Max-Age=0")
+        })
+}
+
 /// The session a response's `Set-Cookie` continues with, as a user to act as.
 pub fn session_set_by(res: &reqwest::Response) -> TestUser {
     let token = res
