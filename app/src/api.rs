@@ -421,14 +421,19 @@ pub mod shown_once {
         }
     }
 
-    /// The secret of `kind` that `headers` (a request's) carry, if any.
-    pub fn kept<'h>(headers: &'h http::HeaderMap, kind: &str) -> Option<&'h str> {
+    /// The cookie's value in `headers` (a request's), if they carry it.
+    fn carried(headers: &http::HeaderMap) -> Option<&str> {
         headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix(SHOWN_ONCE_COOKIE)?.strip_prefix('='))?
+            .find_map(|c| c.trim().strip_prefix(SHOWN_ONCE_COOKIE)?.strip_prefix('='))
+    }
+
+    /// The secret of `kind` that `headers` (a request's) carry, if any.
+    pub fn kept<'h>(headers: &'h http::HeaderMap, kind: &str) -> Option<&'h str> {
+        carried(headers)?
             .strip_prefix(kind)?
             .strip_prefix('.')
             .filter(|secret| !secret.is_empty())
@@ -440,12 +445,7 @@ pub mod shown_once {
         let Ok((backend, headers)) = backend() else {
             return;
         };
-        let carried = headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains(SHOWN_ONCE_COOKIE));
-        if !carried {
+        if carried(&headers).is_none() {
             return;
         }
         if let Ok(cookie) = backend.shown_once_cookie(None) {

@@ -80,6 +80,17 @@ where
     }
 }
 
+/// A secret shown this once (an invite link, a service token), with what to do with it.
+pub fn shown_once(note: &'static str, test_id: &'static str, secret: String) -> AnyView {
+    view! {
+        <div class="notice" role="status">
+            <p>{note}</p>
+            <code class="token" data-testid=test_id>{secret}</code>
+        </div>
+    }
+    .into_any()
+}
+
 /// Follows an `action` that ends this page's session (signing out, leaving a team):
 /// while it runs, the tab's socket, which the server closes with the session, is left
 /// closed (see [`crate::live::Live::leaving`]); once it has succeeded, `then` is loaded

@@ -221,9 +221,11 @@ async fn refresh_once() -> Refresh {
     }
 }
 
-/// Refreshes the session. A refusal is asked again once, a moment later: leaving a team
-/// closes the socket as soon as the old sessions end, while the answer carrying this
-/// page's new session may still be on its way, and the refusal was for the old one.
+/// Refreshes the session. A refusal is asked again once, a moment later: a session
+/// change made in another tab (leaving a team) closes this tab's socket as soon as the
+/// old sessions end, while the answer carrying the new cookie, which this tab shares,
+/// may still be on its way to that tab. (This tab's own changes hold its socket
+/// instead: see [`leaving`].)
 async fn refresh_session() -> Refresh {
     match refresh_once().await {
         Refresh::SignedOut => {

@@ -116,13 +116,11 @@ fn ServiceTokens(
     revoke: ServerAction<RevokeServiceToken>,
 ) -> impl IntoView {
     let shown = |token: String| {
-        view! {
-            <div class="notice" role="status">
-                <p>"Copy the token now: it is not shown again."</p>
-                <code class="token" data-testid="new-token">{token}</code>
-            </div>
-        }
-        .into_any()
+        crate::components::shown_once(
+            "Copy the token now: it is not shown again.",
+            "new-token",
+            token,
+        )
     };
     let made = move || match create.value().get() {
         Some(Ok(token)) => Some(shown(token)),

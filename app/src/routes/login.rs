@@ -96,7 +96,8 @@ fn SignupForm(info: SignupInfo, invite: Option<String>) -> impl IntoView {
     }
     // With an open invite, signing in first comes back here, to join with that account.
     let login_href = match &open_invite {
-        Some(secret) => crate::api::login_path(&invite_path(secret)),
+        // An open invite's secret is plain; `login_path` encodes the way back whole.
+        Some(secret) => crate::api::login_path(&format!("/signup?invite={secret}")),
         None => format!("/login{}", carry_next(&next)),
     };
     let closed_invite = info.invite_closed.then(|| {
@@ -141,19 +142,6 @@ fn SignupForm(info: SignupInfo, invite: Option<String>) -> impl IntoView {
         </ActionForm>
     }
     .into_any()
-}
-
-/// This page for invite `secret`.
-fn invite_path(secret: &str) -> String {
-    let mut path = "/signup?invite=".to_owned();
-    for b in secret.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            path.push(b as char);
-        } else {
-            path.push_str(&format!("%{b:02X}"));
-        }
-    }
-    path
 }
 
 /// An invite opened by someone signed in already: their account can move into the

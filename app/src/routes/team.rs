@@ -86,13 +86,11 @@ fn Invites(
     revoke: ServerAction<RevokeInvite>,
 ) -> impl IntoView {
     let shown = |link: String| {
-        view! {
-            <div class="notice" role="status">
-                <p>"Send this link to the person you invite; within 7 days it brings them into this team, with a new account or the one they have. Copy it now: it is not shown again."</p>
-                <code class="token" data-testid="invite-link">{link}</code>
-            </div>
-        }
-        .into_any()
+        crate::components::shown_once(
+            "Send this link to the person you invite; within 7 days it brings them into this team, with a new account or the one they have. Copy it now: it is not shown again.",
+            "invite-link",
+            link,
+        )
     };
     let made = move || match create.value().get() {
         Some(Ok(secret)) => Some(shown(format!("{}/signup?invite={secret}", origin()))),

@@ -207,11 +207,7 @@ pub async fn change_password(
     let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let token = if user.session_id.is_empty() {
-        state.keys.issue(&row)
-    } else {
-        state.keys.issue_for_session(&row, &user.session_id)
-    };
+    let token = state.keys.issue_for_session(&row, &user.session_id);
     Ok((row, token))
 }
 

@@ -59,18 +59,24 @@ impl SessionKeys {
 
     /// A token for a new session of `user`.
     pub fn issue(&self, user: &UserRow) -> String {
-        let mut bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-        self.issue_for_session(user, &hex::encode(bytes))
+        self.issue_for_session(user, "")
     }
 
-    /// A token continuing session `sid` of `user`.
+    /// A token continuing session `sid` of `user`; with an empty `sid` (a token made
+    /// before sessions had ids, or none), a new session, which has one from now on.
     pub fn issue_for_session(&self, user: &UserRow, sid: &str) -> String {
+        let sid = if sid.is_empty() {
+            let mut bytes = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            hex::encode(bytes)
+        } else {
+            sid.to_owned()
+        };
         let now = unix_now();
         let claims = Claims {
             sub: user.id.to_string(),
             ver: user.token_version,
-            sid: sid.to_owned(),
+            sid,
             iat: now,
             exp: now + self.ttl.as_secs(),
         };
@@ -127,12 +133,7 @@ pub async fn renew_session(
     };
     match users::find_session(pool, id, &claims.sid).await? {
         Some(session) if session.holds(claims.ver) => {
-            let token = if claims.sid.is_empty() {
-                // A token made before sessions had ids: from now on, its session has one.
-                keys.issue(&session.user)
-            } else {
-                keys.issue_for_session(&session.user, &claims.sid)
-            };
+            let token = keys.issue_for_session(&session.user, &claims.sid);
             Ok(Some((session.user, token)))
         }
         _ => Ok(None),

@@ -462,7 +462,6 @@ async fn without_javascript_a_new_invite_link_is_shown_once_on_the_page_the_form
 
 #[tokio::test]
 async fn without_javascript_the_invite_page_offers_to_join_and_the_form_moves_the_account() {
-    use leptos::server_fn::ServerFn;
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
     let bob = app.signup("bob").await;
@@ -483,16 +482,10 @@ async fn without_javascript_the_invite_page_offers_to_join_and_the_form_moves_th
     assert!(html.contains("Join ada"), "{html}");
     assert!(!html.contains(r#"data-testid="signup-submit""#));
 
+    let page = format!("/signup?invite={secret}");
     let res = app
-        .http
-        .post(app.url(app::api::JoinTeam::PATH))
-        .bearer_auth(&bob.token)
-        .header("accept", "text/html")
-        .header("referer", app.url(&format!("/signup?invite={secret}")))
-        .form(&[("invite", secret.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_form_without_js(&bob, "team/join", &page, &[("invite", &secret)])
+        .await;
     assert_eq!(res.status(), 302, "{:?}", res.headers());
     assert_eq!(res.headers()["location"], "/", "{:?}", res.headers());
     let bob = session_set_by(&res);
