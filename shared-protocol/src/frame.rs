@@ -1,11 +1,15 @@
 //! Frames: `{"v":1,"type":…,"data":…}` with `seq` where it applies, and their decoding.
 //!
 //! Decoding is two-step so every failure has a typed reason: first the envelope (JSON
-//! object, version, a known `type`), then the message's `data`.
+//! object, version, a known `type`), then the message's `data`. Both steps read the
+//! text itself; no intermediate JSON tree is built.
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
 
 use crate::domain::Seq;
 use crate::messages::{ClientMsg, ErrorBody, ErrorCode, ServerMsg};
@@ -142,48 +146,105 @@ fn decode_with<M: DeserializeOwned>(
     text: &str,
     known: &[&str],
 ) -> Result<(Option<Seq>, M), DecodeError> {
-    let value: Value =
+    let envelope: RawEnvelope =
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-    let Value::Object(mut obj) = value else {
-        return Err(DecodeError::Malformed("expected a JSON object".into()));
-    };
-    match obj.remove("v") {
-        Some(Value::Number(n)) if n.as_u64() == Some(PROTOCOL_VERSION) => {}
-        Some(Value::Number(n)) => {
-            return Err(DecodeError::UnsupportedVersion(n.as_u64().unwrap_or(0)))
-        }
-        Some(_) => return Err(DecodeError::Malformed("`v` must be a number".into())),
+    match envelope.v.map(number) {
+        Some(Some(n)) if n.as_u64() == Some(PROTOCOL_VERSION) => {}
+        Some(Some(n)) => return Err(DecodeError::UnsupportedVersion(n.as_u64().unwrap_or(0))),
+        Some(None) => return Err(DecodeError::Malformed("`v` must be a number".into())),
         None => return Err(DecodeError::Malformed("missing `v`".into())),
     }
-    let kind = match obj.remove("type") {
-        Some(Value::String(kind)) => kind,
-        Some(_) => return Err(DecodeError::Malformed("`type` must be a string".into())),
-        None => return Err(DecodeError::Malformed("missing `type`".into())),
+    let Some(raw_kind) = envelope.kind else {
+        return Err(DecodeError::Malformed("missing `type`".into()));
+    };
+    let Ok(kind) = serde_json::from_str::<String>(raw_kind.get()) else {
+        return Err(DecodeError::Malformed("`type` must be a string".into()));
     };
     if !known.contains(&kind.as_str()) {
         let mut shown = kind;
         truncate_on_char_boundary(&mut shown, 64);
         return Err(DecodeError::UnknownType(shown));
     }
-    let seq = match obj.remove("seq") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+    let seq = match envelope
+        .seq
+        .map(|raw| serde_json::from_str::<Option<Number>>(raw.get()))
+    {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(n))) if n.as_u64().is_some() => n.as_u64(),
         Some(_) => {
             return Err(DecodeError::Malformed(
                 "`seq` must be a non-negative integer".into(),
             ))
         }
     };
-    let mut tagged = Map::new();
-    if let Some(data) = obj.remove("data") {
-        tagged.insert("data".into(), data);
-    }
-    tagged.insert("type".into(), Value::String(kind.clone()));
-    let msg = M::deserialize(Value::Object(tagged)).map_err(|e| DecodeError::InvalidData {
+    // The message enums are tagged by `type` with their fields under `data`. With the tag
+    // first, serde reads `data` straight into the message's type, without buffering it.
+    let tagged = match envelope.data {
+        Some(data) => format!(r#"{{"type":{},"data":{}}}"#, raw_kind.get(), data.get()),
+        None => format!(r#"{{"type":{}}}"#, raw_kind.get()),
+    };
+    let msg = serde_json::from_str::<M>(&tagged).map_err(|e| DecodeError::InvalidData {
         kind,
-        detail: e.to_string(),
+        detail: without_position(&e),
     })?;
     Ok((seq, msg))
+}
+
+fn number(raw: &RawValue) -> Option<Number> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// A decoding error's text without its position, which points into the re-tagged
+/// message rather than into the frame the peer sent.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) if e.line() > 0 => text[..cut].to_owned(),
+        _ => text,
+    }
+}
+
+/// A frame's envelope fields as they were sent, read in one pass over the text without
+/// building a JSON tree; other fields are skipped. Only a JSON object is an envelope. A
+/// repeated field keeps its last value.
+#[derive(Default)]
+struct RawEnvelope<'a> {
+    v: Option<&'a RawValue>,
+    kind: Option<&'a RawValue>,
+    seq: Option<&'a RawValue>,
+    data: Option<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for RawEnvelope<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = RawEnvelope<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut envelope = RawEnvelope::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let field = match key.as_str() {
+                        "v" => &mut envelope.v,
+                        "type" => &mut envelope.kind,
+                        "seq" => &mut envelope.seq,
+                        "data" => &mut envelope.data,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *field = Some(map.next_value()?);
+                }
+                Ok(envelope)
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 /// A message type name paired with its frame, as stored in the event log: the log keeps

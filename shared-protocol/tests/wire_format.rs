@@ -588,3 +588,92 @@ fn a_logged_event_rebuilds_the_same_message() {
     assert_eq!(logged.kind, "task:coding");
     assert_eq!(logged.to_msg(), Ok(msg));
 }
+
+#[test]
+fn an_envelope_is_read_whatever_the_order_spacing_and_escapes_of_its_fields() {
+    let ping = ClientMsg::Ping(Ping { nonce: 9 });
+    for text in [
+        r#"{"data":{"nonce":9},"type":"ping","v":1}"#,
+        r#" { "v" : 1 , "extra" : [1, {"v": 2}] , "type" : "ping" , "data" : { "nonce" : 9 } } "#,
+        r#"{"\u0076":1,"type":"p\u0069ng","data":{"nonce":9}}"#,
+        // A repeated field keeps its last value.
+        r#"{"v":2,"v":1,"type":"hello","type":"ping","data":{"nonce":9}}"#,
+    ] {
+        assert_eq!(ClientFrame::decode(text).expect(text).msg, ping, "{text}");
+    }
+    let frame =
+        ServerFrame::decode(r#"{"seq":null,"data":{"nonce":4},"type":"pong","v":1}"#).unwrap();
+    assert_eq!(frame.seq, None);
+    let frame =
+        ServerFrame::decode(r#"{"seq":12,"data":{"nonce":4},"type":"pong","v":1}"#).unwrap();
+    assert_eq!(frame.seq, Some(12));
+}
+
+#[test]
+fn a_bad_envelope_field_is_named_in_its_error() {
+    let cases: [(&str, DecodeError); 8] = [
+        (
+            r#"{"v":null,"type":"ping"}"#,
+            DecodeError::Malformed("`v` must be a number".into()),
+        ),
+        (
+            r#"{"v":1.5,"type":"ping"}"#,
+            DecodeError::UnsupportedVersion(0),
+        ),
+        (
+            r#"{"v":3,"type":"ping"}"#,
+            DecodeError::UnsupportedVersion(3),
+        ),
+        (
+            r#"{"v":1,"type":null}"#,
+            DecodeError::Malformed("`type` must be a string".into()),
+        ),
+        (
+            r#"{"v":1,"data":{}}"#,
+            DecodeError::Malformed("missing `type`".into()),
+        ),
+        (
+            r#"{"v":1,"seq":-1,"type":"ping","data":{"nonce":1}}"#,
+            DecodeError::Malformed("`seq` must be a non-negative integer".into()),
+        ),
+        (
+            r#"{"v":1,"seq":"3","type":"ping","data":{"nonce":1}}"#,
+            DecodeError::Malformed("`seq` must be a non-negative integer".into()),
+        ),
+        (
+            r#"{"v":1,"type":"\u0070ong"}"#,
+            DecodeError::UnknownType("pong".into()),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(ClientFrame::decode(text).unwrap_err(), expected, "{text}");
+    }
+    // Not an object: neither an array nor anything after the object is a frame.
+    for text in [
+        r#"[1,"ping",null,{"nonce":1}]"#,
+        r#"{"v":1,"type":"ping","data":{"nonce":1}} x"#,
+    ] {
+        let err = ClientFrame::decode(text).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MalformedFrame, "{text}: {err}");
+    }
+}
+
+#[test]
+fn invalid_data_says_what_is_wrong_without_pointing_into_text_the_peer_never_sent() {
+    let err =
+        ClientFrame::decode(r#"{"v":1,"type":"task:join","data":{"taskId":"seven"}}"#).unwrap_err();
+    let DecodeError::InvalidData { kind, detail } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(kind, "task:join");
+    assert!(
+        detail.contains("invalid type: string \"seven\""),
+        "{detail}"
+    );
+    assert!(!detail.contains(" at line "), "{detail}");
+    let err = ClientFrame::decode(r#"{"v":1,"type":"ping"}"#).unwrap_err();
+    assert!(
+        matches!(&err, DecodeError::InvalidData { detail, .. } if detail.contains("data")),
+        "{err:?}"
+    );
+}

@@ -335,12 +335,12 @@ async fn poll_until_socket_works(state: RwSignal<ConnState>) -> PollEnd {
 
 /// Applies a poll's answer: a JSON array of server frames.
 fn apply_polled(body: &str) {
-    let Ok(frames) = serde_json::from_str::<Vec<serde_json::Value>>(body) else {
+    let Ok(frames) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) else {
         web_sys::console::warn_1(&"ignoring an unreadable poll answer".into());
         return;
     };
     for frame in frames {
-        match ServerFrame::decode(&frame.to_string()) {
+        match ServerFrame::decode(frame.get()) {
             Ok(frame) => dispatch(&frame),
             Err(e) => {
                 web_sys::console::warn_1(&format!("ignoring an unreadable frame: {e}").into())
