@@ -31,24 +31,37 @@ pub async fn sign_up(
     let pool = &state.db.write;
     let user = match body.invite.take().filter(|i| !i.trim().is_empty()) {
         Some(invite) => {
-            // What can be checked before the invite is spent is checked first.
+            // What can be checked cheaply is checked before the password is hashed.
             let username = body.username.trim().to_lowercase();
-            auth::validate_signup(&username, &body.password, &display_name(&body, &username))?;
+            let display_name = display_name(&body, &username);
+            auth::validate_signup(&username, &body.password, &display_name)?;
             if users::find_by_username(pool, &username).await?.is_some() {
                 return Err(ApiError::UsernameTaken);
             }
-            let (invite_id, org) = teams::claim_invite(pool, invite.trim(), db::now_millis())
+            let invite = invite.trim();
+            if teams::find_invite(pool, invite, db::now_millis())
                 .await?
-                .ok_or_else(invite_not_open)?;
-            match create_account_in(pool, body, org, None).await {
-                Ok(user) => {
-                    teams::mark_invite_used(pool, invite_id, user.id).await?;
+                .is_none()
+            {
+                return Err(invite_not_open());
+            }
+            let hash = auth::hash_password(body.password).await?;
+            let made = users::insert_by_invite(
+                pool,
+                invite,
+                &username,
+                display_name.trim(),
+                &hash,
+                db::now_millis(),
+            )
+            .await?;
+            match made {
+                users::Invited::Made(user) => {
+                    tracing::info!(user_id = user.id, org_id = user.org_id, "account created");
                     user
                 }
-                Err(e) => {
-                    teams::unclaim_invite(pool, invite_id).await?;
-                    return Err(e);
-                }
+                users::Invited::NotOpen => return Err(invite_not_open()),
+                users::Invited::UsernameTaken => return Err(ApiError::UsernameTaken),
             }
         }
         None if !teams::signup_open(pool).await? => return Err(ApiError::SignupClosed),
@@ -285,7 +298,9 @@ pub(crate) async fn end_sessions(
     };
     let payload = announcement(state, &revoked);
     let notify = payload.as_deref().map(|p| (REVOKED_CHANNEL, p));
-    users::end_sessions(&state.db.write, user_id, change, notify).await?;
+    if !users::end_sessions(&state.db.write, user_id, change, notify).await? {
+        return Err(invite_not_open());
+    }
     let _ = state.revocations.send(revoked);
     Ok(())
 }

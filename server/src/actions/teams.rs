@@ -115,20 +115,8 @@ pub async fn join(
             format!("you are a member of {name} already"),
         ));
     }
-    let (invite_id, org) = teams::claim_invite(&state.db.write, secret, db::now_millis())
-        .await?
-        .ok_or_else(super::accounts::invite_not_open)?;
-    let moved =
-        super::accounts::end_sessions(state, me.id, None, users::SessionsEnd::Team(org)).await;
-    if let Err(e) = moved {
-        teams::unclaim_invite(&state.db.write, invite_id).await?;
-        return Err(e);
-    }
-    // The move is made and the old sessions have ended: a failure to record who used
-    // the (already spent) invite must not withhold the new session.
-    if let Err(e) = teams::mark_invite_used(&state.db.write, invite_id, me.id).await {
-        tracing::warn!(error = %e, invite_id, "could not record who used an invite");
-    }
+    // Spending the invite, the move and the end of the sessions are one.
+    super::accounts::end_sessions(state, me.id, None, users::SessionsEnd::Invite(secret)).await?;
     tracing::info!(
         user_id = me.id,
         from = me.org_id,

@@ -1,6 +1,6 @@
 //! Queries on teams (`orgs`) and their invitations (`invites`).
 
-use super::Pool;
+use super::{Conn, Pool};
 use sha2::{Digest, Sha256};
 
 /// Invite secrets start with this, so one pasted somewhere is easy to recognise.
@@ -166,40 +166,24 @@ pub async fn find_invite(
     .await
 }
 
-/// Takes the open invite `secret` for an account about to be made; returns the invite's
-/// id and team, or `None` if it is not open (used, revoked, expired or unknown). Only
-/// one taker wins an invite.
-pub async fn claim_invite(
-    pool: &Pool,
+/// Spends the open invite `secret` inside the caller's transaction, for account `user`
+/// when it exists already; returns the invite's id and team, or `None` if it is not
+/// open (used, revoked, expired or unknown). Only one taker wins an invite, and if the
+/// transaction does not commit, nobody has.
+pub async fn spend_invite(
+    conn: &mut Conn,
     secret: &str,
+    user: Option<i64>,
     now: i64,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE invites SET used_at = $1 \
-         WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+        "UPDATE invites SET used_at = $1, used_by = $2 \
+         WHERE token_hash = $3 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
          RETURNING id, org_id",
     )
     .bind(now)
+    .bind(user)
     .bind(hash(secret))
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await
-}
-
-/// Gives a claimed invite back (the account it was claimed for could not be made).
-pub async fn unclaim_invite(pool: &Pool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE invites SET used_at = NULL WHERE id = $1 AND used_by IS NULL")
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// Records which account a claimed invite made.
-pub async fn mark_invite_used(pool: &Pool, id: i64, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE invites SET used_by = $1 WHERE id = $2")
-        .bind(user_id)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
 }

@@ -56,23 +56,105 @@ pub async fn insert_in_org(
     admin: Option<bool>,
     now: i64,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    let result = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO users (username, display_name, password_hash, org_id, created_at, admin) \
-         VALUES ($1, $2, $3, $4, $5, COALESCE($6, NOT EXISTS (SELECT 1 FROM users WHERE admin))) \
-         RETURNING id",
-    )
-    .bind(username)
-    .bind(display_name)
-    .bind(password_hash)
-    .bind(org_id)
-    .bind(now)
-    .bind(admin)
-    .fetch_one(pool)
-    .await;
-    match result {
-        Ok(id) => find_by_id(pool, id).await,
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
-        Err(e) => Err(e),
+    let new = NewUser {
+        username,
+        display_name,
+        password_hash,
+        org_id,
+        admin,
+        now,
+    };
+    // The connection goes back before the row is read: the writing pool may have only
+    // this one.
+    let inserted = new.insert(&mut *pool.acquire().await?).await?;
+    match inserted {
+        Some(id) => find_by_id(pool, id).await,
+        None => Ok(None),
+    }
+}
+
+/// What became of a sign-up with an invite.
+#[derive(Debug)]
+pub enum Invited {
+    /// The account, made in the invite's team; the invite is spent on it.
+    Made(UserRow),
+    /// The invite is not open; nothing was stored.
+    NotOpen,
+    /// The username is taken; nothing was stored and the invite is still open.
+    UsernameTaken,
+}
+
+/// Makes an account in the team of the open invite `secret` and spends the invite on
+/// it, in one transaction: either both are stored or neither is.
+#[tracing::instrument(skip(pool, secret, password_hash))]
+pub async fn insert_by_invite(
+    pool: &Pool,
+    secret: &str,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<Invited, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some((invite, org_id)) = super::teams::spend_invite(&mut tx, secret, None, now).await?
+    else {
+        return Ok(Invited::NotOpen);
+    };
+    let new = NewUser {
+        username,
+        display_name,
+        password_hash,
+        org_id,
+        admin: None,
+        now,
+    };
+    let Some(id) = new.insert(&mut tx).await? else {
+        // Dropping the transaction rolls the invite back.
+        return Ok(Invited::UsernameTaken);
+    };
+    sqlx::query("UPDATE invites SET used_by = $1 WHERE id = $2")
+        .bind(id)
+        .bind(invite)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    match find_by_id(pool, id).await? {
+        Some(user) => Ok(Invited::Made(user)),
+        None => Err(sqlx::Error::RowNotFound),
+    }
+}
+
+/// A row of `users` to insert.
+struct NewUser<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    password_hash: &'a str,
+    org_id: i64,
+    admin: Option<bool>,
+    now: i64,
+}
+
+impl NewUser<'_> {
+    /// Inserts the row; the new id, or `None` when the username is taken.
+    async fn insert(&self, conn: &mut super::Conn) -> Result<Option<i64>, sqlx::Error> {
+        let result = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO users (username, display_name, password_hash, org_id, created_at, admin) \
+             VALUES ($1, $2, $3, $4, $5, COALESCE($6, NOT EXISTS (SELECT 1 FROM users WHERE admin))) \
+             RETURNING id",
+        )
+        .bind(self.username)
+        .bind(self.display_name)
+        .bind(self.password_hash)
+        .bind(self.org_id)
+        .bind(self.now)
+        .bind(self.admin)
+        .fetch_one(conn)
+        .await;
+        match result {
+            Ok(id) => Ok(Some(id)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -139,19 +221,26 @@ pub enum SessionsEnd<'a> {
     Password(&'a str),
     /// The account moves to team `org_id`.
     Team(i64),
+    /// The account moves to the team of the open invite with this secret, spending it.
+    Invite(&'a str),
 }
 
 /// Applies `change` and invalidates every token issued to the user so far, in one
 /// transaction with `notify` (Postgres: a channel and a payload): either all of it is
-/// stored and announced, or nothing is.
+/// stored and announced, or nothing is. `Ok(false)`: an invite to spend is not open,
+/// and nothing was stored.
 #[tracing::instrument(skip(pool, change, notify), fields(change = change.name()))]
 pub async fn end_sessions(
     pool: &Pool,
     id: i64,
     change: SessionsEnd<'_>,
     notify: Option<(&str, &str)>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let move_to = |org_id: i64| {
+        sqlx::query("UPDATE users SET token_version = token_version + 1, org_id = $1 WHERE id = $2")
+            .bind(org_id)
+    };
     let update = match change {
         SessionsEnd::Only => {
             sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
@@ -160,17 +249,24 @@ pub async fn end_sessions(
             "UPDATE users SET token_version = token_version + 1, password_hash = $1 WHERE id = $2",
         )
         .bind(hash),
-        SessionsEnd::Team(org_id) => sqlx::query(
-            "UPDATE users SET token_version = token_version + 1, org_id = $1 WHERE id = $2",
-        )
-        .bind(org_id),
+        SessionsEnd::Team(org_id) => move_to(org_id),
+        SessionsEnd::Invite(secret) => {
+            let now = super::now_millis();
+            let Some((_, org_id)) =
+                super::teams::spend_invite(&mut tx, secret, Some(id), now).await?
+            else {
+                return Ok(false);
+            };
+            move_to(org_id)
+        }
     };
     // The id binds last: after the value the change binds, if any.
     update.bind(id).execute(&mut *tx).await?;
     if let Some((channel, payload)) = notify {
         super::notify(&mut tx, channel, payload).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
 
 impl SessionsEnd<'_> {
@@ -180,6 +276,7 @@ impl SessionsEnd<'_> {
             SessionsEnd::Only => "sessions",
             SessionsEnd::Password(_) => "password",
             SessionsEnd::Team(_) => "team",
+            SessionsEnd::Invite(_) => "invite",
         }
     }
 }

@@ -553,18 +553,7 @@ async fn a_password_change_that_cannot_be_announced_is_not_made() {
         return;
     };
     let pool = server::db::connect(&url).await.unwrap();
-    let ada = server::actions::accounts::add_account(
-        &pool,
-        server::actions::accounts::NewAccount {
-            username: "ada".into(),
-            password: "correct horse battery".into(),
-            display_name: None,
-            org: "acme".into(),
-            admin: None,
-        },
-    )
-    .await
-    .unwrap();
+    let ada = account_in(&pool, "ada", "acme").await;
     let stored = |pool: server::db::Pool| async move {
         let row = users::find_by_id(&pool, ada.id).await.unwrap().unwrap();
         (row.password_hash, row.token_version)
@@ -593,4 +582,53 @@ async fn a_password_change_that_cannot_be_announced_is_not_made() {
     let after = stored(pool.clone()).await;
     assert_eq!(after.0, "another hash");
     assert_eq!(after.1, before.1 + 1, "every token issued before is void");
+}
+
+#[tokio::test]
+async fn a_join_that_cannot_be_announced_spends_no_invite() {
+    use server::db::teams::{create_invite, find_invite};
+    use server::db::users::{self, SessionsEnd};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = cluster_database(dir.path()).await else {
+        return;
+    };
+    let pool = server::db::connect(&url).await.unwrap();
+    let ada = account_in(&pool, "ada", "acme").await;
+    let grace = account_in(&pool, "grace", "globex").await;
+    let now = server::db::now_millis();
+    let invite = create_invite(&pool, ada.org_id, ada.id, now, now + 3_600_000)
+        .await
+        .unwrap();
+
+    // Postgres refuses a notification on a channel without a name.
+    let refused = users::end_sessions(
+        &pool,
+        grace.id,
+        SessionsEnd::Invite(&invite),
+        Some(("", "1")),
+    )
+    .await;
+    assert!(refused.is_err(), "the announcement fails");
+    let after = users::find_by_id(&pool, grace.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.org_id, after.token_version),
+        (grace.org_id, grace.token_version)
+    );
+    assert!(
+        find_invite(&pool, &invite, now).await.unwrap().is_some(),
+        "and the invite is still open"
+    );
+
+    let joined = users::end_sessions(
+        &pool,
+        grace.id,
+        SessionsEnd::Invite(&invite),
+        Some(("taskwire_revoked", "1")),
+    )
+    .await
+    .unwrap();
+    assert!(joined);
+    let after = users::find_by_id(&pool, grace.id).await.unwrap().unwrap();
+    assert_eq!(after.org_id, ada.org_id);
+    assert!(find_invite(&pool, &invite, now).await.unwrap().is_none());
 }

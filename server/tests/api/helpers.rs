@@ -643,3 +643,23 @@ pub fn session_set_by(res: &reqwest::Response) -> TestUser {
         .to_owned();
     TestUser { token }
 }
+
+/// An account by the operator's command, in `org` (made if new).
+pub async fn account_in(
+    pool: &server::db::Pool,
+    username: &str,
+    org: &str,
+) -> server::db::users::UserRow {
+    server::actions::accounts::add_account(
+        pool,
+        server::actions::accounts::NewAccount {
+            username: username.into(),
+            password: "correct horse battery".into(),
+            display_name: None,
+            org: org.into(),
+            admin: None,
+        },
+    )
+    .await
+    .unwrap()
+}

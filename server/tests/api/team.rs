@@ -491,3 +491,82 @@ async fn without_javascript_the_invite_page_offers_to_join_and_the_form_moves_th
     let bob = session_set_by(&res);
     assert_eq!(usernames(&team(&app, &bob).await), ["ada", "bob"]);
 }
+
+async fn used_by(pool: &server::db::Pool, org_id: i64) -> Vec<Option<i64>> {
+    sqlx::query_scalar("SELECT used_by FROM invites WHERE org_id = $1 ORDER BY id")
+        .bind(org_id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_invite_is_spent_only_together_with_the_account_it_makes_or_moves() {
+    use server::db::teams::{create_invite, find_invite};
+    use server::db::users::{self, Invited, SessionsEnd};
+    let dir = tempfile::tempdir().unwrap();
+    let pool = server::db::connect(&database_url(dir.path()).await)
+        .await
+        .unwrap();
+    let ada = account_in(&pool, "ada", "acme").await;
+    let grace = account_in(&pool, "grace", "globex").await;
+    let now = server::db::now_millis();
+    let hour = 3_600_000;
+    let invite = create_invite(&pool, ada.org_id, ada.id, now, now + hour)
+        .await
+        .unwrap();
+
+    // A sign-up that cannot be made (its username is taken) spends nothing.
+    let taken = users::insert_by_invite(&pool, &invite, "grace", "Grace", "h", now)
+        .await
+        .unwrap();
+    assert!(matches!(taken, Invited::UsernameTaken), "{taken:?}");
+    assert!(find_invite(&pool, &invite, now).await.unwrap().is_some());
+    assert_eq!(used_by(&pool, ada.org_id).await, [None]);
+
+    // One that can is made in the invite's team, and the invite is spent on it.
+    let Invited::Made(bob) = users::insert_by_invite(&pool, &invite, "bob", "Bob", "h", now)
+        .await
+        .unwrap()
+    else {
+        panic!("bob's sign-up is made");
+    };
+    assert_eq!(bob.org_id, ada.org_id);
+    assert!(find_invite(&pool, &invite, now).await.unwrap().is_none());
+    assert_eq!(used_by(&pool, ada.org_id).await, [Some(bob.id)]);
+
+    // Spent, it neither makes an account nor moves one.
+    let again = users::insert_by_invite(&pool, &invite, "carol", "Carol", "h", now)
+        .await
+        .unwrap();
+    assert!(matches!(again, Invited::NotOpen), "{again:?}");
+    assert!(users::find_by_username(&pool, "carol")
+        .await
+        .unwrap()
+        .is_none());
+    let moved = users::end_sessions(&pool, grace.id, SessionsEnd::Invite(&invite), None)
+        .await
+        .unwrap();
+    assert!(!moved, "a spent invite moves nobody");
+    let still = users::find_by_id(&pool, grace.id).await.unwrap().unwrap();
+    assert_eq!(
+        (still.org_id, still.token_version),
+        (grace.org_id, grace.token_version)
+    );
+
+    // A new one moves grace, ends her sessions and is spent on her.
+    let second = create_invite(&pool, ada.org_id, ada.id, now, now + hour)
+        .await
+        .unwrap();
+    let moved = users::end_sessions(&pool, grace.id, SessionsEnd::Invite(&second), None)
+        .await
+        .unwrap();
+    assert!(moved);
+    let joined = users::find_by_id(&pool, grace.id).await.unwrap().unwrap();
+    assert_eq!(joined.org_id, ada.org_id);
+    assert_eq!(joined.token_version, grace.token_version + 1);
+    assert_eq!(
+        used_by(&pool, ada.org_id).await,
+        [Some(bob.id), Some(grace.id)]
+    );
+}
