@@ -49,6 +49,10 @@ async fn a_client_that_stops_reading_is_cut_without_slowing_others_and_resyncs_w
         s.ws.queue_capacity = 32;
         s.actions_per_minute = 100_000;
         s.action_burst = 10_000;
+        // The server waits for a silent peer (and for a cut one to take its goodbye) as
+        // long as this. The slow client reads only after every task has been created
+        // and dispatched, which on a busy machine can take longer than the default.
+        s.ws.idle_timeout = Duration::from_secs(600);
     })
     .await;
     let ada = app.signup("ada").await;
