@@ -305,7 +305,7 @@ impl Backend for PageBackend {
             Some(secret) => match teams::invite_team(&self.0, secret).await {
                 Ok((org, _)) if org == team.me.org_id => Some(format!(
                     "{}/signup?invite={secret}",
-                    self.0.settings.public_url.trim_end_matches('/')
+                    link_base(&self.0.settings, headers)
                 )),
                 Ok(_) | Err(ApiError::NotFound) => None,
                 Err(e) => return Err(e.into()),
@@ -481,5 +481,24 @@ impl Backend for PageBackend {
             accounts::end_session(&self.0, &token).await?;
         }
         Ok(self.cleared_cookie())
+    }
+}
+
+/// The base of a link a page shows for copying: the configured public address or, when
+/// none was configured, the address the browser sent this request to (its `Host`; a
+/// browser with JavaScript builds the same link from its own location).
+fn link_base(settings: &crate::config::Settings, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match host {
+        Some(host) if !settings.public_url_given => format!("http://{host}"),
+        _ => settings.public_url.trim_end_matches('/').to_owned(),
     }
 }

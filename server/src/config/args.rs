@@ -146,7 +146,9 @@ pub struct SettingsArgs {
     /// Demo mode: synthetic tasks move through the pipeline.
     #[arg(long, value_parser = trimmed::<bool>, env = "TASKWIRE_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
     pub demo: bool,
-    /// Base of the links back to taskwire in GitHub issues; `http://<address>` when unset.
+    /// Base of the links back to taskwire in GitHub issues and of invite links shown
+    /// without JavaScript; unset, `http://<address>` for the former, and the address the
+    /// browser asked for, over `http`, for the latter.
     #[arg(long, env = "TASKWIRE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// `owner/name` to open issues in (needs the token too).

@@ -166,6 +166,9 @@ pub struct Settings {
     pub webhook_secret: Option<Secret>,
     /// The address people reach taskwire at, for links in GitHub issues.
     pub public_url: String,
+    /// Whether the operator set `public_url`. If not, it is `http://<address>`, and a
+    /// page builds its links from the address its request was sent to instead.
+    pub public_url_given: bool,
     /// Origins besides the server's own whose pages may open a WebSocket.
     pub allowed_origins: Vec<String>,
     /// Bearer token for `/metrics`; without one, `/metrics` is not served.
@@ -281,6 +284,7 @@ impl Settings {
             trusted_proxies: a.trusted_proxies.take().unwrap_or_default().0,
             retention: retention(&a)?,
             allowed_origins: list(a.allowed_origins.as_deref()),
+            public_url_given: a.public_url.is_some(),
             public_url: a
                 .public_url
                 .take()

@@ -570,3 +570,59 @@ async fn an_invite_is_spent_only_together_with_the_account_it_makes_or_moves() {
         [Some(bob.id), Some(grace.id)]
     );
 }
+
+/// The invite link the team page shows after a plain form post made invite `secret`,
+/// for a request sent to `host`.
+async fn invite_link_shown_at(app: &TestApp, user: &TestUser, secret: &str, host: &str) -> String {
+    let page = app
+        .http
+        .get(app.url("/team"))
+        .bearer_auth(&user.token)
+        .header(
+            "cookie",
+            format!("{}=invite.{secret}", app::api::SHOWN_ONCE_COOKIE),
+        )
+        .header("host", host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    text_of_test_id(&html, "invite-link")
+        .expect("the page shows the link")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn without_javascript_an_invite_link_names_the_address_people_reach_taskwire_at() {
+    // Unconfigured, the address is the one the browser asked for: a server listening on
+    // 0.0.0.0 has none of its own to give.
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let secret = invite(&app, &ada).await;
+    let link = invite_link_shown_at(&app, &ada, &secret, "tasks.example:8080").await;
+    assert_eq!(
+        link,
+        format!("http://tasks.example:8080/signup?invite={secret}")
+    );
+    // A `Host` that is no address is not copied into the link.
+    let link = invite_link_shown_at(&app, &ada, &secret, "a\"b").await;
+    assert!(
+        !link.contains("a\"b") && link.ends_with(&format!("/signup?invite={secret}")),
+        "{link}"
+    );
+
+    // Configured, it is the one the operator gave, whatever the request says.
+    let app = spawn_app_with(|s| {
+        s.public_url = "https://tasks.example.org/".into();
+        s.public_url_given = true;
+    })
+    .await;
+    let ada = app.signup("ada").await;
+    let secret = invite(&app, &ada).await;
+    let link = invite_link_shown_at(&app, &ada, &secret, "tasks.example:8080").await;
+    assert_eq!(
+        link,
+        format!("https://tasks.example.org/signup?invite={secret}")
+    );
+}
