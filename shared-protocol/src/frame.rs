@@ -177,15 +177,12 @@ fn decode_with<M: DeserializeOwned>(
             ))
         }
     };
-    // The message enums are tagged by `type` with their fields under `data`. With the tag
-    // first, serde reads `data` straight into the message's type, without buffering it.
-    let tagged = match envelope.data {
-        Some(data) => format!(r#"{{"type":{},"data":{}}}"#, raw_kind.get(), data.get()),
-        None => format!(r#"{{"type":{}}}"#, raw_kind.get()),
-    };
-    let msg = serde_json::from_str::<M>(&tagged).map_err(|e| DecodeError::InvalidData {
+    // The message enums are tagged by `type` with their fields under `data`, and skip the
+    // envelope's other fields: the message is read from the frame itself. With the tag
+    // first (as frames are written), serde reads `data` straight into its type.
+    let msg = serde_json::from_str::<M>(text).map_err(|e| DecodeError::InvalidData {
         kind,
-        detail: without_position(&e),
+        detail: e.to_string(),
     })?;
     Ok((seq, msg))
 }
@@ -194,25 +191,14 @@ fn number(raw: &RawValue) -> Option<Number> {
     serde_json::from_str(raw.get()).ok()
 }
 
-/// A decoding error's text without its position, which points into the re-tagged
-/// message rather than into the frame the peer sent.
-fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(cut) if e.line() > 0 => text[..cut].to_owned(),
-        _ => text,
-    }
-}
-
-/// A frame's envelope fields as they were sent, read in one pass over the text without
-/// building a JSON tree; other fields are skipped. Only a JSON object is an envelope. A
-/// repeated field keeps its last value.
+/// A frame's envelope fields as they were sent, read without building a JSON tree; other
+/// fields (`data` among them: the message decoder reads it) are skipped. Only a JSON
+/// object is an envelope, and a field of it given twice makes it malformed.
 #[derive(Default)]
 struct RawEnvelope<'a> {
     v: Option<&'a RawValue>,
     kind: Option<&'a RawValue>,
     seq: Option<&'a RawValue>,
-    data: Option<&'a RawValue>,
 }
 
 impl<'de> Deserialize<'de> for RawEnvelope<'de> {
@@ -228,16 +214,18 @@ impl<'de> Deserialize<'de> for RawEnvelope<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut envelope = RawEnvelope::default();
                 while let Some(key) = map.next_key::<String>()? {
-                    let field = match key.as_str() {
-                        "v" => &mut envelope.v,
-                        "type" => &mut envelope.kind,
-                        "seq" => &mut envelope.seq,
-                        "data" => &mut envelope.data,
+                    let (name, field) = match key.as_str() {
+                        "v" => ("v", &mut envelope.v),
+                        "type" => ("type", &mut envelope.kind),
+                        "seq" => ("seq", &mut envelope.seq),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
                         }
                     };
+                    if field.is_some() {
+                        return Err(de::Error::duplicate_field(name));
+                    }
                     *field = Some(map.next_value()?);
                 }
                 Ok(envelope)

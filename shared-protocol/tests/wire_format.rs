@@ -596,8 +596,6 @@ fn an_envelope_is_read_whatever_the_order_spacing_and_escapes_of_its_fields() {
         r#"{"data":{"nonce":9},"type":"ping","v":1}"#,
         r#" { "v" : 1 , "extra" : [1, {"v": 2}] , "type" : "ping" , "data" : { "nonce" : 9 } } "#,
         r#"{"\u0076":1,"type":"p\u0069ng","data":{"nonce":9}}"#,
-        // A repeated field keeps its last value.
-        r#"{"v":2,"v":1,"type":"hello","type":"ping","data":{"nonce":9}}"#,
     ] {
         assert_eq!(ClientFrame::decode(text).expect(text).msg, ping, "{text}");
     }
@@ -648,10 +646,14 @@ fn a_bad_envelope_field_is_named_in_its_error() {
     for (text, expected) in cases {
         assert_eq!(ClientFrame::decode(text).unwrap_err(), expected, "{text}");
     }
-    // Not an object: neither an array nor anything after the object is a frame.
+    // Not an object: neither an array nor anything after the object is a frame; nor
+    // one that gives a field of its envelope twice.
     for text in [
         r#"[1,"ping",null,{"nonce":1}]"#,
         r#"{"v":1,"type":"ping","data":{"nonce":1}} x"#,
+        r#"{"v":2,"v":1,"type":"ping","data":{"nonce":1}}"#,
+        r#"{"v":1,"type":"hello","type":"ping","data":{"nonce":1}}"#,
+        r#"{"v":1,"seq":1,"seq":2,"type":"ping","data":{"nonce":1}}"#,
     ] {
         let err = ClientFrame::decode(text).unwrap_err();
         assert_eq!(err.code(), ErrorCode::MalformedFrame, "{text}: {err}");
@@ -659,7 +661,7 @@ fn a_bad_envelope_field_is_named_in_its_error() {
 }
 
 #[test]
-fn invalid_data_says_what_is_wrong_without_pointing_into_text_the_peer_never_sent() {
+fn invalid_data_says_what_is_wrong_and_where() {
     let err =
         ClientFrame::decode(r#"{"v":1,"type":"task:join","data":{"taskId":"seven"}}"#).unwrap_err();
     let DecodeError::InvalidData { kind, detail } = &err else {
@@ -670,10 +672,19 @@ fn invalid_data_says_what_is_wrong_without_pointing_into_text_the_peer_never_sen
         detail.contains("invalid type: string \"seven\""),
         "{detail}"
     );
-    assert!(!detail.contains(" at line "), "{detail}");
-    let err = ClientFrame::decode(r#"{"v":1,"type":"ping"}"#).unwrap_err();
-    assert!(
-        matches!(&err, DecodeError::InvalidData { detail, .. } if detail.contains("data")),
-        "{err:?}"
-    );
+    // The position is in the frame the peer sent.
+    assert!(detail.ends_with("at line 1 column 50"), "{detail}");
+    for (text, problem) in [
+        (r#"{"v":1,"type":"ping"}"#, "missing field `data`"),
+        (
+            r#"{"v":1,"type":"ping","data":{"nonce":1},"data":{"nonce":2}}"#,
+            "duplicate field `data`",
+        ),
+    ] {
+        let err = ClientFrame::decode(text).unwrap_err();
+        assert!(
+            matches!(&err, DecodeError::InvalidData { detail, .. } if detail.contains(problem)),
+            "{text}: {err:?}"
+        );
+    }
 }
