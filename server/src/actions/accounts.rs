@@ -45,24 +45,7 @@ pub async fn sign_up(
             {
                 return Err(invite_not_open());
             }
-            let hash = auth::hash_password(body.password).await?;
-            let made = users::insert_by_invite(
-                pool,
-                invite,
-                &username,
-                display_name.trim(),
-                &hash,
-                db::now_millis(),
-            )
-            .await?;
-            match made {
-                users::Invited::Made(user) => {
-                    tracing::info!(user_id = user.id, org_id = user.org_id, "account created");
-                    user
-                }
-                users::Invited::NotOpen => return Err(invite_not_open()),
-                users::Invited::UsernameTaken => return Err(ApiError::UsernameTaken),
-            }
+            create_account_in(pool, body, Place::Invite(invite), None).await?
         }
         None if !teams::signup_open(pool).await? => return Err(ApiError::SignupClosed),
         None => create_account(pool, body, None, None).await?,
@@ -129,33 +112,46 @@ async fn create_account(
         }
         None => 1,
     };
-    create_account_in(pool, body, org, admin).await
+    create_account_in(pool, body, Place::Org(org), admin).await
 }
 
-/// Checks and stores a new account in `org_id`.
+/// Where a new account goes.
+enum Place<'a> {
+    /// Into this org.
+    Org(i64),
+    /// Into the team of this open invite, which it spends.
+    Invite(&'a str),
+}
+
+/// Checks and stores a new account in `place`. `admin` (for an org) says whether it is
+/// an administrator; `None` makes it one if there is none yet.
 async fn create_account_in(
     pool: &Pool,
     body: Signup,
-    org_id: i64,
+    place: Place<'_>,
     admin: Option<bool>,
 ) -> Result<users::UserRow, ApiError> {
     let username = body.username.trim().to_lowercase();
     let display_name = display_name(&body, &username);
     auth::validate_signup(&username, &body.password, &display_name)?;
     let hash = auth::hash_password(body.password).await?;
-    let now = db::now_millis();
-    let user = users::insert_in_org(
-        pool,
-        &username,
-        display_name.trim(),
-        &hash,
-        org_id,
-        admin,
-        now,
-    )
-    .await?
-    .ok_or(ApiError::UsernameTaken)?;
-    tracing::info!(user_id = user.id, org_id, "account created");
+    let (display_name, now) = (display_name.trim(), db::now_millis());
+    let user = match place {
+        Place::Org(org_id) => {
+            users::insert_in_org(pool, &username, display_name, &hash, org_id, admin, now)
+                .await?
+                .ok_or(ApiError::UsernameTaken)?
+        }
+        Place::Invite(secret) => {
+            match users::insert_by_invite(pool, secret, &username, display_name, &hash, now).await?
+            {
+                users::Invited::Made(user) => user,
+                users::Invited::NotOpen => return Err(invite_not_open()),
+                users::Invited::UsernameTaken => return Err(ApiError::UsernameTaken),
+            }
+        }
+    };
+    tracing::info!(user_id = user.id, org_id = user.org_id, "account created");
     Ok(user)
 }
 
