@@ -305,14 +305,8 @@ impl TestApp {
         endpoint: &str,
         form: &[(&str, &str)],
     ) -> reqwest::Response {
-        self.http
-            .post(self.url(&format!("/api/{endpoint}")))
-            .bearer_auth(&user.token)
-            .header("Accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        let headers = [("accept", "application/json")];
+        self.post_form(user, endpoint, form, &headers).await
     }
 
     /// Posts a page's form to server function `endpoint` as a browser without
@@ -324,15 +318,28 @@ impl TestApp {
         page: &str,
         form: &[(&str, &str)],
     ) -> reqwest::Response {
-        self.http
+        let back = self.url(page);
+        let headers = [("accept", "text/html"), ("referer", back.as_str())];
+        self.post_form(user, endpoint, form, &headers).await
+    }
+
+    /// Posts `form` as `user` to server function `endpoint`, with `headers` besides.
+    async fn post_form(
+        &self,
+        user: &TestUser,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
             .post(self.url(&format!("/api/{endpoint}")))
             .bearer_auth(&user.token)
-            .header("accept", "text/html")
-            .header("referer", self.url(page))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+            .form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
     }
 
     /// Loads page `path` as `user` with the cookies `cookies` (`name=value; …`).
@@ -342,13 +349,22 @@ impl TestApp {
         path: &str,
         cookies: &str,
     ) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(&user.token)
-            .header("cookie", cookies)
-            .send()
+        self.page_with_headers(user, path, &[("cookie", cookies)])
             .await
-            .unwrap()
+    }
+
+    /// Loads page `path` as `user`, with `headers` besides.
+    pub async fn page_with_headers(
+        &self,
+        user: &TestUser,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path)).bearer_auth(&user.token);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
     }
 
     /// Creates a task; a description this long is dispatched by the rules analyser.
@@ -632,15 +648,8 @@ pub fn forgets_shown_once(res: &reqwest::Response) -> bool {
 
 /// The session a response's `Set-Cookie` continues with, as a user to act as.
 pub fn session_set_by(res: &reqwest::Response) -> TestUser {
-    let token = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("taskwire_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("the session goes on with a new cookie")
-        .to_owned();
+    let token =
+        cookie_set_by(res, "taskwire_session").expect("the session goes on with a new cookie");
     TestUser { token }
 }
 

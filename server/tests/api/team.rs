@@ -574,18 +574,9 @@ async fn an_invite_is_spent_only_together_with_the_account_it_makes_or_moves() {
 /// The invite link the team page shows after a plain form post made invite `secret`,
 /// for a request sent to `host`.
 async fn invite_link_shown_at(app: &TestApp, user: &TestUser, secret: &str, host: &str) -> String {
-    let page = app
-        .http
-        .get(app.url("/team"))
-        .bearer_auth(&user.token)
-        .header(
-            "cookie",
-            format!("{}=invite.{secret}", app::api::SHOWN_ONCE_COOKIE),
-        )
-        .header("host", host)
-        .send()
-        .await
-        .unwrap();
+    let cookie = format!("{}=invite.{secret}", app::api::SHOWN_ONCE_COOKIE);
+    let headers = [("cookie", cookie.as_str()), ("host", host)];
+    let page = app.page_with_headers(user, "/team", &headers).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     text_of_test_id(&html, "invite-link")
