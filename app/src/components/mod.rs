@@ -80,15 +80,33 @@ where
     }
 }
 
-/// A secret shown this once (an invite link, a service token), with what to do with it.
-pub fn shown_once(note: &'static str, test_id: &'static str, secret: String) -> AnyView {
-    view! {
-        <div class="notice" role="status">
-            <p>{note}</p>
-            <code class="token" data-testid=test_id>{secret}</code>
-        </div>
-    }
-    .into_any()
+/// A secret shown this once (an invite link, a service token), with what to do with it
+/// (`note`): the one `made` by the page's action or, before that has answered, the one a
+/// form posted without JavaScript made (`kept`); or the action's error.
+pub fn shown_once(
+    made: Option<Result<String, crate::api::AppError>>,
+    kept: Option<String>,
+    note: &'static str,
+    test_id: &'static str,
+    error_test_id: &'static str,
+) -> Option<AnyView> {
+    let secret = match made {
+        Some(Ok(secret)) => secret,
+        Some(Err(e)) => return Some(
+            view! { <p class="error" role="alert" data-testid=error_test_id>{e.to_string()}</p> }
+                .into_any(),
+        ),
+        None => kept?,
+    };
+    Some(
+        view! {
+            <div class="notice" role="status">
+                <p>{note}</p>
+                <code class="token" data-testid=test_id>{secret}</code>
+            </div>
+        }
+        .into_any(),
+    )
 }
 
 /// Follows an `action` that ends this page's session (signing out, leaving a team):

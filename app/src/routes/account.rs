@@ -115,20 +115,14 @@ fn ServiceTokens(
     create: ServerAction<CreateServiceToken>,
     revoke: ServerAction<RevokeServiceToken>,
 ) -> impl IntoView {
-    let shown = |token: String| {
+    let made = move || {
         crate::components::shown_once(
+            create.value().get(),
+            new_token.clone(),
             "Copy the token now: it is not shown again.",
             "new-token",
-            token,
+            "token-error",
         )
-    };
-    let made = move || match create.value().get() {
-        Some(Ok(token)) => Some(shown(token)),
-        Some(Err(e)) => Some(
-            view! { <p class="error" role="alert" data-testid="token-error">{e.to_string()}</p> }
-                .into_any(),
-        ),
-        None => new_token.clone().map(shown),
     };
     let revoke_error = action_error(revoke);
     let rows = tokens

@@ -85,19 +85,15 @@ fn Invites(
     create: ServerAction<CreateInvite>,
     revoke: ServerAction<RevokeInvite>,
 ) -> impl IntoView {
-    let shown = |link: String| {
+    let made = move || {
+        let link = |secret| format!("{}/signup?invite={secret}", origin());
         crate::components::shown_once(
+            create.value().get().map(|made| made.map(link)),
+            new_invite.clone(),
             "Send this link to the person you invite; within 7 days it brings them into this team, with a new account or the one they have. Copy it now: it is not shown again.",
             "invite-link",
-            link,
+            "invite-error",
         )
-    };
-    let made = move || match create.value().get() {
-        Some(Ok(secret)) => Some(shown(format!("{}/signup?invite={secret}", origin()))),
-        Some(Err(e)) => {
-            Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
-        }
-        None => new_invite.clone().map(shown),
     };
     let revoke_error = action_error(revoke);
     let empty = invites.is_empty();
