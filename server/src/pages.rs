@@ -485,20 +485,40 @@ impl Backend for PageBackend {
 }
 
 /// The base of a link a page shows for copying: the configured public address or, when
-/// none was configured, the address the browser sent this request to (its `Host`; a
-/// browser with JavaScript builds the same link from its own location).
+/// none was configured, the address the browser sent this request to (a browser with
+/// JavaScript builds the same link from its own location). Behind a reverse proxy that is
+/// the `X-Forwarded-Host` and `X-Forwarded-Proto` the proxy sets, otherwise the `Host`
+/// over `http`. These name only the requester's own view of the server, and a value that
+/// is not an address or a scheme is ignored.
 fn link_base(settings: &crate::config::Settings, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|host| {
-            !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        });
+    if settings.public_url_given {
+        return settings.public_url.trim_end_matches('/').to_owned();
+    }
+    // A proxy may append to a header a client already sent: the last value is its own.
+    let last = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .map(str::trim)
+    };
+    let is_address = |host: &&str| {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    };
+    let host = last("x-forwarded-host")
+        .filter(is_address)
+        .or_else(|| last(header::HOST.as_str()).filter(is_address));
+    let scheme = match last("x-forwarded-proto") {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
     match host {
-        Some(host) if !settings.public_url_given => format!("http://{host}"),
-        _ => settings.public_url.trim_end_matches('/').to_owned(),
+        Some(host) => format!("{scheme}://{host}"),
+        None => settings.public_url.trim_end_matches('/').to_owned(),
     }
 }

@@ -147,8 +147,9 @@ pub struct SettingsArgs {
     #[arg(long, value_parser = trimmed::<bool>, env = "TASKWIRE_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
     pub demo: bool,
     /// Base of the links back to taskwire in GitHub issues and of invite links shown
-    /// without JavaScript; unset, `http://<address>` for the former, and the address the
-    /// browser asked for, over `http`, for the latter.
+    /// without JavaScript. Unset: `http://<address>` for the former; for the latter, the
+    /// address the browser asked for (a reverse proxy's `X-Forwarded-Host` and
+    /// `X-Forwarded-Proto`, else `Host` over `http`).
     #[arg(long, env = "TASKWIRE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// `owner/name` to open issues in (needs the token too).

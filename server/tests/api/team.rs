@@ -574,8 +574,18 @@ async fn an_invite_is_spent_only_together_with_the_account_it_makes_or_moves() {
 /// The invite link the team page shows after a plain form post made invite `secret`,
 /// for a request sent to `host`.
 async fn invite_link_shown_at(app: &TestApp, user: &TestUser, secret: &str, host: &str) -> String {
+    invite_link_shown_with(app, user, secret, &[("host", host)]).await
+}
+
+async fn invite_link_shown_with(
+    app: &TestApp,
+    user: &TestUser,
+    secret: &str,
+    headers: &[(&str, &str)],
+) -> String {
     let cookie = format!("{}=invite.{secret}", app::api::SHOWN_ONCE_COOKIE);
-    let headers = [("cookie", cookie.as_str()), ("host", host)];
+    let mut headers = headers.to_vec();
+    headers.push(("cookie", cookie.as_str()));
     let page = app.page_with_headers(user, "/team", &headers).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -602,6 +612,36 @@ async fn without_javascript_an_invite_link_names_the_address_people_reach_taskwi
         !link.contains("a\"b") && link.ends_with(&format!("/signup?invite={secret}")),
         "{link}"
     );
+    // Behind a reverse proxy: the address and scheme the proxy says the browser used.
+    let proxied = [
+        ("host", "127.0.0.1:3000"),
+        ("x-forwarded-host", "tasks.example"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let link = invite_link_shown_with(&app, &ada, &secret, &proxied).await;
+    assert_eq!(
+        link,
+        format!("https://tasks.example/signup?invite={secret}")
+    );
+    // A proxy appends its own value to one the client sent: the last one counts.
+    let appended = [
+        ("host", "127.0.0.1:3000"),
+        ("x-forwarded-host", "evil.example, tasks.example"),
+        ("x-forwarded-proto", "javascript, HTTPS"),
+    ];
+    let link = invite_link_shown_with(&app, &ada, &secret, &appended).await;
+    assert_eq!(
+        link,
+        format!("https://tasks.example/signup?invite={secret}")
+    );
+    // What is no address or scheme is not copied into the link.
+    let odd = [
+        ("host", "tasks.example"),
+        ("x-forwarded-host", "a\"b"),
+        ("x-forwarded-proto", "javascript"),
+    ];
+    let link = invite_link_shown_with(&app, &ada, &secret, &odd).await;
+    assert_eq!(link, format!("http://tasks.example/signup?invite={secret}"));
 
     // Configured, it is the one the operator gave, whatever the request says.
     let app = spawn_app_with(|s| {
