@@ -72,15 +72,10 @@ pub fn WaitingBadge() -> impl IntoView {
         .href();
     let count = move || latest().map(|w| w.count).unwrap_or(0);
     view! {
-        // The tab says how many wait, before the page's own title.
-        <Title formatter=move |text: String| match count() {
-            0 => text,
-            n => format!("({n}) {text}"),
-        }/>
         <Transition fallback=|| ()>
             {move || {
                 let n = count();
-                (n > 0).then(|| {
+                let badge = (n > 0).then(|| {
                     let label = if n == 1 {
                         "1 task waits for your answers".to_owned()
                     } else {
@@ -92,7 +87,15 @@ pub fn WaitingBadge() -> impl IntoView {
                             <span class="waiting-n" data-testid="waiting-count">{n}</span>
                         </a>
                     }
-                })
+                });
+                view! {
+                    // The tab says how many wait, before the page's own title.
+                    <Title formatter=move |text: String| match n {
+                        0 => text,
+                        n => format!("({n}) {text}"),
+                    }/>
+                    {badge}
+                }
             }}
         </Transition>
         <EnableNotifications/>

@@ -412,3 +412,52 @@ async fn pages_render_while_other_servers_in_the_process_start() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(starter.join().unwrap() >= 3);
 }
+
+#[tokio::test]
+async fn the_first_load_names_in_the_tab_title_how_many_tasks_wait_for_the_viewer() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let res = app
+        .post(
+            &ada,
+            "/api/tasks",
+            serde_json::json!({ "title": "Fix it", "description": "Broken" }),
+        )
+        .await;
+    let id = shared_protocol::TaskId(
+        res.json::<serde_json::Value>().await.unwrap()["task"]["id"]
+            .as_i64()
+            .unwrap(),
+    );
+    app.wait_for_status(&ada, id, "needs_clarification").await;
+    let title = |html: &str| {
+        let start = html.find("<title>").expect("a title") + "<title>".len();
+        html[start..][..html[start..].find("</title>").unwrap()].to_owned()
+    };
+    for (path, page) in [("/", "Dashboard"), ("/tasks/new", "New task")] {
+        let html = app
+            .http
+            .get(app.url(path))
+            .bearer_auth(&ada.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(title(&html), format!("(1) {page} · taskwire"), "{path}");
+    }
+    // Someone else's question does not wait for them.
+    let bob = app.signup("bob").await;
+    let html = app
+        .http
+        .get(app.url("/"))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title(&html), "Dashboard · taskwire");
+}
