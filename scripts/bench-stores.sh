@@ -18,7 +18,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then CLIENTS=200; SECONDS_PER_RUN=3; fi
 METRICS_TOKEN="bench-metrics-token-$$"
 
 say "Building taskwire (release) and the load generator"
-cargo leptos build --release --precompress
+build_site
 cargo build --release -p loadgen
 LOAD="$ROOT/target/release/taskwire-load"
 

@@ -29,7 +29,7 @@ SEED=10000
 if [ -n "$QUICK" ]; then CLIENTS=200; BIG=1000; HOLD=2000; SECONDS_PER_RUN=3; SEED=500; fi
 
 say "Building taskwire (release) and the load generator"
-cargo leptos build --release --precompress
+build_site
 cargo build --release -p loadgen
 LOAD="$ROOT/target/release/taskwire-load"
 

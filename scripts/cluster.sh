@@ -37,7 +37,7 @@ if ! command -v haproxy >/dev/null; then
 fi
 
 say "Building (release)"
-cargo leptos build --release --precompress
+build_site
 
 RUN_DIR="$ROOT/data/cluster"
 mkdir -p "$RUN_DIR"

@@ -23,7 +23,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
 say "Building (release)"
-cargo leptos build --release --precompress
+build_site
 
 export LEPTOS_OUTPUT_NAME=taskwire
 export LEPTOS_SITE_ROOT="$ROOT/target/site"
