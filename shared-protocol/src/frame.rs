@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
@@ -105,7 +105,7 @@ impl ServerFrame {
     }
 
     pub fn decode(text: &str) -> Result<ServerFrame, DecodeError> {
-        let (seq, msg) = decode_with(text, ServerMsg::TYPES)?;
+        let (seq, msg) = decode_with(text, ServerMsg::TYPES, ServerMsg::from_data)?;
         Ok(ServerFrame { seq, msg })
     }
 }
@@ -126,7 +126,7 @@ impl ClientFrame {
     }
 
     pub fn decode(text: &str) -> Result<ClientFrame, DecodeError> {
-        let (_seq, msg) = decode_with(text, ClientMsg::TYPES)?;
+        let (_seq, msg) = decode_with(text, ClientMsg::TYPES, ClientMsg::from_data)?;
         Ok(ClientFrame { msg })
     }
 }
@@ -142,9 +142,13 @@ fn encode<M: Serialize>(seq: Option<Seq>, msg: &M) -> String {
     serde_json::to_string(&envelope).unwrap_or_else(|_| String::from("{}"))
 }
 
-fn decode_with<M: DeserializeOwned>(
+/// Reads a message of one direction from its wire type and the text of its `data`.
+type FromData<M> = fn(&str, &str) -> Option<serde_json::Result<M>>;
+
+fn decode_with<M>(
     text: &str,
     known: &[&str],
+    from_data: FromData<M>,
 ) -> Result<(Option<Seq>, M), DecodeError> {
     let envelope: RawEnvelope =
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -160,10 +164,13 @@ fn decode_with<M: DeserializeOwned>(
     let Ok(kind) = serde_json::from_str::<String>(raw_kind.get()) else {
         return Err(DecodeError::Malformed("`type` must be a string".into()));
     };
-    if !known.contains(&kind.as_str()) {
+    let unknown = |kind: String| {
         let mut shown = kind;
         truncate_on_char_boundary(&mut shown, 64);
-        return Err(DecodeError::UnknownType(shown));
+        DecodeError::UnknownType(shown)
+    };
+    if !known.contains(&kind.as_str()) {
+        return Err(unknown(kind));
     }
     let seq = match envelope
         .seq
@@ -177,28 +184,65 @@ fn decode_with<M: DeserializeOwned>(
             ))
         }
     };
-    // The message enums are tagged by `type` with their fields under `data`, and skip the
-    // envelope's other fields: the message is read from the frame itself. With the tag
-    // first (as frames are written), serde reads `data` straight into its type.
-    let msg = serde_json::from_str::<M>(text).map_err(|e| DecodeError::InvalidData {
-        kind,
-        detail: e.to_string(),
-    })?;
-    Ok((seq, msg))
+    let invalid = |kind: String, detail: String| DecodeError::InvalidData { kind, detail };
+    let data = match envelope.data {
+        Data::Missing => return Err(invalid(kind, "missing field `data`".into())),
+        Data::Twice => return Err(invalid(kind, "duplicate field `data`".into())),
+        Data::Once(data) => data,
+    };
+    match from_data(&kind, data.get()) {
+        Some(Ok(msg)) => Ok((seq, msg)),
+        Some(Err(e)) => {
+            let detail = in_frame(text, data.get(), &e);
+            Err(invalid(kind, detail))
+        }
+        None => Err(unknown(kind)),
+    }
+}
+
+/// `error`'s text with its position counted in `frame`, of which `data` is a part.
+fn in_frame(frame: &str, data: &str, error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    if error.line() == 0 {
+        return text;
+    }
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let Some(message) = text.strip_suffix(&suffix) else {
+        return text;
+    };
+    let start = (data.as_ptr() as usize).saturating_sub(frame.as_ptr() as usize);
+    let before = frame.get(..start).unwrap_or_default();
+    let lines_before = before.matches('\n').count();
+    let (line, column) = if error.line() == 1 {
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (1 + lines_before, start - line_start + error.column())
+    } else {
+        (lines_before + error.line(), error.column())
+    };
+    format!("{message} at line {line} column {column}")
 }
 
 fn number(raw: &RawValue) -> Option<Number> {
     serde_json::from_str(raw.get()).ok()
 }
 
-/// A frame's envelope fields as they were sent, read without building a JSON tree; other
-/// fields (`data` among them: the message decoder reads it) are skipped. Only a JSON
-/// object is an envelope, and a field of it given twice makes it malformed.
+/// A frame's fields as they were sent, read without building a JSON tree; other fields
+/// are skipped. Only a JSON object is an envelope, and a field of its envelope given
+/// twice makes it malformed (`data` given twice is invalid data).
 #[derive(Default)]
 struct RawEnvelope<'a> {
     v: Option<&'a RawValue>,
     kind: Option<&'a RawValue>,
     seq: Option<&'a RawValue>,
+    data: Data<'a>,
+}
+
+#[derive(Default)]
+enum Data<'a> {
+    #[default]
+    Missing,
+    Once(&'a RawValue),
+    Twice,
 }
 
 impl<'de> Deserialize<'de> for RawEnvelope<'de> {
@@ -218,6 +262,14 @@ impl<'de> Deserialize<'de> for RawEnvelope<'de> {
                         "v" => ("v", &mut envelope.v),
                         "type" => ("type", &mut envelope.kind),
                         "seq" => ("seq", &mut envelope.seq),
+                        "data" => {
+                            let data = map.next_value()?;
+                            envelope.data = match envelope.data {
+                                Data::Missing => Data::Once(data),
+                                _ => Data::Twice,
+                            };
+                            continue;
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                             continue;

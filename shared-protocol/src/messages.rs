@@ -360,6 +360,17 @@ macro_rules! wire_messages {
                     $($name::$variant(_) => $wire,)*
                 }
             }
+
+            /// Reads the message of wire type `kind` from the JSON text of its `data`;
+            /// `None` for a type this direction does not have. (Only the data's own type
+            /// is decoded: serde's tagged-enum decoder would also compile a buffered path
+            /// for every message, for frames that put `data` before `type`.)
+            pub fn from_data(kind: &str, data: &str) -> Option<serde_json::Result<Self>> {
+                Some(match kind {
+                    $($wire => serde_json::from_str::<$data>(data).map($name::$variant),)*
+                    _ => return None,
+                })
+            }
         }
     };
     (

@@ -672,8 +672,24 @@ fn invalid_data_says_what_is_wrong_and_where() {
         detail.contains("invalid type: string \"seven\""),
         "{detail}"
     );
-    // The position is in the frame the peer sent.
+    // The position is in the frame the peer sent, on whichever of its lines.
     assert!(detail.ends_with("at line 1 column 50"), "{detail}");
+    for (text, position) in [
+        (
+            "{\"v\":1,\"type\":\"task:join\",\n \"data\":{\"taskId\":\"seven\"}}",
+            "at line 2 column 25",
+        ),
+        (
+            "{\"v\":1,\"type\":\"task:join\",\"data\":{\n\n  \"taskId\":\"seven\"}}",
+            "at line 3 column 18",
+        ),
+    ] {
+        let err = ClientFrame::decode(text).unwrap_err();
+        assert!(
+            matches!(&err, DecodeError::InvalidData { detail, .. } if detail.ends_with(position)),
+            "{text}: {err:?}"
+        );
+    }
     for (text, problem) in [
         (r#"{"v":1,"type":"ping"}"#, "missing field `data`"),
         (
