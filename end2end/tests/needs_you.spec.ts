@@ -130,3 +130,32 @@ test('the viewer can allow notifications from the header', async ({ newSession }
   await expect(allow).toHaveCount(0);
   expect(await me.page.evaluate(() => Notification.permission)).toBe('granted');
 });
+
+test('the count leaves the tab title together with the header that showed it', async ({ newSession }) => {
+  const me = await newSession({ name: 'nora' });
+  const dashboard = new DashboardPage(me.page);
+  await dashboard.goto();
+  await dashboard.waitUntilLive();
+
+  // The count changes while the page lives.
+  const first = await me.api.createTask(uniqueTitle('First vague'), VAGUE_DESCRIPTION);
+  await me.api.waitForStatus(first.id, 'needs_clarification');
+  await expect(me.page).toHaveTitle('(1) Dashboard · taskwire');
+  const second = await me.api.createTask(uniqueTitle('Second vague'), VAGUE_DESCRIPTION);
+  await me.api.waitForStatus(second.id, 'needs_clarification');
+  await expect(me.page).toHaveTitle('(2) Dashboard · taskwire');
+
+  // On to a page without the header's badge, in the same page life (the router follows
+  // the link): the title no longer counts.
+  await me.page.evaluate(() => {
+    const link = document.createElement('a');
+    link.href = '/login';
+    link.dataset.testid = 'to-sign-in';
+    link.textContent = 'to sign in';
+    document.body.appendChild(link);
+  });
+  await me.page.getByTestId('to-sign-in').click();
+  await expect(me.page).toHaveURL(/\/login$/);
+  await expect(me.page.getByTestId('waiting-badge')).toHaveCount(0);
+  await expect(me.page).toHaveTitle('Sign in · taskwire');
+});

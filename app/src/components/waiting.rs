@@ -71,11 +71,24 @@ pub fn WaitingBadge() -> impl IntoView {
         .with_status(Some(TaskStatus::NeedsClarification))
         .href();
     let count = move || latest().map(|w| w.count).unwrap_or(0);
+    // The count as the badge last showed it, for the tab's title. One `<Title>` for the
+    // badge's life: made anew on every change, each would add a formatter that outlives
+    // it. Its formatter reads this signal, not the resource, which is read only under the
+    // `<Transition>` (on the server, the title is rendered after the page has resolved).
+    let shown = RwSignal::new(0);
     view! {
+        // The tab says how many wait, before the page's own title.
+        <Title formatter=move |text: String| match shown.get() {
+            0 => text,
+            n => format!("({n}) {text}"),
+        }/>
         <Transition fallback=|| ()>
             {move || {
                 let n = count();
-                let badge = (n > 0).then(|| {
+                if shown.get_untracked() != n {
+                    shown.set(n);
+                }
+                (n > 0).then(|| {
                     let label = if n == 1 {
                         "1 task waits for your answers".to_owned()
                     } else {
@@ -87,15 +100,7 @@ pub fn WaitingBadge() -> impl IntoView {
                             <span class="waiting-n" data-testid="waiting-count">{n}</span>
                         </a>
                     }
-                });
-                view! {
-                    // The tab says how many wait, before the page's own title.
-                    <Title formatter=move |text: String| match n {
-                        0 => text,
-                        n => format!("({n}) {text}"),
-                    }/>
-                    {badge}
-                }
+                })
             }}
         </Transition>
         <EnableNotifications/>
