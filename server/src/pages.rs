@@ -488,20 +488,21 @@ impl Backend for PageBackend {
 /// none was configured, the address the browser sent this request to (a browser with
 /// JavaScript builds the same link from its own location). Behind a reverse proxy that is
 /// the `X-Forwarded-Host` and `X-Forwarded-Proto` the proxy sets, otherwise the `Host`
-/// over `http`. These name only the requester's own view of the server, and a value that
-/// is not an address or a scheme is ignored.
+/// (over `http`, or the forwarded scheme). With several proxies, each appends what it
+/// was sent: the first value is what the browser used. The link is shown only to whoever
+/// sent the request, so a client's own header misleads only itself; a value that is no
+/// address or scheme is ignored.
 fn link_base(settings: &crate::config::Settings, headers: &HeaderMap) -> String {
     if settings.public_url_given {
         return settings.public_url.trim_end_matches('/').to_owned();
     }
-    // A proxy may append to a header a client already sent: the last value is its own.
-    let last = |name: &str| {
+    let first = |name: &str| {
         headers
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .last()
+            .next()
             .map(str::trim)
     };
     let is_address = |host: &&str| {
@@ -510,10 +511,10 @@ fn link_base(settings: &crate::config::Settings, headers: &HeaderMap) -> String 
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
     };
-    let host = last("x-forwarded-host")
+    let host = first("x-forwarded-host")
         .filter(is_address)
-        .or_else(|| last(header::HOST.as_str()).filter(is_address));
-    let scheme = match last("x-forwarded-proto") {
+        .or_else(|| first(header::HOST.as_str()).filter(is_address));
+    let scheme = match first("x-forwarded-proto") {
         Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };

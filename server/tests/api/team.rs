@@ -623,13 +623,20 @@ async fn without_javascript_an_invite_link_names_the_address_people_reach_taskwi
         link,
         format!("https://tasks.example/signup?invite={secret}")
     );
-    // A proxy appends its own value to one the client sent: the last one counts.
-    let appended = [
+    // Through two proxies, each appending what it was sent: the first is the browser's.
+    let chained = [
         ("host", "127.0.0.1:3000"),
-        ("x-forwarded-host", "evil.example, tasks.example"),
-        ("x-forwarded-proto", "javascript, HTTPS"),
+        ("x-forwarded-host", "tasks.example, 10.0.0.2:8080"),
+        ("x-forwarded-proto", "https, http"),
     ];
-    let link = invite_link_shown_with(&app, &ada, &secret, &appended).await;
+    let link = invite_link_shown_with(&app, &ada, &secret, &chained).await;
+    assert_eq!(
+        link,
+        format!("https://tasks.example/signup?invite={secret}")
+    );
+    // A proxy that keeps `Host` and says only the scheme.
+    let scheme_only = [("host", "tasks.example"), ("x-forwarded-proto", "HTTPS")];
+    let link = invite_link_shown_with(&app, &ada, &secret, &scheme_only).await;
     assert_eq!(
         link,
         format!("https://tasks.example/signup?invite={secret}")
