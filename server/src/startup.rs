@@ -255,7 +255,8 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 }
 
 /// The site's generated JS, WASM and CSS. Browsers that accept brotli or gzip get the
-/// copies `cargo leptos build --precompress` made (nothing is compressed per request);
+/// copies made at build time (`build_site` in `scripts/bootstrap.sh`; nothing is
+/// compressed per request);
 /// files whose names carry content hashes are cached for a year, anything else is
 /// checked with the server on every use.
 fn site_pkg(options: &LeptosOptions) -> Router {
