@@ -74,11 +74,14 @@ pub fn WaitingBadge() -> impl IntoView {
     // The count as the badge last showed it, for the tab's title. One `<Title>` for the
     // badge's life: made anew on every change, each would add a formatter that outlives
     // it. Its formatter reads this signal, not the resource, which is read only under the
-    // `<Transition>` (on the server, the title is rendered after the page has resolved).
-    let shown = RwSignal::new(0);
+    // `<Transition>`. The signal is reference-counted, not kept in the reactive arena:
+    // on the server the title is made once the page has resolved, outside the arena of
+    // the request, where an arena signal may read as disposed.
+    let shown = ArcRwSignal::new(0);
+    let title_count = shown.clone();
     view! {
         // The tab says how many wait, before the page's own title.
-        <Title formatter=move |text: String| match shown.get() {
+        <Title formatter=move |text: String| match title_count.get() {
             0 => text,
             n => format!("({n}) {text}"),
         }/>

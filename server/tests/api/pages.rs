@@ -413,9 +413,8 @@ async fn pages_render_while_other_servers_in_the_process_start() {
     assert!(starter.join().unwrap() >= 3);
 }
 
-#[tokio::test]
-async fn the_first_load_names_in_the_tab_title_how_many_tasks_wait_for_the_viewer() {
-    let app = spawn_app().await;
+/// A user with one task that waits for their answers (a thin task asks questions).
+async fn asker(app: &TestApp) -> TestUser {
     let ada = app.signup("ada").await;
     let res = app
         .post(
@@ -430,34 +429,66 @@ async fn the_first_load_names_in_the_tab_title_how_many_tasks_wait_for_the_viewe
             .unwrap(),
     );
     app.wait_for_status(&ada, id, "needs_clarification").await;
-    let title = |html: &str| {
-        let start = html.find("<title>").expect("a title") + "<title>".len();
-        html[start..][..html[start..].find("</title>").unwrap()].to_owned()
-    };
-    for (path, page) in [("/", "Dashboard"), ("/tasks/new", "New task")] {
-        let html = app
-            .http
-            .get(app.url(path))
-            .bearer_auth(&ada.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert_eq!(title(&html), format!("(1) {page} · taskwire"), "{path}");
-    }
-    // Someone else's question does not wait for them.
-    let bob = app.signup("bob").await;
+    ada
+}
+
+/// The text of a page's `<title>`.
+fn title_of(html: &str) -> &str {
+    let start = html.find("<title>").expect("a title") + "<title>".len();
+    &html[start..][..html[start..].find("</title>").expect("a whole title")]
+}
+
+async fn page_title(app: &TestApp, user: &TestUser, path: &str) -> String {
     let html = app
         .http
-        .get(app.url("/"))
-        .bearer_auth(&bob.token)
+        .get(app.url(path))
+        .bearer_auth(&user.token)
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert_eq!(title(&html), "Dashboard · taskwire");
+    title_of(&html).to_owned()
+}
+
+#[tokio::test]
+async fn the_first_load_names_in_the_tab_title_how_many_tasks_wait_for_the_viewer() {
+    let app = spawn_app().await;
+    let ada = asker(&app).await;
+    for (path, page) in [("/", "Dashboard"), ("/tasks/new", "New task")] {
+        let title = page_title(&app, &ada, path).await;
+        assert_eq!(title, format!("(1) {page} · taskwire"), "{path}");
+    }
+    // Someone else's question does not wait for them.
+    let bob = app.signup("bob").await;
+    assert_eq!(page_title(&app, &bob, "/").await, "Dashboard · taskwire");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_rendered_side_by_side_each_carry_their_own_waiting_count() {
+    let app = spawn_app().await;
+    let ada = asker(&app).await;
+    let bob = app.signup("bob").await;
+    // Many pages at once, for two viewers: each title is made after its own page, and
+    // counts what waits for its own viewer only.
+    let mut pages = tokio::task::JoinSet::new();
+    for round in 0..30 {
+        for (user, count) in [(&ada, "(1) "), (&bob, "")] {
+            let path = ["/", "/team", "/account", "/tasks/new"][round % 4];
+            let (http, url, token) = (app.http.clone(), app.url(path), user.token.clone());
+            pages.spawn(async move {
+                let res = http.get(url).bearer_auth(token).send().await;
+                let html = res.expect("an answer").text().await.expect("a page");
+                let title = title_of(&html);
+                let counted = title
+                    .strip_prefix(count)
+                    .filter(|rest| !rest.starts_with('('));
+                assert!(counted.is_some(), "{path}: {title}");
+            });
+        }
+    }
+    while let Some(done) = pages.join_next().await {
+        done.unwrap();
+    }
 }
