@@ -367,6 +367,13 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// The HTML of page `path` as `user` sees it (which must load).
+    pub async fn page_html(&self, user: &TestUser, path: &str) -> String {
+        let res = self.page_with_headers(user, path, &[]).await;
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.unwrap()
+    }
+
     /// Creates a task; a description this long is dispatched by the rules analyser.
     pub async fn create_task(&self, user: &TestUser, title: &str) -> TaskId {
         self.create_task_with(user, title, false).await

@@ -242,17 +242,7 @@ async fn sql_and_html_shaped_titles_and_odd_unicode_are_kept_as_text() {
         titles.len(),
         "no table was harmed"
     );
-    let html = app
-        .http
-        .get(app.url("/"))
-        .header("accept", "text/html")
-        .bearer_auth(&ada.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_html(&ada, "/").await;
     assert!(
         !html.contains("<script>alert('x')</script>"),
         "markup is escaped"

@@ -127,23 +127,11 @@ async fn the_list_comes_a_page_at_a_time_newest_change_first_with_its_view_in_th
     assert_eq!(ids(&res.json::<Value>().await.unwrap()), ids(&first));
 }
 
-async fn page_html(app: &TestApp, user: &TestUser, path: &str) -> String {
-    let res = app
-        .http
-        .get(app.url(path))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{path}");
-    res.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn the_rendered_dashboard_shows_one_page_of_its_view_with_links_to_the_next() {
     let (app, ada, _bob, _created, _private) = seeded().await;
 
-    let html = page_html(&app, &ada, "/").await;
+    let html = app.page_html(&ada, "/").await;
     assert_eq!(html.matches(r#"data-testid="task-row""#).count(), PAGE_SIZE);
     assert!(
         html.contains(r#"href="/?page=2""#),
@@ -158,11 +146,11 @@ async fn the_rendered_dashboard_shows_one_page_of_its_view_with_links_to_the_nex
     let first = list(&app, &ada, "/api/tasks").await;
     assert_eq!(row_ids(&html), ids(&first));
 
-    let html = page_html(&app, &ada, "/?page=2").await;
+    let html = app.page_html(&ada, "/?page=2").await;
     assert_eq!(html.matches(r#"data-testid="task-row""#).count(), 4);
     assert!(html.contains(r#"href="/""#) && html.contains(r#"rel="prev""#));
 
-    let html = page_html(&app, &ada, "/?status=needs_clarification").await;
+    let html = app.page_html(&ada, "/?status=needs_clarification").await;
     assert_eq!(html.matches(r#"data-testid="task-row""#).count(), 2);
     assert!(html.matches(r#"data-status="needs_clarification""#).count() >= 2);
     assert!(
@@ -170,7 +158,7 @@ async fn the_rendered_dashboard_shows_one_page_of_its_view_with_links_to_the_nex
         "the status card of the view is marked as current"
     );
 
-    let html = page_html(&app, &ada, "/?status=failed").await;
+    let html = app.page_html(&ada, "/?status=failed").await;
     assert!(
         html.contains(r#"data-testid="clear-filters""#),
         "an empty view offers a way out"

@@ -8,15 +8,7 @@ async fn the_dashboard_is_rendered_with_real_tasks() {
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Fix <b>the</b> retry & more").await;
     app.wait_for_status(&ada, id, "dispatched").await;
-    let res = app
-        .http
-        .get(app.url("/"))
-        .bearer_auth(&ada.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
+    let html = app.page_html(&ada, "/").await;
     assert!(html.contains(r#"data-testid="task-row""#), "{html}");
     assert!(
         html.contains("Fix &lt;b&gt;the&lt;/b&gt; retry &amp; more"),
@@ -35,16 +27,7 @@ async fn a_task_page_is_rendered_with_its_timeline() {
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
-    let html = app
-        .http
-        .get(app.url(&format!("/tasks/{id}")))
-        .bearer_auth(&ada.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_html(&ada, &format!("/tasks/{id}")).await;
     assert_eq!(html.matches(r#"data-testid="timeline-entry""#).count(), 3);
     assert!(html.contains("Dispatched (no GitHub issue)"));
 }
@@ -416,18 +399,7 @@ async fn pages_render_while_other_servers_in_the_process_start() {
 /// A user with one task that waits for their answers (a thin task asks questions).
 async fn asker(app: &TestApp) -> TestUser {
     let ada = app.signup("ada").await;
-    let res = app
-        .post(
-            &ada,
-            "/api/tasks",
-            serde_json::json!({ "title": "Fix it", "description": "Broken" }),
-        )
-        .await;
-    let id = shared_protocol::TaskId(
-        res.json::<serde_json::Value>().await.unwrap()["task"]["id"]
-            .as_i64()
-            .unwrap(),
-    );
+    let id = app.create_described(&ada, "Fix it", "Broken", false).await;
     app.wait_for_status(&ada, id, "needs_clarification").await;
     ada
 }
@@ -438,31 +410,18 @@ fn title_of(html: &str) -> &str {
     &html[start..][..html[start..].find("</title>").expect("a whole title")]
 }
 
-async fn page_title(app: &TestApp, user: &TestUser, path: &str) -> String {
-    let html = app
-        .http
-        .get(app.url(path))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    title_of(&html).to_owned()
-}
-
 #[tokio::test]
 async fn the_first_load_names_in_the_tab_title_how_many_tasks_wait_for_the_viewer() {
     let app = spawn_app().await;
     let ada = asker(&app).await;
     for (path, page) in [("/", "Dashboard"), ("/tasks/new", "New task")] {
-        let title = page_title(&app, &ada, path).await;
-        assert_eq!(title, format!("(1) {page} · taskwire"), "{path}");
+        let html = app.page_html(&ada, path).await;
+        assert_eq!(title_of(&html), format!("(1) {page} · taskwire"), "{path}");
     }
     // Someone else's question does not wait for them.
     let bob = app.signup("bob").await;
-    assert_eq!(page_title(&app, &bob, "/").await, "Dashboard · taskwire");
+    let html = app.page_html(&bob, "/").await;
+    assert_eq!(title_of(&html), "Dashboard · taskwire");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

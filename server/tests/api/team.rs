@@ -577,11 +577,14 @@ async fn invite_link_shown_at(app: &TestApp, user: &TestUser, secret: &str, host
     invite_link_shown_with(app, user, secret, &[("host", host)]).await
 }
 
+/// Request headers, as names and values.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 async fn invite_link_shown_with(
     app: &TestApp,
     user: &TestUser,
     secret: &str,
-    headers: &[(&str, &str)],
+    headers: Headers<'_>,
 ) -> String {
     let cookie = format!("{}=invite.{secret}", app::api::SHOWN_ONCE_COOKIE);
     let mut headers = headers.to_vec();
@@ -612,43 +615,44 @@ async fn without_javascript_an_invite_link_names_the_address_people_reach_taskwi
         !link.contains("a\"b") && link.ends_with(&format!("/signup?invite={secret}")),
         "{link}"
     );
-    // Behind a reverse proxy: the address and scheme the proxy says the browser used.
-    let proxied = [
-        ("host", "127.0.0.1:3000"),
-        ("x-forwarded-host", "tasks.example"),
-        ("x-forwarded-proto", "https"),
+    let cases: [(&str, Headers, &str); 4] = [
+        (
+            "behind a reverse proxy: the address and scheme it says the browser used",
+            &[
+                ("host", "127.0.0.1:3000"),
+                ("x-forwarded-host", "tasks.example"),
+                ("x-forwarded-proto", "https"),
+            ],
+            "https://tasks.example",
+        ),
+        (
+            "through two proxies, each appending what it was sent: the first is the browser's",
+            &[
+                ("host", "127.0.0.1:3000"),
+                ("x-forwarded-host", "tasks.example, 10.0.0.2:8080"),
+                ("x-forwarded-proto", "https, http"),
+            ],
+            "https://tasks.example",
+        ),
+        (
+            "a proxy that keeps `Host` and says only the scheme",
+            &[("host", "tasks.example"), ("x-forwarded-proto", "HTTPS")],
+            "https://tasks.example",
+        ),
+        (
+            "what is no address or scheme is not copied into the link",
+            &[
+                ("host", "tasks.example"),
+                ("x-forwarded-host", "a\"b"),
+                ("x-forwarded-proto", "javascript"),
+            ],
+            "http://tasks.example",
+        ),
     ];
-    let link = invite_link_shown_with(&app, &ada, &secret, &proxied).await;
-    assert_eq!(
-        link,
-        format!("https://tasks.example/signup?invite={secret}")
-    );
-    // Through two proxies, each appending what it was sent: the first is the browser's.
-    let chained = [
-        ("host", "127.0.0.1:3000"),
-        ("x-forwarded-host", "tasks.example, 10.0.0.2:8080"),
-        ("x-forwarded-proto", "https, http"),
-    ];
-    let link = invite_link_shown_with(&app, &ada, &secret, &chained).await;
-    assert_eq!(
-        link,
-        format!("https://tasks.example/signup?invite={secret}")
-    );
-    // A proxy that keeps `Host` and says only the scheme.
-    let scheme_only = [("host", "tasks.example"), ("x-forwarded-proto", "HTTPS")];
-    let link = invite_link_shown_with(&app, &ada, &secret, &scheme_only).await;
-    assert_eq!(
-        link,
-        format!("https://tasks.example/signup?invite={secret}")
-    );
-    // What is no address or scheme is not copied into the link.
-    let odd = [
-        ("host", "tasks.example"),
-        ("x-forwarded-host", "a\"b"),
-        ("x-forwarded-proto", "javascript"),
-    ];
-    let link = invite_link_shown_with(&app, &ada, &secret, &odd).await;
-    assert_eq!(link, format!("http://tasks.example/signup?invite={secret}"));
+    for (case, headers, base) in cases {
+        let link = invite_link_shown_with(&app, &ada, &secret, headers).await;
+        assert_eq!(link, format!("{base}/signup?invite={secret}"), "{case}");
+    }
 
     // Configured, it is the one the operator gave, whatever the request says.
     let app = spawn_app_with(|s| {
