@@ -52,7 +52,7 @@ esac
 # quality but gzip at a low level (its .wasm.gz is some 15 % larger than `gzip -9`'s):
 # a browser that takes only gzip gets files made again with `gzip -9`.
 build_site() {
-  cargo leptos build --release --precompress "$@"
+  cargo leptos build --release --precompress
   local gz
   while IFS= read -r -d '' gz; do
     if [ -f "${gz%.gz}" ]; then
@@ -60,4 +60,8 @@ build_site() {
       mv "$gz.tmp" "$gz"
     fi
   done < <(find "$ROOT/target/site" -name '*.gz' -print0)
+  if ! compgen -G "$ROOT/target/site/pkg/taskwire.*.wasm.gz" > /dev/null; then
+    echo "the release build left no gzip copy of the bundle" >&2
+    return 1
+  fi
 }
