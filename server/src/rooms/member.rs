@@ -12,6 +12,27 @@ use tokio_util::sync::CancellationToken;
 /// its first block of slots up front.
 pub type SharedFrame = Arc<Utf8Bytes>;
 
+/// What a connection's queue carries: frames (from rooms, and the connection's own
+/// replies) and the heartbeat's ping, which goes out in turn behind them.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Frame(SharedFrame),
+    Ping,
+}
+
+// A queue slot stays one pointer: the ping is the frame pointer's null value.
+const _: () = assert!(std::mem::size_of::<Outgoing>() == std::mem::size_of::<usize>());
+
+impl Outgoing {
+    /// The frame, for a reader that has no use for pings.
+    pub fn frame(self) -> Option<SharedFrame> {
+        match self {
+            Outgoing::Frame(frame) => Some(frame),
+            Outgoing::Ping => None,
+        }
+    }
+}
+
 /// Serialises a frame once.
 pub fn shared(frame: &ServerFrame) -> SharedFrame {
     Arc::new(Utf8Bytes::from(frame.to_json()))
@@ -30,7 +51,7 @@ pub struct MemberHandle {
     pub user: UserRef,
     /// The member's org, for deciding which tasks it may see.
     pub org_id: i64,
-    outbox: mpsc::Sender<SharedFrame>,
+    outbox: mpsc::Sender<Outgoing>,
     lagged: CancellationToken,
 }
 
@@ -39,7 +60,7 @@ impl MemberHandle {
         conn_id: u64,
         user: UserRef,
         org_id: i64,
-        outbox: mpsc::Sender<SharedFrame>,
+        outbox: mpsc::Sender<Outgoing>,
         lagged: CancellationToken,
     ) -> Self {
         MemberHandle {
@@ -67,7 +88,17 @@ impl MemberHandle {
     /// Queues a frame. `false` means the member is gone (closed or too slow) and must be
     /// removed from the room.
     pub fn send(&self, frame: SharedFrame) -> bool {
-        match self.outbox.try_send(frame) {
+        self.queue(Outgoing::Frame(frame))
+    }
+
+    /// Queues a heartbeat ping. A queue too full to take it belongs to a peer that is
+    /// not reading: it is cut as too slow, as for a frame.
+    pub fn ping(&self) -> bool {
+        self.queue(Outgoing::Ping)
+    }
+
+    fn queue(&self, item: Outgoing) -> bool {
+        match self.outbox.try_send(item) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 tracing::warn!(
@@ -94,34 +125,31 @@ mod tests {
     use super::*;
     use shared_protocol::UserId;
 
+    fn member(tx: mpsc::Sender<Outgoing>, lagged: CancellationToken) -> MemberHandle {
+        let user = UserRef {
+            id: UserId(1),
+            name: "a".into(),
+        };
+        MemberHandle::new(1, user, 1, tx, lagged)
+    }
+
+    fn text(queued: Result<Outgoing, mpsc::error::TryRecvError>) -> Option<String> {
+        queued.ok().and_then(Outgoing::frame).map(|f| f.to_string())
+    }
+
     #[test]
     fn a_full_queue_marks_the_member_lagged_instead_of_growing() {
         let (tx, mut rx) = mpsc::channel(2);
         let lagged = CancellationToken::new();
-        let m = MemberHandle::new(
-            1,
-            UserRef {
-                id: UserId(1),
-                name: "a".into(),
-            },
-            1,
-            tx,
-            lagged.clone(),
-        );
+        let m = member(tx, lagged.clone());
         let frame = |s: &'static str| Arc::new(Utf8Bytes::from_static(s));
         assert!(m.send(frame("1")));
         assert!(m.send(frame("2")));
         assert!(!lagged.is_cancelled());
         assert!(!m.send(frame("3")));
         assert!(lagged.is_cancelled());
-        assert_eq!(
-            rx.try_recv().ok().map(|f| f.to_string()).as_deref(),
-            Some("1")
-        );
-        assert_eq!(
-            rx.try_recv().ok().map(|f| f.to_string()).as_deref(),
-            Some("2")
-        );
+        assert_eq!(text(rx.try_recv()).as_deref(), Some("1"));
+        assert_eq!(text(rx.try_recv()).as_deref(), Some("2"));
         assert!(
             rx.try_recv().is_err(),
             "the frame that did not fit was not queued"
@@ -129,19 +157,22 @@ mod tests {
     }
 
     #[test]
+    fn a_ping_that_does_not_fit_cuts_the_member_as_slow() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let lagged = CancellationToken::new();
+        let m = member(tx, lagged.clone());
+        assert!(m.ping());
+        assert!(matches!(rx.try_recv(), Ok(Outgoing::Ping)));
+        assert!(m.send(Arc::new(Utf8Bytes::from_static("1"))));
+        assert!(!m.ping(), "the queue is full");
+        assert!(lagged.is_cancelled());
+    }
+
+    #[test]
     fn a_closed_connection_is_reported_gone() {
         let (tx, rx) = mpsc::channel(2);
         drop(rx);
-        let m = MemberHandle::new(
-            1,
-            UserRef {
-                id: UserId(1),
-                name: "a".into(),
-            },
-            1,
-            tx,
-            CancellationToken::new(),
-        );
+        let m = member(tx, CancellationToken::new());
         assert!(!m.send(Arc::new(Utf8Bytes::from_static("1"))));
     }
 }

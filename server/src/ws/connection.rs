@@ -1,11 +1,14 @@
 //! One WebSocket connection: its subscriptions, heartbeat and outbound queue.
 //!
 //! The connection owns the receiving half of a bounded queue; rooms hold the sending
-//! half (a [`MemberHandle`]) and never wait on it. The loop below is the only writer to
-//! the socket, so frames go out in the order rooms queued them.
+//! half (a [`MemberHandle`]) and never wait on it. Two tasks serve a connection: the
+//! writer is the only one to write to the socket, so frames go out in the order rooms
+//! queued them; the other reads the socket and watches the heartbeat, the session and
+//! the server's shutdown. A queued frame wakes the writer alone.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -16,10 +19,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::auth::CurrentUser;
 use crate::limits::sockets::SocketSlot;
-use crate::rooms::member::{shared, MemberHandle, SharedFrame};
+use crate::rooms::member::{shared, MemberHandle, Outgoing};
 use crate::rooms::RoomError;
 use crate::state::AppState;
 
@@ -82,27 +86,43 @@ fn members(room: &'static str, delta: f64) {
     metrics::gauge!("taskwire_room_members", "room" => room).increment(delta);
 }
 
-#[tracing::instrument(name = "ws", skip_all, fields(conn_id, user_id = user.id))]
-pub async fn handle_socket(
+/// Serves one upgraded socket until it closes.
+///
+/// A plain function that splits the socket before the connection's future is made: an
+/// async function keeps each of its arguments in its future for as long as it runs, and
+/// the unsplit socket is large. Every open connection holds this future.
+pub fn handle_socket(
     socket: WebSocket,
     state: AppState,
     user: CurrentUser,
     // Subscribed before `user`'s session was checked.
     revocations: tokio::sync::broadcast::Receiver<crate::state::Revoked>,
     // Held for as long as the connection lives: it is one of the user's sockets.
+    slot: SocketSlot,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let conn_id = next_conn_id();
+    let span = tracing::info_span!("ws", conn_id, user_id = user.id);
+    let (sink, stream) = socket.split();
+    serve(conn_id, sink, stream, state, user, revocations, slot).instrument(span)
+}
+
+async fn serve(
+    conn_id: u64,
+    sink: Sink,
+    mut stream: SplitStream<WebSocket>,
+    state: AppState,
+    user: CurrentUser,
+    revocations: tokio::sync::broadcast::Receiver<crate::state::Revoked>,
     _slot: SocketSlot,
 ) {
-    let conn_id = next_conn_id();
-    tracing::Span::current().record("conn_id", conn_id);
     state.connections.fetch_add(1, Ordering::Relaxed);
     metrics::gauge!("taskwire_sockets_open").increment(1.0);
     let _guard = ConnectionGuard(&state.connections);
 
     let ws = &state.settings.ws;
-    let (tx, mut outbox) = mpsc::channel::<SharedFrame>(ws.queue_capacity);
+    let (tx, outbox) = mpsc::channel::<Outgoing>(ws.queue_capacity);
     let lagged = CancellationToken::new();
     let member = MemberHandle::new(conn_id, user.to_ref(), user.org_id, tx, lagged.clone());
-    let (mut sink, mut stream) = socket.split();
     let mut subs = Subscriptions {
         dashboard: false,
         tasks: HashSet::new(),
@@ -134,36 +154,14 @@ pub async fn handle_socket(
     let stopping = state.shutdown.cancelled();
     tokio::pin!(stopping);
 
-    // Looked up once: the per-frame path only adds to the counter.
-    let frames_sent = metrics::counter!("taskwire_frames_sent_total");
+    // Stops the writer however this loop ends, so it gives the socket back (or, if this
+    // task is dropped, ends rather than holding the queue).
+    let halt = CancellationToken::new();
+    let _halt_on_exit = halt.clone().drop_guard();
+    let mut writer = tokio::spawn(write_loop(sink, outbox, halt.clone(), ws.idle_timeout));
+    let mut writer_ended = None;
     let exit = loop {
         tokio::select! {
-            frame = outbox.recv() => {
-                // `member` keeps a sender alive, so the queue never reports closed here.
-                let Some(frame) = frame else { break Exit::Dead };
-                // Whatever else is already queued goes out in the same write: under load
-                // one syscall carries many frames instead of one each.
-                let write = async {
-                    let mut failed = sink.feed(Message::Text(Utf8Bytes::clone(&frame))).await.is_err();
-                    let mut batched = 1;
-                    while !failed && batched < WRITE_BATCH {
-                        let Ok(more) = outbox.try_recv() else { break };
-                        failed = sink.feed(Message::Text(Utf8Bytes::clone(&more))).await.is_err();
-                        batched += 1;
-                    }
-                    (!failed && sink.flush().await.is_ok()).then_some(batched)
-                };
-                // A peer that stops reading leaves this write pending. It is let go once
-                // its queue has overflowed (the rooms dropped it), when the server stops,
-                // or when it has taken no bytes for as long as a silent peer is given.
-                let written = tokio::select! {
-                    written = tokio::time::timeout(ws.idle_timeout, write) => written.ok().flatten(),
-                    _ = &mut slow => break Exit::Close(close_code::TRY_AGAIN_LATER, "too slow; reconnect and resync"),
-                    _ = &mut stopping => break Exit::Close(close_code::GOING_AWAY, "server shutting down"),
-                };
-                let Some(batched) = written else { break Exit::Dead };
-                frames_sent.increment(batched as u64);
-            }
             incoming = stream.next() => {
                 let message = match incoming {
                     Some(Ok(message)) => message,
@@ -224,11 +222,9 @@ pub async fn handle_socket(
                     tracing::info!("no sign of life; dropping connection");
                     break Exit::Dead;
                 }
-                // A peer that takes no bytes for as long as one that sends none is as gone.
-                let ping = tokio::time::timeout(ws.idle_timeout, sink.send(Message::Ping(Default::default())));
-                if !matches!(ping.await, Ok(Ok(()))) {
-                    break Exit::Dead;
-                }
+                // The ping goes out behind what is queued. A peer that takes no bytes for
+                // as long as one that sends none is cut by the writer.
+                member.ping();
             }
             _ = &mut slow => {
                 break Exit::Close(close_code::TRY_AGAIN_LATER, "too slow; reconnect and resync");
@@ -255,11 +251,124 @@ pub async fn handle_socket(
             _ = &mut stopping => {
                 break Exit::Close(close_code::GOING_AWAY, "server shutting down");
             }
+            // The writer stops of itself only when the socket failed it.
+            ended = &mut writer => {
+                writer_ended = Some(ended);
+                break Exit::Dead;
+            }
         }
     };
 
+    halt.cancel();
+    let parts = match writer_ended {
+        Some(ended) => ended,
+        None => writer.await,
+    };
+
+    let Ok((sink, outbox)) = parts else {
+        // The writer panicked, and took the socket with it: only the rooms are left.
+        tracing::error!("a connection's writer failed");
+        Box::pin(leave_rooms(&state, conn_id, subs)).await;
+        return;
+    };
     Box::pin(finish(&state, conn_id, subs, exit, outbox, sink, stream)).await;
     tracing::debug!("connection closed");
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// The connection's only writer: writes what is queued, everything queued at once in one
+/// flush, until `halt`, a failed write, or a peer that takes no bytes for as long as a
+/// silent peer is given; then gives the socket and the queue back.
+///
+/// It is a task of its own so that a frame polls nothing but the queue: the socket's
+/// read half, the timers, the session's revocation feed and the server's shutdown are
+/// polled by the other task, when they wake it.
+async fn write_loop(
+    mut sink: Sink,
+    mut outbox: mpsc::Receiver<Outgoing>,
+    halt: CancellationToken,
+    idle_timeout: Duration,
+) -> (Sink, mpsc::Receiver<Outgoing>) {
+    // Looked up once: the per-frame path only adds to the counter.
+    let frames_sent = metrics::counter!("taskwire_frames_sent_total");
+    let halted = halt.cancelled();
+    tokio::pin!(halted);
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = outbox.recv() => first,
+            _ = &mut halted => break,
+        };
+        // The connection's member keeps a sender alive until `halt`.
+        let Some(first) = first else { break };
+        let write = write_batch(&mut sink, &mut outbox, first);
+        tokio::pin!(write);
+        // Most writes complete at once. One that waits on the peer is let go when the
+        // connection stops (a slow consumer is cut, the server stops), or when the peer
+        // has taken no bytes for as long as a silent peer is given.
+        let written = match futures::poll!(&mut write) {
+            Poll::Ready(written) => written,
+            Poll::Pending => tokio::select! {
+                biased;
+                written = tokio::time::timeout(idle_timeout, &mut write) => written.ok().flatten(),
+                _ = &mut halted => break,
+            },
+        };
+        let Some(frames) = written else { break };
+        frames_sent.increment(frames);
+        // Under a steady stream the queue is never empty when polled first: the halt is
+        // looked at after every write.
+        if halt.is_cancelled() {
+            break;
+        }
+    }
+    (sink, outbox)
+}
+
+/// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH`]) with one
+/// flush: under load one syscall carries many frames instead of one each. The number of
+/// frames written, or `None` if the socket failed.
+async fn write_batch(
+    sink: &mut Sink,
+    outbox: &mut mpsc::Receiver<Outgoing>,
+    first: Outgoing,
+) -> Option<u64> {
+    let mut next = first;
+    let mut batched = 0;
+    let mut frames = 0;
+    loop {
+        let message = match next {
+            Outgoing::Frame(frame) => {
+                frames += 1;
+                Message::Text(Utf8Bytes::clone(&frame))
+            }
+            Outgoing::Ping => Message::Ping(Default::default()),
+        };
+        sink.feed(message).await.ok()?;
+        batched += 1;
+        if batched == WRITE_BATCH {
+            break;
+        }
+        match outbox.try_recv() {
+            Ok(more) => next = more,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await.ok()?;
+    Some(frames)
+}
+
+/// Gives up the connection's room memberships.
+async fn leave_rooms(state: &AppState, conn_id: u64, subs: Subscriptions) {
+    if subs.dashboard {
+        state.rooms.dashboard().leave(conn_id).await;
+        members("dashboard", -1.0);
+    }
+    for task_id in subs.tasks {
+        state.rooms.leave_task(task_id, conn_id).await;
+        members("task", -1.0);
+    }
 }
 
 /// Leaves the rooms and closes the socket as `exit` says; boxed by its caller, so the
@@ -269,18 +378,11 @@ async fn finish(
     conn_id: u64,
     subs: Subscriptions,
     exit: Exit,
-    outbox: mpsc::Receiver<SharedFrame>,
-    sink: SplitSink<WebSocket, Message>,
+    outbox: mpsc::Receiver<Outgoing>,
+    sink: Sink,
     stream: SplitStream<WebSocket>,
 ) {
-    if subs.dashboard {
-        state.rooms.dashboard().leave(conn_id).await;
-        members("dashboard", -1.0);
-    }
-    for task_id in subs.tasks {
-        state.rooms.leave_task(task_id, conn_id).await;
-        members("task", -1.0);
-    }
+    leave_rooms(state, conn_id, subs).await;
     // The goodbye goes to a peer that may not be reading: it gets as long as a silent
     // peer is given, and no longer.
     let idle = state.settings.ws.idle_timeout;
@@ -290,15 +392,16 @@ async fn finish(
 /// Writes the close (and the error frame that explains it) as `exit` says.
 async fn goodbye(
     exit: Exit,
-    mut outbox: mpsc::Receiver<SharedFrame>,
-    mut sink: SplitSink<WebSocket, Message>,
+    mut outbox: mpsc::Receiver<Outgoing>,
+    mut sink: Sink,
     mut stream: SplitStream<WebSocket>,
 ) {
     if let Exit::Close(code, reason) = exit {
         // Replies already queued (the error for the last bad frame, say) go out before
         // the close. A slow consumer's queue is not flushed: it resyncs from the log.
         if code != close_code::TRY_AGAIN_LATER {
-            while let Ok(frame) = outbox.try_recv() {
+            while let Ok(item) = outbox.try_recv() {
+                let Some(frame) = item.frame() else { continue };
                 if sink
                     .send(Message::Text(Utf8Bytes::clone(&frame)))
                     .await

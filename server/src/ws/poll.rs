@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
-use crate::rooms::member::{MemberHandle, SharedFrame};
+use crate::rooms::member::{MemberHandle, Outgoing, SharedFrame};
 use crate::rooms::RoomError;
 use crate::state::AppState;
 
@@ -83,7 +83,7 @@ pub async fn poll(
         .min(MAX_WAIT);
 
     let conn_id = super::connection::next_conn_id();
-    let (tx, mut queued) = mpsc::channel::<SharedFrame>(state.settings.ws.queue_capacity);
+    let (tx, mut queued) = mpsc::channel::<Outgoing>(state.settings.ws.queue_capacity);
     let lagged = CancellationToken::new();
     let member = MemberHandle::new(conn_id, user.to_ref(), user.org_id, tx, lagged.clone());
     let rooms = &state.rooms;
@@ -110,7 +110,8 @@ pub async fn poll(
     if joins.is_ok() {
         let stopping = state.shutdown.cancelled();
         tokio::select! {
-            first = queued.recv() => frames.extend(first),
+            // Nothing pings a poll's queue: it carries frames only.
+            first = queued.recv() => frames.extend(first.and_then(Outgoing::frame)),
             _ = tokio::time::sleep(wait) => {}
             _ = lagged.cancelled() => {}
             _ = stopping => {}
@@ -119,7 +120,7 @@ pub async fn poll(
         // answer.
         while !frames.is_empty() && frames.len() < state.settings.ws.queue_capacity {
             match tokio::time::timeout(GATHER, queued.recv()).await {
-                Ok(Some(frame)) => frames.push(frame),
+                Ok(Some(Outgoing::Frame(frame))) => frames.push(frame),
                 _ => break,
             }
         }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use server::rooms::dashboard::DashboardHandle;
-use server::rooms::member::{MemberHandle, SharedFrame};
+use server::rooms::member::{MemberHandle, Outgoing};
 use server::rooms::sequencer::Published;
 use server::tasks::Visibility;
 use shared_protocol::*;
@@ -68,7 +68,7 @@ async fn pool() -> server::db::Pool {
     pool
 }
 
-fn member(conn_id: u64, tx: mpsc::Sender<SharedFrame>, lagged: CancellationToken) -> MemberHandle {
+fn member(conn_id: u64, tx: mpsc::Sender<Outgoing>, lagged: CancellationToken) -> MemberHandle {
     MemberHandle::new(
         conn_id,
         UserRef {
@@ -81,11 +81,16 @@ fn member(conn_id: u64, tx: mpsc::Sender<SharedFrame>, lagged: CancellationToken
     )
 }
 
+/// A queued frame, decoded: rooms queue frames only.
+fn decode(queued: Outgoing) -> ServerFrame {
+    ServerFrame::decode(&queued.frame().expect("a room queued a ping")).unwrap()
+}
+
 /// The seqs of the row frames queued for a member, taking them off its queue.
-fn row_seqs(rx: &mut mpsc::Receiver<SharedFrame>) -> Vec<Seq> {
+fn row_seqs(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<Seq> {
     let mut seqs = Vec::new();
     while let Ok(frame) = rx.try_recv() {
-        let frame = ServerFrame::decode(&frame).unwrap();
+        let frame = decode(frame);
         if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
             seqs.push(frame.seq.unwrap());
         }
@@ -99,11 +104,7 @@ async fn room_holding(hold: Duration) -> DashboardHandle {
 }
 
 /// Joins a member with room to spare (since `since`); returns its queue.
-async fn join_fast(
-    room: &DashboardHandle,
-    conn_id: u64,
-    since: Seq,
-) -> mpsc::Receiver<SharedFrame> {
+async fn join_fast(room: &DashboardHandle, conn_id: u64, since: Seq) -> mpsc::Receiver<Outgoing> {
     let (tx, rx) = mpsc::channel(64);
     room.join(member(conn_id, tx, CancellationToken::new()), Some(since))
         .await
@@ -220,7 +221,7 @@ async fn a_held_change_goes_out_alone_when_no_new_task_comes() {
             .await
             .expect("the held change was never sent")
             .unwrap();
-        let frame = ServerFrame::decode(&frame).unwrap();
+        let frame = decode(frame);
         if matches!(frame.msg, ServerMsg::TaskListUpdated(_)) {
             seen.push(frame.seq.unwrap());
         }
@@ -246,7 +247,7 @@ async fn a_join_sends_what_is_held_first_so_a_member_that_read_it_elsewhere_is_c
     );
     let mut joined = Vec::new();
     while let Ok(frame) = rx.try_recv() {
-        joined.push(ServerFrame::decode(&frame).unwrap().msg);
+        joined.push(decode(frame).msg);
     }
     assert!(
         !joined.iter().any(|m| matches!(

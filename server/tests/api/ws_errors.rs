@@ -126,16 +126,22 @@ async fn an_upgrade_from_a_foreign_origin_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
-    use futures::StreamExt;
+/// A server that pings every 100 ms and gives a silent peer 300 ms, and a socket to it.
+async fn socket_with_fast_heartbeat() -> (TestApp, WsClient) {
     let app = spawn_app_with(|s| {
         s.ws.heartbeat = std::time::Duration::from_millis(100);
         s.ws.idle_timeout = std::time::Duration::from_millis(300);
     })
     .await;
     let ada = app.signup("ada").await;
-    let mut ws = app.ws(&ada).await;
+    let ws = app.ws(&ada).await;
+    (app, ws)
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
+    use futures::StreamExt;
+    let (app, mut ws) = socket_with_fast_heartbeat().await;
     // Not reading means not answering pings: to the server this is a dead peer.
     tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
     let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
@@ -145,6 +151,34 @@ async fn a_socket_that_stops_answering_is_dropped_by_the_heartbeat() {
     assert!(ended.is_ok(), "the server closed the silent socket");
     let health: serde_json::Value = app.health().await;
     assert_eq!(health["connections"], 0);
+}
+
+#[tokio::test]
+async fn a_socket_that_answers_pings_outlives_the_idle_timeout() {
+    use futures::StreamExt;
+    let (app, mut ws) = socket_with_fast_heartbeat().await;
+    // Reading is answering: the client library replies to each ping as it reads it.
+    let mut pings = 0;
+    let listening = tokio::time::timeout(std::time::Duration::from_millis(1_000), async {
+        while let Some(Ok(message)) = ws.stream.next().await {
+            if matches!(message, Message::Ping(_)) {
+                pings += 1;
+            }
+        }
+    })
+    .await;
+    assert!(
+        listening.is_err(),
+        "the server closed a socket that answered"
+    );
+    assert!(pings >= 3, "pinged {pings} times in ten heartbeats");
+    ws.send(ClientMsg::Ping(Ping { nonce: 9 })).await;
+    assert!(matches!(
+        ws.next().await.msg,
+        ServerMsg::Pong(Ping { nonce: 9 })
+    ));
+    let health: serde_json::Value = app.health().await;
+    assert_eq!(health["connections"], 1);
 }
 
 /// Waits for the server's close frame; returns its code and reason.
