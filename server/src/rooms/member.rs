@@ -79,7 +79,7 @@ impl MemberHandle {
         }
     }
 
-    /// How many more frames fit in the queue right now; a replay larger than this is
+    /// How many more frames (or pings) fit in the queue right now; a replay larger than this is
     /// answered with a snapshot instead.
     pub fn room_left(&self) -> usize {
         self.outbox.capacity()
@@ -100,7 +100,7 @@ impl MemberHandle {
     fn queue(&self, item: Outgoing) -> bool {
         match self.outbox.try_send(item) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+            Err(TrySendError::Full(item)) => {
                 tracing::warn!(
                     conn_id = self.conn_id,
                     "outbound queue full; closing slow connection"
@@ -108,15 +108,22 @@ impl MemberHandle {
                 if !self.lagged.is_cancelled() {
                     metrics::counter!("taskwire_slow_consumers_total").increment(1);
                 }
-                metrics::counter!("taskwire_frames_dropped_total").increment(1);
+                dropped(&item);
                 self.lagged.cancel();
                 false
             }
-            Err(TrySendError::Closed(_)) => {
-                metrics::counter!("taskwire_frames_dropped_total").increment(1);
+            Err(TrySendError::Closed(item)) => {
+                dropped(&item);
                 false
             }
         }
+    }
+}
+
+/// Counts a frame that was not queued (a ping is not a frame).
+fn dropped(item: &Outgoing) {
+    if let Outgoing::Frame(_) = item {
+        metrics::counter!("taskwire_frames_dropped_total").increment(1);
     }
 }
 

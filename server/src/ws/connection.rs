@@ -39,6 +39,9 @@ enum Exit {
     Close(u16, &'static str),
     /// The client broke the WebSocket layer's rules; the reason names the rule.
     Refused(u16, String),
+    /// The writer stopped of itself: a write failed, the peer took no bytes for as long
+    /// as a silent peer is given, or it panicked.
+    WriterStopped(Result<WriterParts<Sink>, tokio::task::JoinError>),
 }
 
 /// What a read error from the WebSocket layer means for the connection: a close code
@@ -158,8 +161,8 @@ async fn serve(
     // task is dropped, ends rather than holding the queue).
     let halt = CancellationToken::new();
     let _halt_on_exit = halt.clone().drop_guard();
-    let mut writer = tokio::spawn(write_loop(sink, outbox, halt.clone(), ws.idle_timeout));
-    let mut writer_ended = None;
+    let writing = write_loop(sink, outbox, halt.clone(), ws.idle_timeout);
+    let mut writer = tokio::spawn(writing.in_current_span());
     let exit = loop {
         tokio::select! {
             incoming = stream.next() => {
@@ -251,31 +254,44 @@ async fn serve(
             _ = &mut stopping => {
                 break Exit::Close(close_code::GOING_AWAY, "server shutting down");
             }
-            // The writer stops of itself only when the socket failed it.
-            ended = &mut writer => {
-                writer_ended = Some(ended);
-                break Exit::Dead;
-            }
+            ended = &mut writer => break Exit::WriterStopped(ended),
         }
     };
 
-    halt.cancel();
-    let parts = match writer_ended {
-        Some(ended) => ended,
-        None => writer.await,
+    let (exit, writer) = match exit {
+        Exit::WriterStopped(ended) => (Exit::Dead, ended),
+        exit => {
+            halt.cancel();
+            (exit, writer.await)
+        }
     };
-
-    let Ok((sink, outbox)) = parts else {
-        // The writer panicked, and took the socket with it: only the rooms are left.
-        tracing::error!("a connection's writer failed");
-        Box::pin(leave_rooms(&state, conn_id, subs)).await;
-        return;
+    let writer = match writer {
+        Ok(writer) => writer,
+        Err(e) => {
+            // The writer panicked (or the runtime is going), and took the socket with it:
+            // only the rooms are left.
+            if e.is_panic() {
+                tracing::error!(error = %e, "a connection's writer failed");
+            }
+            Box::pin(leave_rooms(&state, conn_id, subs)).await;
+            return;
+        }
     };
-    Box::pin(finish(&state, conn_id, subs, exit, outbox, sink, stream)).await;
+    Box::pin(finish(&state, conn_id, subs, exit, writer, stream)).await;
     tracing::debug!("connection closed");
 }
 
 type Sink = SplitSink<WebSocket, Message>;
+
+/// What the writer gives back when it stops.
+struct WriterParts<S> {
+    sink: S,
+    outbox: mpsc::Receiver<Outgoing>,
+    /// The item it had taken off the queue and not yet handed to the socket, which was
+    /// not ready for it: it goes out first in the goodbye, so a stopped write loses
+    /// nothing.
+    unsent: Option<Outgoing>,
+}
 
 /// The connection's only writer: writes what is queued, everything queued at once in one
 /// flush, until `halt`, a failed write, or a peer that takes no bytes for as long as a
@@ -284,29 +300,36 @@ type Sink = SplitSink<WebSocket, Message>;
 /// It is a task of its own so that a frame polls nothing but the queue: the socket's
 /// read half, the timers, the session's revocation feed and the server's shutdown are
 /// polled by the other task, when they wake it.
-async fn write_loop(
-    mut sink: Sink,
+async fn write_loop<S>(
+    mut sink: S,
     mut outbox: mpsc::Receiver<Outgoing>,
     halt: CancellationToken,
     idle_timeout: Duration,
-) -> (Sink, mpsc::Receiver<Outgoing>) {
+) -> WriterParts<S>
+where
+    S: futures::Sink<Message> + Unpin,
+{
     // Looked up once: the per-frame path only adds to the counter.
     let frames_sent = metrics::counter!("taskwire_frames_sent_total");
     let halted = halt.cancelled();
     tokio::pin!(halted);
+    let mut unsent = None;
     loop {
-        let first = tokio::select! {
+        unsent = tokio::select! {
             biased;
             first = outbox.recv() => first,
             _ = &mut halted => break,
         };
         // The connection's member keeps a sender alive until `halt`.
-        let Some(first) = first else { break };
-        let write = write_batch(&mut sink, &mut outbox, first);
+        if unsent.is_none() {
+            break;
+        }
+        let write = write_batch(&mut sink, &mut outbox, &mut unsent);
         tokio::pin!(write);
         // Most writes complete at once. One that waits on the peer is let go when the
-        // connection stops (a slow consumer is cut, the server stops), or when the peer
-        // has taken no bytes for as long as a silent peer is given.
+        // connection stops (for any reason: a slow consumer cut, the session ended, the
+        // server stopping), or when the peer has taken no bytes for as long as a silent
+        // peer is given.
         let written = match futures::poll!(&mut write) {
             Poll::Ready(written) => written,
             Poll::Pending => tokio::select! {
@@ -323,35 +346,46 @@ async fn write_loop(
             break;
         }
     }
-    (sink, outbox)
+    WriterParts {
+        sink,
+        outbox,
+        unsent,
+    }
 }
 
-/// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH`]) with one
-/// flush: under load one syscall carries many frames instead of one each. The number of
-/// frames written, or `None` if the socket failed.
-async fn write_batch(
-    sink: &mut Sink,
+/// Writes the item in `unsent` and whatever else is queued behind it (up to
+/// [`WRITE_BATCH`]) with one flush: under load one syscall carries many frames instead
+/// of one each. Each item is taken off `unsent` only once the socket is ready for it.
+/// The number of frames written, or `None` if the socket failed.
+async fn write_batch<S>(
+    sink: &mut S,
     outbox: &mut mpsc::Receiver<Outgoing>,
-    first: Outgoing,
-) -> Option<u64> {
-    let mut next = first;
+    unsent: &mut Option<Outgoing>,
+) -> Option<u64>
+where
+    S: futures::Sink<Message> + Unpin,
+{
     let mut batched = 0;
     let mut frames = 0;
     loop {
-        let message = match next {
+        futures::future::poll_fn(|cx| sink.poll_ready_unpin(cx))
+            .await
+            .ok()?;
+        let Some(item) = unsent.take() else { break };
+        let message = match item {
             Outgoing::Frame(frame) => {
                 frames += 1;
                 Message::Text(Utf8Bytes::clone(&frame))
             }
             Outgoing::Ping => Message::Ping(Default::default()),
         };
-        sink.feed(message).await.ok()?;
+        sink.start_send_unpin(message).ok()?;
         batched += 1;
         if batched == WRITE_BATCH {
             break;
         }
         match outbox.try_recv() {
-            Ok(more) => next = more,
+            Ok(more) => *unsent = Some(more),
             Err(_) => break,
         }
     }
@@ -378,29 +412,30 @@ async fn finish(
     conn_id: u64,
     subs: Subscriptions,
     exit: Exit,
-    outbox: mpsc::Receiver<Outgoing>,
-    sink: Sink,
+    writer: WriterParts<Sink>,
     stream: SplitStream<WebSocket>,
 ) {
     leave_rooms(state, conn_id, subs).await;
     // The goodbye goes to a peer that may not be reading: it gets as long as a silent
     // peer is given, and no longer.
     let idle = state.settings.ws.idle_timeout;
-    let _ = tokio::time::timeout(idle, goodbye(exit, outbox, sink, stream)).await;
+    let _ = tokio::time::timeout(idle, goodbye(exit, writer, stream)).await;
 }
 
 /// Writes the close (and the error frame that explains it) as `exit` says.
-async fn goodbye(
-    exit: Exit,
-    mut outbox: mpsc::Receiver<Outgoing>,
-    mut sink: Sink,
-    mut stream: SplitStream<WebSocket>,
-) {
+async fn goodbye(exit: Exit, writer: WriterParts<Sink>, mut stream: SplitStream<WebSocket>) {
+    let WriterParts {
+        mut sink,
+        mut outbox,
+        unsent,
+    } = writer;
     if let Exit::Close(code, reason) = exit {
-        // Replies already queued (the error for the last bad frame, say) go out before
-        // the close. A slow consumer's queue is not flushed: it resyncs from the log.
+        // What is queued (the error for the last bad frame, say, or the frames of a
+        // write the close cut short) goes out before the close. A slow consumer's queue
+        // is not flushed: it resyncs from the log.
         if code != close_code::TRY_AGAIN_LATER {
-            while let Ok(item) = outbox.try_recv() {
+            let queued = std::iter::from_fn(|| outbox.try_recv().ok());
+            for item in unsent.into_iter().chain(queued) {
                 let Some(frame) = item.frame() else { continue };
                 if sink
                     .send(Message::Text(Utf8Bytes::clone(&frame)))
@@ -599,4 +634,54 @@ async fn session_holds(state: &AppState, user: &CurrentUser) -> bool {
         crate::db::users::find_session(&state.db.read, user.id, &user.session_id).await,
         Ok(Some(s)) if s.holds(user.token_version)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use futures::channel::mpsc as wire;
+
+    use super::*;
+
+    fn frame(text: &'static str) -> Outgoing {
+        Outgoing::Frame(Arc::new(Utf8Bytes::from_static(text)))
+    }
+
+    fn text(item: Outgoing) -> String {
+        item.frame().expect("a frame").to_string()
+    }
+
+    #[tokio::test]
+    async fn a_write_stopped_while_the_peer_is_not_reading_gives_back_what_it_had_not_sent() {
+        // A socket with room for one message, whose peer reads nothing.
+        let (socket, mut peer) = wire::channel::<Message>(0);
+        let (queue, outbox) = mpsc::channel(8);
+        for text in ["1", "2", "3"] {
+            queue.try_send(frame(text)).unwrap();
+        }
+        let halt = CancellationToken::new();
+        let writer = tokio::spawn(write_loop(
+            socket,
+            outbox,
+            halt.clone(),
+            Duration::from_secs(3600),
+        ));
+        // Time for the writer to send the first and wait for room for the second.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        halt.cancel();
+        let mut parts = writer.await.unwrap();
+
+        let mut written = Vec::new();
+        while let Ok(message) = peer.try_recv() {
+            match message {
+                Message::Text(text) => written.push(text.to_string()),
+                other => panic!("wrote {other:?}"),
+            }
+        }
+        assert_eq!(written, ["1"]);
+        assert_eq!(parts.unsent.map(text).as_deref(), Some("2"));
+        assert_eq!(parts.outbox.try_recv().ok().map(text).as_deref(), Some("3"));
+        assert!(parts.outbox.try_recv().is_err());
+    }
 }
