@@ -57,6 +57,37 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
     );
     assert!(!text.contains(&format!("/api/tasks/{id}\"")));
     assert!(!text.contains(METRICS_TOKEN));
+
+    // Frames are counted as they are written (other tests' servers in this process
+    // add to the same counters, so only a lower bound can be asserted).
+    let sent = |text: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("taskwire_frames_sent_total "))
+            .unwrap_or_else(|| panic!("no frames counted in:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let before = sent(&text);
+    assert!(before >= 2, "ada's socket was sent hello and the dashboard");
+    for nonce in 0..5 {
+        ws.send(shared_protocol::ClientMsg::Ping(shared_protocol::Ping {
+            nonce,
+        }))
+        .await;
+        ws.next().await;
+    }
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let after = sent(&res.text().await.unwrap());
+    assert!(
+        after >= before + 5,
+        "five pongs written: {before} -> {after}"
+    );
 }
 
 #[tokio::test]
