@@ -288,13 +288,12 @@ struct WriterParts<S> {
     sink: S,
     outbox: mpsc::Receiver<Outgoing>,
     /// The item it had taken off the queue and not yet handed to the socket, which was
-    /// not ready for it: it goes out first in the goodbye, so a stopped write loses
-    /// nothing.
+    /// not ready for it: when the goodbye sends what is queued, this goes first.
     unsent: Option<Outgoing>,
 }
 
-/// The connection's only writer: writes what is queued, everything queued at once in one
-/// flush, until `halt`, a failed write, or a peer that takes no bytes for as long as a
+/// The connection's only writer: writes what is queued, up to [`WRITE_BATCH`] frames in
+/// one flush, until `halt`, a failed write, or a peer that takes no bytes for as long as a
 /// silent peer is given; then gives the socket and the queue back.
 ///
 /// It is a task of its own so that a frame polls nothing but the queue: the socket's

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use server::config::Secret;
+use shared_protocol::{ClientMsg, Ping, ServerMsg};
 
 use crate::helpers::*;
 
@@ -70,24 +71,30 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
     let before = sent(&text);
     assert!(before >= 2, "ada's socket was sent hello and the dashboard");
     for nonce in 0..5 {
-        ws.send(shared_protocol::ClientMsg::Ping(shared_protocol::Ping {
-            nonce,
-        }))
-        .await;
-        ws.next().await;
+        ws.send(ClientMsg::Ping(Ping { nonce })).await;
+        ws.until(|f| matches!(f.msg, ServerMsg::Pong(Ping { nonce: n }) if n == nonce))
+            .await;
     }
-    let res = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let after = sent(&res.text().await.unwrap());
-    assert!(
-        after >= before + 5,
-        "five pongs written: {before} -> {after}"
-    );
+    // A write is counted once it is flushed, so just after the client read it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let res = app
+            .http
+            .get(app.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let after = sent(&res.text().await.unwrap());
+        if after >= before + 5 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "five pongs written, and the count went from {before} to {after}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
