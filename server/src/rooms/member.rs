@@ -79,8 +79,8 @@ impl MemberHandle {
         }
     }
 
-    /// How many more frames (or pings) fit in the queue right now; a replay larger than this is
-    /// answered with a snapshot instead.
+    /// How many more frames (or pings) fit in the queue right now; a replay larger than
+    /// this is answered with a snapshot instead.
     pub fn room_left(&self) -> usize {
         self.outbox.capacity()
     }

@@ -9,6 +9,19 @@ use crate::helpers::*;
 
 const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
+/// The Prometheus text, read with the token.
+async fn metrics_text(app: &TestApp) -> String {
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
     let app = spawn_app_with(|s| s.metrics_token = Some(Secret::new(METRICS_TOKEN))).await;
@@ -30,15 +43,7 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
 
-    let res = app
-        .http
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let text = res.text().await.unwrap();
+    let text = metrics_text(&app).await;
     for name in [
         "taskwire_sockets_open",
         "taskwire_room_members",
@@ -78,14 +83,7 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
     // A write is counted once it is flushed, so just after the client read it.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let res = app
-            .http
-            .get(app.url("/metrics"))
-            .bearer_auth(METRICS_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let after = sent(&res.text().await.unwrap());
+        let after = sent(&metrics_text(&app).await);
         if after >= before + 5 {
             break;
         }
