@@ -15,7 +15,6 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::path::Path;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceBuilder;
@@ -34,7 +33,7 @@ use crate::pipeline::llm::LlmAnalyser;
 use crate::pipeline::{Dispatcher, PipelineHandle};
 use crate::rooms::{
     dashboard::DashboardHandle,
-    sequencer::{listen_for_commits, run_sequencer},
+    sequencer::{listen_for_commits, run_sequencer, Commits},
     Rooms,
 };
 use crate::state::AppState;
@@ -80,7 +79,7 @@ impl Application {
 
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let committed = Arc::new(Notify::new());
+        let committed = Arc::new(Commits::default());
         let revocations = tokio::sync::broadcast::channel(256).0;
         let tasks = TaskService::new(&database, committed.clone());
 

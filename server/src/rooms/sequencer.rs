@@ -1,9 +1,12 @@
 //! The sequencer: publishes committed events to rooms strictly in `seq` order.
 //!
-//! Writers only wake it (a [`Notify`] permit, so a wake-up is never lost); it then reads
-//! the log past the last seq it published. Because it reads the log rather than taking
-//! events from writers, two concurrent writers cannot make it publish 6 before 5, and a
-//! missed wake-up only delays, never loses, an event (a slow poll covers that too).
+//! Writers wake it through [`Commits`] (a [`Notify`] permit, so a wake-up is never
+//! lost); it then publishes what follows the last seq it published. The log decides
+//! what that is: the events this process's writer hands over with its wake-up are used
+//! only when they start right after that seq and run on without a gap, and otherwise
+//! the sequencer reads the log. So two writers cannot make it publish 6 before 5, a
+//! hand-over that is missing or partial costs one read of the log, and a missed
+//! wake-up only delays, never loses, an event (a slow poll covers that too).
 //!
 //! On Postgres the log is shared by every server process. Each commit notifies
 //! [`CHANNEL`], and [`listen_for_commits`] turns the notifications into wake-ups; a
@@ -11,7 +14,7 @@
 //! dropped listener connection costs at most one poll interval: the listener wakes
 //! the sequencer whenever it reconnects, and the poll reads the log anyway.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::db::Pool;
@@ -21,8 +24,66 @@ use tokio_util::sync::CancellationToken;
 
 use super::member::{shared, SharedFrame};
 use super::Rooms;
-use crate::db::events;
+use crate::db::events::{self, StoredEvent};
 use crate::tasks::Visibility;
+
+/// Events handed over and not yet taken beyond which the hand-over is dropped (the
+/// sequencer then reads the log): a stalled sequencer does not make it grow.
+const MAX_HANDED_OVER: usize = 4096;
+
+/// How commits reach the sequencer: a wake-up, and the events this process's writer
+/// just committed, so the sequencer need not read back what it was handed.
+#[derive(Debug, Default)]
+pub struct Commits {
+    wake: Notify,
+    handed_over: Mutex<Vec<StoredEvent>>,
+}
+
+impl Commits {
+    /// After this process's writer committed `events` (in seq order): hands them over
+    /// and wakes the sequencer.
+    pub fn committed(&self, events: Vec<StoredEvent>) {
+        {
+            let mut handed_over = self.lock();
+            if handed_over.len() + events.len() <= MAX_HANDED_OVER {
+                handed_over.extend(events);
+            } else {
+                handed_over.clear();
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Wakes the sequencer to read the log: something may have been committed that was
+    /// not handed over (by another process, or while nobody listened).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn notified(&self) {
+        self.wake.notified().await
+    }
+
+    /// The events handed over after `last`, if they go on from it without a gap.
+    fn take_after(&self, last: Seq) -> Option<Vec<StoredEvent>> {
+        let handed_over = std::mem::take(&mut *self.lock());
+        let next: Vec<StoredEvent> = handed_over
+            .into_iter()
+            .skip_while(|e| e.seq <= last)
+            .collect();
+        let gap_free = next
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.seq == last + 1 + i as Seq);
+        (gap_free && !next.is_empty()).then_some(next)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<StoredEvent>> {
+        self.handed_over
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// One committed event, serialised once for every room and member.
 #[derive(Debug)]
@@ -107,13 +168,13 @@ fn revoked_from(payload: &str) -> Option<crate::state::Revoked> {
     }
 }
 
-/// Wakes `committed` on every notification of a commit, from any process, and passes
+/// Wakes the sequencer on every notification of a commit, from any process, and passes
 /// ended sessions on to `revocations`, until `shutdown`. Reconnects after a dropped
 /// connection; then wakes the sequencer (which reads whatever was committed meanwhile)
 /// and has every socket re-check its session (ends meanwhile were not heard).
 pub async fn listen_for_commits(
     url: String,
-    committed: Arc<Notify>,
+    committed: Arc<Commits>,
     revocations: tokio::sync::broadcast::Sender<crate::state::Revoked>,
     shutdown: CancellationToken,
 ) {
@@ -131,7 +192,7 @@ pub async fn listen_for_commits(
         match &mut listener {
             Ok(listener) => {
                 backoff = Duration::from_millis(100);
-                committed.notify_one();
+                committed.wake();
                 // Ends announced while nobody listened were not heard.
                 let _ = revocations.send(crate::state::Revoked::Unknown);
                 loop {
@@ -145,7 +206,7 @@ pub async fn listen_for_commits(
                                 let _ = revocations.send(revoked);
                             }
                         }
-                        Ok(Some(_)) => committed.notify_one(),
+                        Ok(Some(_)) => committed.wake(),
                         // The connection was lost; notifications meanwhile are gone.
                         Ok(None) => {
                             tracing::warn!("the commit listener lost its connection; reconnecting");
@@ -167,16 +228,17 @@ pub async fn listen_for_commits(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
-        committed.notify_one();
+        committed.wake();
     }
 }
 
-/// Runs until `shutdown`; `last` is the seq the rooms already reflect. Reads the log
-/// when woken, and every `poll` regardless.
+/// Runs until `shutdown`; `last` is the seq the rooms already reflect. Publishes what
+/// it is handed when woken, reads the log when that is not all, and every `poll`
+/// regardless.
 #[tracing::instrument(skip_all, fields(start = last))]
 pub async fn run_sequencer(
     pool: Pool,
-    committed: Arc<Notify>,
+    committed: Arc<Commits>,
     mut last: Seq,
     rooms: Rooms,
     poll: Duration,
@@ -187,6 +249,12 @@ pub async fn run_sequencer(
             _ = committed.notified() => {}
             _ = tokio::time::sleep(poll) => {}
             _ = shutdown.cancelled() => break,
+        }
+        if let Some(handed_over) = committed.take_after(last) {
+            metrics::counter!("taskwire_log_events_handed_over_total")
+                .increment(handed_over.len() as u64);
+            last = publish(&rooms, handed_over, last).await;
+            continue;
         }
         loop {
             let batch = match pool.acquire().await {
@@ -202,24 +270,7 @@ pub async fn run_sequencer(
                 }
             };
             let done = batch.len() < BATCH as usize;
-            // Events read together are published together: the dashboard room queues
-            // each member's frames for them at once.
-            let mut published = Vec::with_capacity(batch.len());
-            for event in batch {
-                debug_assert!(event.seq == last + 1, "the log is gap-free");
-                last = event.seq;
-                if let Some(meta) = event.msg.event_meta() {
-                    let age_ms = crate::db::now_millis().saturating_sub(meta.at).max(0);
-                    metrics::histogram!("taskwire_commit_to_broadcast_seconds")
-                        .record(age_ms as f64 / 1000.0);
-                }
-                if let Some(p) = Published::new(event.seq, event.task_id, event.msg, event.org_id) {
-                    published.push(Arc::new(p));
-                }
-            }
-            if !published.is_empty() {
-                rooms.publish(published).await;
-            }
+            last = publish(&rooms, batch, last).await;
             if done {
                 break;
             }
@@ -227,10 +278,91 @@ pub async fn run_sequencer(
     }
 }
 
+/// Publishes `batch`, the events right after `last`, in order; returns the new last.
+async fn publish(rooms: &Rooms, batch: Vec<StoredEvent>, mut last: Seq) -> Seq {
+    // Events published together are queued for each dashboard member at once.
+    let mut published = Vec::with_capacity(batch.len());
+    for event in batch {
+        debug_assert!(event.seq == last + 1, "the log is gap-free");
+        last = event.seq;
+        if let Some(meta) = event.msg.event_meta() {
+            let age_ms = crate::db::now_millis().saturating_sub(meta.at).max(0);
+            metrics::histogram!("taskwire_commit_to_broadcast_seconds")
+                .record(age_ms as f64 / 1000.0);
+        }
+        if let Some(p) = Published::new(event.seq, event.task_id, event.msg, event.org_id) {
+            published.push(Arc::new(p));
+        }
+    }
+    if !published.is_empty() {
+        rooms.publish(published).await;
+    }
+    last
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::Revoked;
+
+    fn event(seq: Seq) -> StoredEvent {
+        StoredEvent {
+            seq,
+            task_id: shared_protocol::TaskId(1),
+            org_id: 1,
+            msg: ServerMsg::Pong(shared_protocol::Ping { nonce: seq }),
+        }
+    }
+
+    fn handed_over(commits: &Commits, last: Seq) -> Option<Vec<Seq>> {
+        commits
+            .take_after(last)
+            .map(|events| events.iter().map(|e| e.seq).collect())
+    }
+
+    #[test]
+    fn what_was_handed_over_is_used_only_when_it_goes_on_from_the_last_seq() {
+        let commits = Commits::default();
+        assert_eq!(handed_over(&commits, 4), None, "nothing handed over");
+
+        commits.committed(vec![event(5), event(6)]);
+        commits.committed(vec![event(7)]);
+        assert_eq!(handed_over(&commits, 4), Some(vec![5, 6, 7]));
+        assert_eq!(handed_over(&commits, 7), None, "taken once");
+
+        commits.committed(vec![event(6), event(7), event(8)]);
+        assert_eq!(
+            handed_over(&commits, 7),
+            Some(vec![8]),
+            "what the log was read for is skipped"
+        );
+
+        commits.committed(vec![event(6), event(7)]);
+        assert_eq!(
+            handed_over(&commits, 7),
+            None,
+            "all of it already published"
+        );
+
+        commits.committed(vec![event(10)]);
+        assert_eq!(handed_over(&commits, 8), None, "9 is missing: read the log");
+        assert_eq!(handed_over(&commits, 9), None, "a gap drops the hand-over");
+
+        commits.committed(vec![event(11), event(13)]);
+        assert_eq!(handed_over(&commits, 10), None, "a gap inside it");
+    }
+
+    #[test]
+    fn a_hand_over_nobody_takes_stays_bounded() {
+        let commits = Commits::default();
+        for seq in 1..=MAX_HANDED_OVER as Seq {
+            commits.committed(vec![event(seq)]);
+        }
+        commits.committed(vec![event(MAX_HANDED_OVER as Seq + 1)]);
+        assert!(commits.lock().is_empty(), "dropped, not grown");
+        commits.committed(vec![event(MAX_HANDED_OVER as Seq + 2)]);
+        assert_eq!(handed_over(&commits, 0), None, "the log is read instead");
+    }
 
     #[test]
     fn a_revocation_names_a_user_or_one_session_and_anything_else_is_ignored() {

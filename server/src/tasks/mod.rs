@@ -2,7 +2,7 @@
 //!
 //! Each command validates the transition, updates the task and appends exactly one
 //! event, all or nothing; the [`writer`] runs commands in batches, each in a savepoint
-//! of one group commit, and only after commit is the sequencer woken to publish them.
+//! of one group commit, and only after commit are they handed to the sequencer to publish.
 //! Nothing is shown that is not stored.
 
 pub mod transitions;
@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use crate::db::{Conn, Pool};
 use shared_protocol::*;
-use tokio::sync::Notify;
 
 use crate::db::{self, events, tasks::Task, Db};
+use crate::rooms::sequencer::Commits;
 pub use crate::visibility::{Viewer, Visibility};
 pub use transitions::{next_status, CommandKind, TransitionError};
 
@@ -216,8 +216,8 @@ pub struct TaskService {
 }
 
 impl TaskService {
-    /// Starts the writer on `db.write`; `committed` is woken after every commit.
-    pub fn new(db: &Db, committed: Arc<Notify>) -> Self {
+    /// Starts the writer on `db.write`; `committed` is handed the events of every commit.
+    pub fn new(db: &Db, committed: Arc<Commits>) -> Self {
         TaskService {
             pool: db.read.clone(),
             writer: writer::WriterHandle::start(db.write.clone(), committed),

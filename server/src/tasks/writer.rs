@@ -5,7 +5,7 @@
 //! writers wait in the process, in order, instead of in SQLite's busy handler. The
 //! writer takes what has queued up (up to [`MAX_BATCH`]), runs each write in its own
 //! savepoint inside one `BEGIN IMMEDIATE` transaction, commits once, and only then
-//! answers every caller and wakes the sequencer. A write that fails (an invalid
+//! answers every caller and hands the committed events to the sequencer. A write that fails (an invalid
 //! transition, say) rolls back its savepoint and nothing else; a commit that fails
 //! fails every write of the batch, none of which is then visible. `seq` is assigned
 //! inside the transaction as before, so it stays gap-free: a rolled-back savepoint
@@ -22,9 +22,11 @@ use std::sync::Arc;
 use sqlx::Acquire;
 
 use crate::db::Pool;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{apply_in, create_in, Actor, Applied, Command, NewTask, ServiceError, Viewer};
+use crate::db::events::StoredEvent;
+use crate::rooms::sequencer::Commits;
 use shared_protocol::TaskId;
 
 /// The most writes committed together; enough to absorb a burst, small enough that a
@@ -65,7 +67,7 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     /// Spawns the writer on `pool` (the database's one writing connection).
-    pub fn start(pool: Pool, committed: Arc<Notify>) -> Self {
+    pub fn start(pool: Pool, committed: Arc<Commits>) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run_writer(pool, rx, committed));
         WriterHandle { queue }
@@ -82,18 +84,18 @@ impl WriterHandle {
     }
 }
 
-async fn run_writer(pool: Pool, mut rx: mpsc::Receiver<Queued>, committed: Arc<Notify>) {
+async fn run_writer(pool: Pool, mut rx: mpsc::Receiver<Queued>, committed: Arc<Commits>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, responders): (Vec<Write>, Vec<_>) =
             batch.drain(..).map(|q| (q.write, q.respond_to)).unzip();
         let started = std::time::Instant::now();
         let count = writes.len();
-        let results = commit_batch(&pool, writes).await;
+        let (results, events) = commit_batch(&pool, writes).await;
         metrics::histogram!("taskwire_log_commit_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("taskwire_log_writes_per_commit").record(count as f64);
-        if results.iter().any(|r| r.is_ok()) {
-            committed.notify_one();
+        if !events.is_empty() {
+            committed.committed(events);
         }
         for (respond_to, result) in responders.into_iter().zip(results) {
             // A caller that stopped waiting (its request was cancelled) is fine: the
@@ -103,14 +105,20 @@ async fn run_writer(pool: Pool, mut rx: mpsc::Receiver<Queued>, committed: Arc<N
     }
 }
 
-/// Runs the writes in one transaction; one result per write, in order.
-async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, ServiceError>> {
+/// Runs the writes in one transaction; one result per write, in order, and the events
+/// committed, in seq order (none if the commit failed).
+async fn commit_batch(
+    pool: &Pool,
+    writes: Vec<Write>,
+) -> (Vec<Result<Applied, ServiceError>>, Vec<StoredEvent>) {
     let count = writes.len();
     let outcome = async {
         let mut tx = crate::db::begin_write(pool).await?;
         let mut results = Vec::with_capacity(count);
+        let mut events = Vec::with_capacity(count);
         for write in writes {
             let mut savepoint = tx.begin().await?;
+            // The write's answer, and the event of a create's first step.
             let result = match write {
                 Write::Create { new, first_step } => {
                     let created = create_in(&mut savepoint, &new).await;
@@ -119,9 +127,9 @@ async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, Se
                             let id = created.task.id();
                             apply_in(&mut savepoint, id, &actor, command, None)
                                 .await
-                                .map(|_| created)
+                                .map(|step| (created, Some(step)))
                         }
-                        (created, _) => created,
+                        (created, _) => created.map(|created| (created, None)),
                     }
                 }
                 Write::Apply {
@@ -129,18 +137,32 @@ async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, Se
                     actor,
                     command,
                     viewer,
-                } => apply_in(&mut savepoint, id, &actor, command, viewer).await,
+                } => apply_in(&mut savepoint, id, &actor, command, viewer)
+                    .await
+                    .map(|applied| (applied, None)),
             };
-            match &result {
-                Ok(_) => savepoint.commit().await?,
-                Err(_) => savepoint.rollback().await?,
-            }
+            let result = match result {
+                Ok((applied, step)) => {
+                    savepoint.commit().await?;
+                    events.extend(
+                        [Some(&applied), step.as_ref()]
+                            .into_iter()
+                            .flatten()
+                            .map(stored),
+                    );
+                    Ok(applied)
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    Err(e)
+                }
+            };
             results.push(result);
         }
         if let Some(last) = results.iter().rev().find_map(|r| r.as_ref().ok()) {
             if crate::db::Store::of(pool) == crate::db::Store::Postgres {
                 // Delivered at commit, to every process's listener: there is more to
-                // read. Only a hint: the sequencers read the log itself.
+                // read. Only a hint: what a sequencer publishes is what the log holds.
                 crate::db::notify(
                     &mut tx,
                     crate::rooms::sequencer::CHANNEL,
@@ -150,15 +172,26 @@ async fn commit_batch(pool: &Pool, writes: Vec<Write>) -> Vec<Result<Applied, Se
             }
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(results)
+        Ok::<_, sqlx::Error>((results, events))
     };
     match outcome.await {
-        Ok(results) => results,
+        Ok(committed) => committed,
         Err(e) => {
             tracing::error!(error = %e, writes = count, "a group commit failed; nothing in it was applied");
-            (0..count)
+            let failed = (0..count)
                 .map(|_| Err(ServiceError::NotCommitted))
-                .collect()
+                .collect();
+            (failed, Vec::new())
         }
+    }
+}
+
+/// An applied change's event as the log holds it.
+fn stored(applied: &Applied) -> StoredEvent {
+    StoredEvent {
+        seq: applied.seq,
+        task_id: applied.task.id(),
+        org_id: applied.task.org_id,
+        msg: applied.event.clone(),
     }
 }

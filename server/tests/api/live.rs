@@ -87,6 +87,15 @@ async fn make_events(app: &TestApp, user: &TestUser, id: TaskId, n: usize, first
     }
 }
 
+/// Joins task `id`'s room from scratch; the seq of the state it is sent.
+async fn joined_at(ws: &mut WsClient, id: TaskId) -> Seq {
+    ws.join_task(id, None).await;
+    ws.until(|f| matches!(f.msg, ServerMsg::TaskState(_)))
+        .await
+        .seq
+        .unwrap()
+}
+
 fn event_seqs(frames: &[ServerFrame]) -> Vec<Seq> {
     frames
         .iter()
@@ -103,12 +112,7 @@ async fn a_reconnecting_client_receives_exactly_the_missed_events() {
     app.wait_for_status(&ada, id, "dispatched").await;
 
     let mut first = app.ws(&ada).await;
-    first.join_task(id, None).await;
-    let since = first
-        .until(|f| matches!(f.msg, ServerMsg::TaskState(_)))
-        .await
-        .seq
-        .unwrap();
+    let since = joined_at(&mut first, id).await;
     first.join_dashboard(Some(since)).await;
     drop(first);
 
@@ -137,18 +141,42 @@ async fn a_reconnecting_client_receives_exactly_the_missed_events() {
 }
 
 #[tokio::test]
+async fn what_a_member_is_sent_live_is_what_the_log_replays() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    // Not the creator: bob sees the task through its org.
+    let bob = app.signup("bob").await;
+    let id = app.create_task(&ada, "Retry webhooks").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+
+    let mut live = app.ws(&bob).await;
+    let since = joined_at(&mut live, id).await;
+    make_events(&app, &ada, id, 5, true).await;
+    let sent: Vec<ServerFrame> = live
+        .drain(Duration::from_millis(300))
+        .await
+        .into_iter()
+        .filter(|f| f.msg.event_meta().is_some())
+        .collect();
+    assert_eq!(
+        event_seqs(&sent),
+        (since + 1..=since + 5).collect::<Vec<_>>()
+    );
+
+    let mut later = app.ws(&bob).await;
+    later.join_task(id, Some(since)).await;
+    let replayed = later.drain(Duration::from_millis(300)).await;
+    assert_eq!(sent, replayed);
+}
+
+#[tokio::test]
 async fn missed_events_survive_a_server_restart() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
     let mut ws = app.ws(&ada).await;
-    ws.join_task(id, None).await;
-    let since = ws
-        .until(|f| matches!(f.msg, ServerMsg::TaskState(_)))
-        .await
-        .seq
-        .unwrap();
+    let since = joined_at(&mut ws, id).await;
     drop(ws);
 
     make_events(&app, &ada, id, 2, true).await;
@@ -179,12 +207,7 @@ async fn a_rejoin_that_is_up_to_date_gets_nothing_twice() {
     let id = app.create_task(&ada, "Retry webhooks").await;
     app.wait_for_status(&ada, id, "dispatched").await;
     let mut ws = app.ws(&ada).await;
-    ws.join_task(id, None).await;
-    let since = ws
-        .until(|f| matches!(f.msg, ServerMsg::TaskState(_)))
-        .await
-        .seq
-        .unwrap();
+    let since = joined_at(&mut ws, id).await;
     ws.join_task(id, Some(since)).await;
     assert!(ws.drain(Duration::from_millis(300)).await.is_empty());
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use server::tasks::{next_status, Actor, Command, NewTask, ServiceError, TaskService};
 use shared_protocol::{TaskId, TaskStatus};
-use tokio::sync::Notify;
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
@@ -73,7 +72,7 @@ async fn service_with_a_user() -> (tempfile::TempDir, server::db::Pool, TaskServ
         .execute(&pool)
         .await
         .unwrap();
-    let service = TaskService::new(&db, Arc::new(Notify::new()));
+    let service = TaskService::new(&db, Arc::default());
     (dir, pool, service)
 }
 
