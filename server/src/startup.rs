@@ -109,6 +109,13 @@ impl Application {
                 shutdown.clone(),
             ));
         }
+        if let Some(checkpoint) = database.checkpoint.clone() {
+            tracker.spawn(db::run_checkpointer(
+                checkpoint,
+                db::CHECKPOINT_EVERY,
+                shutdown.clone(),
+            ));
+        }
         tracker.spawn(run_sequencer(
             pool.clone(),
             committed,

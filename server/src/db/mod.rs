@@ -82,12 +82,71 @@ pub struct Db {
     pub read: Pool,
     /// The one writing connection.
     pub write: Pool,
+    /// SQLite only: the connection the WAL is checkpointed from (see [`run_checkpointer`]).
+    pub checkpoint: Option<Pool>,
 }
 
 impl Db {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+        if let Some(checkpoint) = &self.checkpoint {
+            checkpoint.close().await;
+        }
+    }
+}
+
+/// How often [`run_checkpointer`] copies the WAL into the database file.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// WAL pages past which the writing connection checkpoints by itself, after a commit:
+/// only when [`run_checkpointer`] falls behind (SQLite's default is 1,000). It bounds
+/// the WAL, at about 40 MB.
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// What a connection of a pool is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// Reads only (a read-only connection on SQLite).
+    Read,
+    /// The server's one writing connection: its commits leave checkpoints to
+    /// [`run_checkpointer`].
+    Write,
+    /// Reads and writes, and checkpoints as SQLite does by default: the command line,
+    /// tests, and the checkpointer's own connection.
+    ReadWrite,
+}
+
+/// SQLite: copies committed pages from the WAL into the database file every `every`,
+/// on a connection of its own, until `shutdown`.
+///
+/// By default SQLite checkpoints on the connection that commits, once the WAL holds
+/// 1,000 pages, and that commit waits for the copy and its `fsync`: at 50 creates a
+/// second, about one create in a hundred took milliseconds longer. Here the writer only
+/// appends to the WAL. A passive checkpoint waits for nobody, and nobody waits for it:
+/// readers keep their snapshots, and the writer goes on appending (what it appends
+/// meanwhile is copied the next time).
+pub async fn run_checkpointer(
+    pool: Pool,
+    every: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => break,
+        }
+        let started = std::time::Instant::now();
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => metrics::histogram!("taskwire_wal_checkpoint_seconds")
+                .record(started.elapsed().as_secs_f64()),
+            Err(e) => tracing::warn!(error = %e, "checkpointing the WAL failed; will retry"),
+        }
     }
 }
 
@@ -102,9 +161,8 @@ fn pool_url(database_url: &str, store: Store, read_only: bool) -> String {
     format!("{database_url}{sep}mode={mode}")
 }
 
-/// A pool of `max` connections to the database (read-only ones when `read_only`, on
-/// SQLite).
-async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<Pool> {
+/// A pool of `max` connections to the database, for `role`.
+async fn pool(database_url: &str, max: u32, role: Role) -> anyhow::Result<Pool> {
     use anyhow::Context;
     sqlx::any::install_default_drivers();
     let store =
@@ -124,14 +182,21 @@ async fn pool(database_url: &str, max: u32, read_only: bool) -> anyhow::Result<P
                         "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
                     )
                     .await?;
-                    if !read_only {
+                    if role != Role::Read {
                         conn.execute("PRAGMA journal_mode = WAL;").await?;
+                    }
+                    if role == Role::Write {
+                        conn.execute(
+                            format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};")
+                                .as_str(),
+                        )
+                        .await?;
                     }
                 }
                 Ok(())
             })
         })
-        .connect(&pool_url(database_url, store, read_only))
+        .connect(&pool_url(database_url, store, role == Role::Read))
         .await
         .context("opening the database")
 }
@@ -150,17 +215,23 @@ async fn migrate(pool: &Pool) -> anyhow::Result<()> {
         .context("running database migrations")
 }
 
-/// Opens the database for a server: runs migrations on the writer, then opens readers.
-/// A failed migration stops start-up.
+/// Opens the database for a server: runs migrations on the writer, then opens readers
+/// (and on SQLite the checkpointer's connection). A failed migration stops start-up.
 pub async fn open(database_url: &str) -> anyhow::Result<Db> {
-    let write = pool(database_url, 1, false).await?;
+    let write = pool(database_url, 1, Role::Write).await?;
     migrate(&write).await?;
-    let read = pool(database_url, 8, true).await?;
+    let read = pool(database_url, 8, Role::Read).await?;
+    let store = Store::of(&write);
+    let checkpoint = match store {
+        Store::Sqlite => Some(pool(database_url, 1, Role::ReadWrite).await?),
+        Store::Postgres => None,
+    };
     Ok(Db {
-        store: Store::of(&write),
+        store,
         url: database_url.to_owned(),
         read,
         write,
+        checkpoint,
     })
 }
 
@@ -168,7 +239,7 @@ pub async fn open(database_url: &str) -> anyhow::Result<Db> {
 /// reads and writes: for the command line and tests, which run beside a server rather
 /// than as one.
 pub async fn connect(database_url: &str) -> anyhow::Result<Pool> {
-    let pool = pool(database_url, 2, false).await?;
+    let pool = pool(database_url, 2, Role::ReadWrite).await?;
     migrate(&pool).await?;
     Ok(pool)
 }

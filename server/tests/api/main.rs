@@ -11,6 +11,7 @@ mod agents;
 mod analyser;
 mod assets;
 mod auth;
+mod checkpoint;
 mod cli;
 mod cluster;
 mod delivery;
