@@ -3,13 +3,14 @@
 //!
 //! Callers send a [`Write`] with a oneshot to answer on; the channel is the queue, so
 //! writers wait in the process, in order, instead of in SQLite's busy handler. The
-//! writer takes what has queued up (up to [`MAX_BATCH`]), runs each write in its own
-//! savepoint inside one `BEGIN IMMEDIATE` transaction, commits once, and only then
-//! answers every caller and hands the committed events to the sequencer. A write that fails (an invalid
-//! transition, say) rolls back its savepoint and nothing else; a commit that fails
-//! fails every write of the batch, none of which is then visible. `seq` is assigned
-//! inside the transaction as before, so it stays gap-free: a rolled-back savepoint
-//! gives its seq to the next write.
+//! writer takes what has queued up (up to [`MAX_BATCH`]), runs the writes in one
+//! `BEGIN IMMEDIATE` transaction (each in its own savepoint when there are several),
+//! commits once, and only then answers every caller and hands the committed events to
+//! the sequencer. A write that fails (an invalid transition, say) rolls back its
+//! savepoint and nothing else, or the transaction when it was alone in it; a commit
+//! that fails fails every write of the batch, none of which is then visible. `seq` is
+//! assigned inside the transaction, so it stays gap-free: a rolled-back write gives its
+//! seq to the next one.
 //!
 //! On Postgres, writers of several processes share the log: the counter row that hands
 //! out seqs (see `events::next_seq`) orders their transactions, and each commit
@@ -117,59 +118,42 @@ async fn commit_batch(
         let mut results = Vec::with_capacity(count);
         let mut events = Vec::with_capacity(count);
         for write in writes {
-            let mut savepoint = tx.begin().await?;
-            // The write's answer, and the event of a create's first step.
-            let result = match write {
-                Write::Create { new, first_step } => {
-                    let created = create_in(&mut savepoint, &new).await;
-                    match (created, first_step) {
-                        (Ok(created), Some((actor, command))) => {
-                            let id = created.task.id();
-                            apply_in(&mut savepoint, id, &actor, command, None)
-                                .await
-                                .map(|step| (created, Some(step)))
-                        }
-                        (created, _) => created.map(|created| (created, None)),
-                    }
+            let result = if count == 1 {
+                // Alone in its transaction, a write that fails is undone with it (below):
+                // a savepoint would cost two more statements for nothing.
+                make(&mut tx, write).await
+            } else {
+                let mut savepoint = tx.begin().await?;
+                let result = make(&mut savepoint, write).await;
+                match &result {
+                    Ok(_) => savepoint.commit().await?,
+                    Err(_) => savepoint.rollback().await?,
                 }
-                Write::Apply {
-                    id,
-                    actor,
-                    command,
-                    viewer,
-                } => apply_in(&mut savepoint, id, &actor, command, viewer)
-                    .await
-                    .map(|applied| (applied, None)),
+                result
             };
-            let result = match result {
-                Ok((applied, step)) => {
-                    savepoint.commit().await?;
-                    events.extend(
-                        [Some(&applied), step.as_ref()]
-                            .into_iter()
-                            .flatten()
-                            .map(stored),
-                    );
-                    Ok(applied)
-                }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    Err(e)
-                }
-            };
-            results.push(result);
+            results.push(result.map(|(applied, step)| {
+                events.extend(
+                    [Some(&applied), step.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .map(stored),
+                );
+                applied
+            }));
         }
-        if let Some(last) = results.iter().rev().find_map(|r| r.as_ref().ok()) {
-            if crate::db::Store::of(pool) == crate::db::Store::Postgres {
-                // Delivered at commit, to every process's listener: there is more to
-                // read. Only a hint: what a sequencer publishes is what the log holds.
-                crate::db::notify(
-                    &mut tx,
-                    crate::rooms::sequencer::CHANNEL,
-                    &last.seq.to_string(),
-                )
-                .await?;
-            }
+        let Some(last) = results.iter().rev().find_map(|r| r.as_ref().ok()) else {
+            tx.rollback().await?;
+            return Ok((results, events));
+        };
+        if crate::db::Store::of(pool) == crate::db::Store::Postgres {
+            // Delivered at commit, to every process's listener: there is more to
+            // read. Only a hint: what a sequencer publishes is what the log holds.
+            crate::db::notify(
+                &mut tx,
+                crate::rooms::sequencer::CHANNEL,
+                &last.seq.to_string(),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>((results, events))
@@ -183,6 +167,31 @@ async fn commit_batch(
                 .collect();
             (failed, Vec::new())
         }
+    }
+}
+
+/// Makes one write on `conn`: its answer, and the change made by a create's first step.
+async fn make(
+    conn: &mut crate::db::Conn,
+    write: Write,
+) -> Result<(Applied, Option<Applied>), ServiceError> {
+    match write {
+        Write::Create { new, first_step } => {
+            let created = create_in(conn, &new).await?;
+            let step = match first_step {
+                Some((actor, command)) => {
+                    Some(apply_in(conn, created.task.id(), &actor, command, None).await?)
+                }
+                None => None,
+            };
+            Ok((created, step))
+        }
+        Write::Apply {
+            id,
+            actor,
+            command,
+            viewer,
+        } => Ok((apply_in(conn, id, &actor, command, viewer).await?, None)),
     }
 }
 
