@@ -99,10 +99,16 @@ impl Db {
 /// How often [`run_checkpointer`] copies the WAL into the database file.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// WAL pages past which the writing connection checkpoints by itself, after a commit:
-/// only when [`run_checkpointer`] falls behind (SQLite's default is 1,000). It bounds
-/// the WAL, at about 40 MB.
+/// WAL pages at which the writing connection checkpoints by itself, after a commit
+/// (SQLite's default is 1,000). The WAL starts again from its beginning only when a
+/// write finds all of it copied; under a steady stream of commits a checkpoint from
+/// another connection seldom leaves it so, and this is what keeps the WAL's length
+/// near 10,000 pages, as the default keeps it near 1,000.
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// Bytes a WAL file is cut back to when it starts again (it otherwise keeps its
+/// largest size).
+const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// What a connection of a pool is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,19 +139,36 @@ pub async fn run_checkpointer(
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.cancelled() => break,
         }
         let started = std::time::Instant::now();
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            Ok(_) => metrics::histogram!("taskwire_wal_checkpoint_seconds")
-                .record(started.elapsed().as_secs_f64()),
-            Err(e) => tracing::warn!(error = %e, "checkpointing the WAL failed; will retry"),
+        // One row: whether it was kept from finishing, the WAL's pages, and how many
+        // of them are now in the database file.
+        let checkpoint =
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool);
+        let outcome = tokio::select! {
+            outcome = checkpoint => outcome,
+            _ = shutdown.cancelled() => break,
+        };
+        match outcome {
+            Ok((_, wal_pages, _)) => {
+                metrics::histogram!("taskwire_wal_checkpoint_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::gauge!("taskwire_wal_pages").set(wal_pages.max(0) as f64);
+                if std::mem::take(&mut failing) {
+                    tracing::info!("checkpointing the WAL works again");
+                }
+            }
+            // Said once, not twice a second, while it lasts.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "checkpointing the WAL failed; will retry");
+            }
+            Err(_) => {}
         }
     }
 }
@@ -187,8 +210,11 @@ async fn pool(database_url: &str, max: u32, role: Role) -> anyhow::Result<Pool> 
                     }
                     if role == Role::Write {
                         conn.execute(
-                            format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};")
-                                .as_str(),
+                            format!(
+                                "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; \
+                                 PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+                            )
+                            .as_str(),
                         )
                         .await?;
                     }

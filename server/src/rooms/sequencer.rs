@@ -28,15 +28,25 @@ use crate::db::events::{self, StoredEvent};
 use crate::tasks::Visibility;
 
 /// Events handed over and not yet taken beyond which the hand-over is dropped (the
-/// sequencer then reads the log): a stalled sequencer does not make it grow.
-const MAX_HANDED_OVER: usize = 4096;
+/// sequencer then reads the log): one full group commit, creates with a first step.
+const MAX_HANDED_OVER: usize = 2 * crate::tasks::writer::MAX_BATCH;
 
 /// How commits reach the sequencer: a wake-up, and the events this process's writer
 /// just committed, so the sequencer need not read back what it was handed.
 #[derive(Debug, Default)]
 pub struct Commits {
     wake: Notify,
-    handed_over: Mutex<Vec<StoredEvent>>,
+    state: Mutex<HandOver>,
+}
+
+#[derive(Debug, Default)]
+struct HandOver {
+    /// Committed by this process's writer and not yet taken, in seq order.
+    events: Vec<StoredEvent>,
+    /// The newest seq this process's writer committed.
+    through: Seq,
+    /// Something may have been committed that was not handed over.
+    read_log: bool,
 }
 
 impl Commits {
@@ -44,11 +54,15 @@ impl Commits {
     /// and wakes the sequencer.
     pub fn committed(&self, events: Vec<StoredEvent>) {
         {
-            let mut handed_over = self.lock();
-            if handed_over.len() + events.len() <= MAX_HANDED_OVER {
-                handed_over.extend(events);
+            let mut state = self.lock();
+            if let Some(newest) = events.last() {
+                state.through = state.through.max(newest.seq);
+            }
+            if state.events.len() + events.len() <= MAX_HANDED_OVER {
+                state.events.extend(events);
             } else {
-                handed_over.clear();
+                state.events.clear();
+                state.read_log = true;
             }
         }
         self.wake.notify_one();
@@ -57,16 +71,34 @@ impl Commits {
     /// Wakes the sequencer to read the log: something may have been committed that was
     /// not handed over (by another process, or while nobody listened).
     pub fn wake(&self) {
+        self.lock().read_log = true;
         self.wake.notify_one();
+    }
+
+    /// Whether a commit announced with `payload` (its newest seq) can hold anything
+    /// this process's writer did not hand over. A commit of another process with a seq
+    /// below one handed over was committed first, so the sequencer, finding the gap
+    /// before the hand-over, reads it from the log anyway.
+    pub fn announces_more(&self, payload: &str) -> bool {
+        payload
+            .parse::<Seq>()
+            .map_or(true, |seq| seq > self.lock().through)
     }
 
     async fn notified(&self) {
         self.wake.notified().await
     }
 
-    /// The events handed over after `last`, if they go on from it without a gap.
-    fn take_after(&self, last: Seq) -> Option<Vec<StoredEvent>> {
-        let handed_over = std::mem::take(&mut *self.lock());
+    /// The events handed over after `last`, if they go on from it without a gap, and
+    /// whether the log must be read as well.
+    fn take_after(&self, last: Seq) -> (Option<Vec<StoredEvent>>, bool) {
+        let (handed_over, read_log) = {
+            let mut state = self.lock();
+            (
+                std::mem::take(&mut state.events),
+                std::mem::take(&mut state.read_log),
+            )
+        };
         let next: Vec<StoredEvent> = handed_over
             .into_iter()
             .skip_while(|e| e.seq <= last)
@@ -75,13 +107,11 @@ impl Commits {
             .iter()
             .enumerate()
             .all(|(i, e)| e.seq == last + 1 + i as Seq);
-        (gap_free && !next.is_empty()).then_some(next)
+        ((gap_free && !next.is_empty()).then_some(next), read_log)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<StoredEvent>> {
-        self.handed_over
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HandOver> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -206,7 +236,11 @@ pub async fn listen_for_commits(
                                 let _ = revocations.send(revoked);
                             }
                         }
-                        Ok(Some(_)) => committed.wake(),
+                        Ok(Some(n)) => {
+                            if committed.announces_more(n.payload()) {
+                                committed.wake();
+                            }
+                        }
                         // The connection was lost; notifications meanwhile are gone.
                         Ok(None) => {
                             tracing::warn!("the commit listener lost its connection; reconnecting");
@@ -232,9 +266,9 @@ pub async fn listen_for_commits(
     }
 }
 
-/// Runs until `shutdown`; `last` is the seq the rooms already reflect. Publishes what
-/// it is handed when woken, reads the log when that is not all, and every `poll`
-/// regardless.
+/// Runs until `shutdown`; `last` is the seq the rooms already reflect. When woken,
+/// publishes what it was handed if that follows `last` without a gap, and reads the log
+/// when it was not, when it was asked to, and every `poll` regardless.
 #[tracing::instrument(skip_all, fields(start = last))]
 pub async fn run_sequencer(
     pool: Pool,
@@ -245,15 +279,19 @@ pub async fn run_sequencer(
     shutdown: CancellationToken,
 ) {
     loop {
-        tokio::select! {
-            _ = committed.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
+        let polled = tokio::select! {
+            _ = committed.notified() => false,
+            _ = tokio::time::sleep(poll) => true,
             _ = shutdown.cancelled() => break,
-        }
-        if let Some(handed_over) = committed.take_after(last) {
+        };
+        let (handed_over, read_log) = committed.take_after(last);
+        let handed = handed_over.is_some();
+        if let Some(handed_over) = handed_over {
             metrics::counter!("taskwire_log_events_handed_over_total")
                 .increment(handed_over.len() as u64);
             last = publish(&rooms, handed_over, last).await;
+        }
+        if handed && !read_log && !polled {
             continue;
         }
         loop {
@@ -317,6 +355,7 @@ mod tests {
     fn handed_over(commits: &Commits, last: Seq) -> Option<Vec<Seq>> {
         commits
             .take_after(last)
+            .0
             .map(|events| events.iter().map(|e| e.seq).collect())
     }
 
@@ -353,15 +392,45 @@ mod tests {
     }
 
     #[test]
+    fn a_wake_up_to_read_the_log_is_not_lost_in_a_hand_over() {
+        let commits = Commits::default();
+        commits.committed(vec![event(1)]);
+        assert!(!commits.take_after(0).1, "the hand-over is enough");
+
+        // Another server's commit is announced while this one's waits to be taken.
+        commits.committed(vec![event(2)]);
+        commits.wake();
+        let (handed_over, read_log) = commits.take_after(1);
+        assert_eq!(handed_over.map(|e| e.len()), Some(1));
+        assert!(read_log, "the log is read after the hand-over");
+        assert!(!commits.take_after(2).1, "asked once, read once");
+    }
+
+    #[test]
+    fn only_commits_past_what_was_handed_over_are_announced_as_more() {
+        let commits = Commits::default();
+        assert!(commits.announces_more("1"));
+        commits.committed(vec![event(1), event(2)]);
+        assert!(!commits.announces_more("2"), "this server's own commit");
+        assert!(!commits.announces_more("1"));
+        assert!(commits.announces_more("3"), "another server's, after it");
+        assert!(
+            commits.announces_more("not a seq"),
+            "unreadable: read the log"
+        );
+    }
+
+    #[test]
     fn a_hand_over_nobody_takes_stays_bounded() {
         let commits = Commits::default();
         for seq in 1..=MAX_HANDED_OVER as Seq {
             commits.committed(vec![event(seq)]);
         }
         commits.committed(vec![event(MAX_HANDED_OVER as Seq + 1)]);
-        assert!(commits.lock().is_empty(), "dropped, not grown");
+        assert!(commits.lock().events.is_empty(), "dropped, not grown");
         commits.committed(vec![event(MAX_HANDED_OVER as Seq + 2)]);
-        assert_eq!(handed_over(&commits, 0), None, "the log is read instead");
+        let (handed_over, read_log) = commits.take_after(0);
+        assert!(handed_over.is_none() && read_log, "the log is read instead");
     }
 
     #[test]

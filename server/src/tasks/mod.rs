@@ -1,8 +1,9 @@
 //! The task service: the only way a task is created or its status changes.
 //!
 //! Each command validates the transition, updates the task and appends exactly one
-//! event, all or nothing; the [`writer`] runs commands in batches, each in a savepoint
-//! of one group commit, and only after commit are they handed to the sequencer to publish.
+//! event, all or nothing; the [`writer`] runs commands in batches, in one group commit
+//! (each in its own savepoint when there are several), and only after commit are they
+//! handed to the sequencer to publish.
 //! Nothing is shown that is not stored.
 
 pub mod transitions;

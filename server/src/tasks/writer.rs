@@ -40,7 +40,7 @@ const QUEUE: usize = 4096;
 /// One change to make.
 #[derive(Debug)]
 pub enum Write {
-    /// A new task, and optionally a first command for it, made in one savepoint.
+    /// A new task, and optionally a first command for it, made together or not at all.
     Create {
         new: NewTask,
         first_step: Option<(Actor, Command)>,
@@ -141,17 +141,21 @@ async fn commit_batch(
                 applied
             }));
         }
-        let Some(last) = results.iter().rev().find_map(|r| r.as_ref().ok()) else {
-            tx.rollback().await?;
+        let Some(newest) = events.last().map(|e| e.seq) else {
+            // Every write failed, and each answer says why; a rollback that fails
+            // changes none of that (nothing of the transaction is kept either way).
+            if let Err(e) = tx.rollback().await {
+                tracing::warn!(error = %e, "rolling back a group commit with no change failed");
+            }
             return Ok((results, events));
         };
         if crate::db::Store::of(pool) == crate::db::Store::Postgres {
-            // Delivered at commit, to every process's listener: there is more to
-            // read. Only a hint: what a sequencer publishes is what the log holds.
+            // Delivered at commit, to every process's listener, with the commit's
+            // newest seq. Only a hint: what a sequencer publishes is what the log holds.
             crate::db::notify(
                 &mut tx,
                 crate::rooms::sequencer::CHANNEL,
-                &last.seq.to_string(),
+                &newest.to_string(),
             )
             .await?;
         }

@@ -52,9 +52,16 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
         "taskwire_log_commit_seconds",
         "taskwire_log_writes_per_commit",
         "taskwire_commit_to_broadcast_seconds",
+        "taskwire_log_events_handed_over_total",
         "taskwire_pipeline_jobs_total",
     ] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    if !on_postgres() {
+        // The checkpointer's first pass is at start-up.
+        for name in ["taskwire_wal_checkpoint_seconds", "taskwire_wal_pages"] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
     }
     // Requests are counted by route pattern, never by raw path.
     assert!(

@@ -50,6 +50,13 @@ async fn event_count(pool: &server::db::Pool) -> i64 {
         .unwrap()
 }
 
+async fn task_count(pool: &server::db::Pool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 fn new_task(title: &str) -> NewTask {
     NewTask {
         creator_id: 1,
@@ -150,14 +157,50 @@ async fn a_create_with_a_first_step_commits_both_events_or_neither() {
         "{refused:?}"
     );
     assert_eq!(event_count(&pool).await, 2);
-    let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(tasks, 1);
+    assert_eq!(task_count(&pool).await, 1);
 
     // The next create takes the seq the refused one gave back.
     let next = service.create(new_task("Plain"), None).await.unwrap();
     assert_eq!(next.seq, 3);
     assert_eq!(next.task.status(), TaskStatus::Received);
+}
+
+#[tokio::test]
+async fn writes_committed_together_fail_one_by_one() {
+    let (_dir, pool, service) = service_with_a_user().await;
+    let id = service
+        .create(new_task("First"), None)
+        .await
+        .unwrap()
+        .task
+        .id();
+    let merge = || Command::MergePr {
+        merge_commit_sha: None,
+        merged_at: None,
+    };
+    let start = Command::StartAnalysis {
+        analyser: "rules".into(),
+    };
+    let system = Actor::System("test");
+
+    // On this test's one thread, all four are queued before the writer runs: they
+    // are one group commit, each in its own savepoint.
+    let (started, refused, created, half_made) = tokio::join!(
+        service.apply(id, system.clone(), start),
+        service.apply(id, system.clone(), merge()),
+        service.create(new_task("Second"), None),
+        service.create(new_task("Never"), Some((system.clone(), merge()))),
+    );
+    assert_eq!(started.unwrap().seq, 2);
+    assert!(
+        matches!(refused, Err(ServiceError::InvalidTransition(_))),
+        "{refused:?}"
+    );
+    assert_eq!(created.unwrap().seq, 3);
+    assert!(
+        matches!(half_made, Err(ServiceError::InvalidTransition(_))),
+        "{half_made:?}"
+    );
+    assert_eq!(event_count(&pool).await, 3);
+    assert_eq!(task_count(&pool).await, 2, "no task without its first step");
 }
