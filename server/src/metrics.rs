@@ -20,6 +20,8 @@
 //! | `taskwire_commit_to_broadcast_seconds` | histogram | (an event's time to its rooms) |
 //! | `taskwire_wal_checkpoint_seconds` | histogram | (SQLite: one checkpoint of the WAL, off the writer's path) |
 //! | `taskwire_wal_pages` | gauge | (SQLite: the WAL's length at the last checkpoint) |
+//! | `taskwire_wal_pages_not_copied` | gauge | (SQLite: of those, pages the checkpoint could not copy yet) |
+//! | `taskwire_wal_checkpoint_failures_total` | counter | |
 //! | `taskwire_log_events_handed_over_total` | counter | (published as the writer handed them over, not read back from the log) |
 //! | `taskwire_http_requests_total` | counter | `route`, `method`, `status` |
 //! | `taskwire_http_request_seconds` | histogram | `route`, `method` |

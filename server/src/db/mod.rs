@@ -107,8 +107,11 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Bytes a WAL file is cut back to when it starts again (it otherwise keeps its
-/// largest size).
-const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
+/// largest size): above the length the writer's own checkpoint keeps it near (10,000
+/// pages of 4 KiB and their headers), so a steady load never cuts it and grows it back
+/// on the writer's path; only a WAL that grew past that (a reader holding an old
+/// snapshot) is cut.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// What a connection of a pool is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,20 +158,23 @@ pub async fn run_checkpointer(
             _ = shutdown.cancelled() => break,
         };
         match outcome {
-            Ok((_, wal_pages, _)) => {
+            Ok((_, wal_pages, copied)) => {
                 metrics::histogram!("taskwire_wal_checkpoint_seconds")
                     .record(started.elapsed().as_secs_f64());
                 metrics::gauge!("taskwire_wal_pages").set(wal_pages.max(0) as f64);
+                metrics::gauge!("taskwire_wal_pages_not_copied")
+                    .set((wal_pages - copied).max(0) as f64);
                 if std::mem::take(&mut failing) {
                     tracing::info!("checkpointing the WAL works again");
                 }
             }
-            // Said once, not twice a second, while it lasts.
-            Err(e) if !failing => {
-                failing = true;
-                tracing::warn!(error = %e, "checkpointing the WAL failed; will retry");
+            Err(e) => {
+                metrics::counter!("taskwire_wal_checkpoint_failures_total").increment(1);
+                // Said once, not twice a second, while it lasts; the counter counts on.
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!(error = %e, "checkpointing the WAL failed; will retry");
+                }
             }
-            Err(_) => {}
         }
     }
 }

@@ -278,10 +278,13 @@ pub async fn run_sequencer(
     poll: Duration,
     shutdown: CancellationToken,
 ) {
+    // One clock across passes, so the poll comes round however often commits wake it.
+    let mut every = tokio::time::interval(poll);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let polled = tokio::select! {
             _ = committed.notified() => false,
-            _ = tokio::time::sleep(poll) => true,
+            _ = every.tick() => true,
             _ = shutdown.cancelled() => break,
         };
         let (handed_over, read_log) = committed.take_after(last);

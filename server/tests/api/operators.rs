@@ -59,7 +59,11 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
     }
     if !on_postgres() {
         // The checkpointer's first pass is at start-up.
-        for name in ["taskwire_wal_checkpoint_seconds", "taskwire_wal_pages"] {
+        for name in [
+            "taskwire_wal_checkpoint_seconds",
+            "taskwire_wal_pages",
+            "taskwire_wal_pages_not_copied",
+        ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }
     }
