@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::db::{Conn, Pool};
 use shared_protocol::*;
 
+use crate::db::events::StoredEvent;
 use crate::db::{self, events, tasks::Task, Db};
 use crate::rooms::sequencer::Commits;
 pub use crate::visibility::{Viewer, Visibility};
@@ -178,12 +179,11 @@ pub enum ServiceError {
     Stopped,
 }
 
-/// The result of an applied command.
+/// The result of an applied command: the task after it, and its event's seq.
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub task: Task,
     pub seq: Seq,
-    pub event: ServerMsg,
 }
 
 /// A new task, as its creator wrote it.
@@ -351,8 +351,8 @@ impl TaskService {
 }
 
 /// Inserts a task and its `task:created` event on `conn` (inside the writer's
-/// transaction).
-async fn create_in(conn: &mut Conn, new: &NewTask) -> Result<Applied, ServiceError> {
+/// transaction); the result, and the event as the log holds it.
+async fn create_in(conn: &mut Conn, new: &NewTask) -> Result<(Applied, StoredEvent), ServiceError> {
     let now = db::now_millis();
     let seq = events::next_seq(conn).await?;
     let id = db::tasks::insert(
@@ -381,18 +381,18 @@ async fn create_in(conn: &mut Conn, new: &NewTask) -> Result<Applied, ServiceErr
         description: new.description.clone(),
     });
     events::append(conn, seq, id, &event, Some(new.creator_id), now).await?;
-    Ok(Applied { task, seq, event })
+    Ok(logged(task, seq, event))
 }
 
 /// Checks and applies one command to task `id` on `conn` (inside the writer's
-/// transaction).
+/// transaction); the result, and the event as the log holds it.
 async fn apply_in(
     conn: &mut Conn,
     id: TaskId,
     actor: &Actor,
     command: Command,
     viewer: Option<Viewer>,
-) -> Result<Applied, ServiceError> {
+) -> Result<(Applied, StoredEvent), ServiceError> {
     let mut task = db::tasks::get(conn, id)
         .await?
         .filter(|task| viewer.is_none_or(|v| task.visibility().allows(v)))
@@ -430,7 +430,18 @@ async fn apply_in(
     task.detail.apply_event(&event);
     db::tasks::update(conn, &task).await?;
     events::append(conn, seq, id, &event, actor.user_id(), now).await?;
-    Ok(Applied { task, seq, event })
+    Ok(logged(task, seq, event))
+}
+
+/// A change's result, and its event as the log holds it (handed to the sequencer).
+fn logged(task: Task, seq: Seq, event: ServerMsg) -> (Applied, StoredEvent) {
+    let stored = StoredEvent {
+        seq,
+        task_id: task.id(),
+        org_id: task.org_id,
+        msg: event,
+    };
+    (Applied { task, seq }, stored)
 }
 
 fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), ServiceError> {

@@ -131,13 +131,8 @@ async fn commit_batch(
                 }
                 result
             };
-            results.push(result.map(|(applied, step)| {
-                events.extend(
-                    [Some(&applied), step.as_ref()]
-                        .into_iter()
-                        .flatten()
-                        .map(stored),
-                );
+            results.push(result.map(|(applied, logged)| {
+                events.extend(logged);
                 applied
             }));
         }
@@ -174,37 +169,30 @@ async fn commit_batch(
     }
 }
 
-/// Makes one write on `conn`: its answer, and the change made by a create's first step.
+/// Makes one write on `conn`: its answer, and its events as the log holds them (a
+/// create's first step adds the second).
 async fn make(
     conn: &mut crate::db::Conn,
     write: Write,
-) -> Result<(Applied, Option<Applied>), ServiceError> {
+) -> Result<(Applied, Vec<StoredEvent>), ServiceError> {
     match write {
         Write::Create { new, first_step } => {
-            let created = create_in(conn, &new).await?;
-            let step = match first_step {
-                Some((actor, command)) => {
-                    Some(apply_in(conn, created.task.id(), &actor, command, None).await?)
-                }
-                None => None,
-            };
-            Ok((created, step))
+            let (created, event) = create_in(conn, &new).await?;
+            let mut events = vec![event];
+            if let Some((actor, command)) = first_step {
+                let (_, step) = apply_in(conn, created.task.id(), &actor, command, None).await?;
+                events.push(step);
+            }
+            Ok((created, events))
         }
         Write::Apply {
             id,
             actor,
             command,
             viewer,
-        } => Ok((apply_in(conn, id, &actor, command, viewer).await?, None)),
-    }
-}
-
-/// An applied change's event as the log holds it.
-fn stored(applied: &Applied) -> StoredEvent {
-    StoredEvent {
-        seq: applied.seq,
-        task_id: applied.task.id(),
-        org_id: applied.task.org_id,
-        msg: applied.event.clone(),
+        } => {
+            let (applied, event) = apply_in(conn, id, &actor, command, viewer).await?;
+            Ok((applied, vec![event]))
+        }
     }
 }

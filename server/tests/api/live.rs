@@ -42,8 +42,7 @@ async fn a_status_report_reaches_the_task_rooms_members_with_its_payload() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
     let bob = app.signup("bob").await;
-    let id = app.create_task(&ada, "Retry webhooks").await;
-    app.wait_for_status(&ada, id, "dispatched").await;
+    let id = dispatched_task(&app, &ada).await;
 
     let mut bobs = app.ws(&bob).await;
     bobs.join_task(id, None).await;
@@ -73,6 +72,13 @@ async fn a_status_report_reaches_the_task_rooms_members_with_its_payload() {
     assert_eq!(coding.meta.actor.as_deref(), Some("ada"));
     assert_eq!(coding.meta.task.status, TaskStatus::Coding);
     assert_eq!(frame.seq, Some(state.seq.unwrap() + 1));
+}
+
+/// A task of `user`'s, once the pipeline has dispatched it.
+async fn dispatched_task(app: &TestApp, user: &TestUser) -> TaskId {
+    let id = app.create_task(user, "Retry webhooks").await;
+    app.wait_for_status(user, id, "dispatched").await;
+    id
 }
 
 /// Makes `n` events on a dispatched task: coding, then notes.
@@ -108,8 +114,7 @@ fn event_seqs(frames: &[ServerFrame]) -> Vec<Seq> {
 async fn a_reconnecting_client_receives_exactly_the_missed_events() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
-    let id = app.create_task(&ada, "Retry webhooks").await;
-    app.wait_for_status(&ada, id, "dispatched").await;
+    let id = dispatched_task(&app, &ada).await;
 
     let mut first = app.ws(&ada).await;
     let since = joined_at(&mut first, id).await;
@@ -146,8 +151,7 @@ async fn what_a_member_is_sent_live_is_what_the_log_replays() {
     let ada = app.signup("ada").await;
     // Not the creator: bob sees the task through its org.
     let bob = app.signup("bob").await;
-    let id = app.create_task(&ada, "Retry webhooks").await;
-    app.wait_for_status(&ada, id, "dispatched").await;
+    let id = dispatched_task(&app, &ada).await;
 
     let mut live = app.ws(&bob).await;
     let since = joined_at(&mut live, id).await;
@@ -173,8 +177,7 @@ async fn what_a_member_is_sent_live_is_what_the_log_replays() {
 async fn missed_events_survive_a_server_restart() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
-    let id = app.create_task(&ada, "Retry webhooks").await;
-    app.wait_for_status(&ada, id, "dispatched").await;
+    let id = dispatched_task(&app, &ada).await;
     let mut ws = app.ws(&ada).await;
     let since = joined_at(&mut ws, id).await;
     drop(ws);
@@ -204,8 +207,7 @@ async fn missed_events_survive_a_server_restart() {
 async fn a_rejoin_that_is_up_to_date_gets_nothing_twice() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
-    let id = app.create_task(&ada, "Retry webhooks").await;
-    app.wait_for_status(&ada, id, "dispatched").await;
+    let id = dispatched_task(&app, &ada).await;
     let mut ws = app.ws(&ada).await;
     let since = joined_at(&mut ws, id).await;
     ws.join_task(id, Some(since)).await;
