@@ -373,8 +373,8 @@ async fn run(
             let _ = wake.next().await;
         }
         let mut ended = Ended::default();
-        if let Ok(ws) = WebSocket::open(&ws_url()) {
-            ended = session(ws, state).await;
+        if let Some((raw, ws)) = open_socket() {
+            ended = session(raw, ws, state).await;
             if ended.hello {
                 attempt = 0;
             }
@@ -430,8 +430,24 @@ async fn run(
     }
 }
 
+/// Opens a socket, keeping a handle on the browser's own object beside the stream and
+/// sink made of it: only that object says whether the socket is still open.
+fn open_socket() -> Option<(web_sys::WebSocket, WebSocket)> {
+    let raw = web_sys::WebSocket::new(&ws_url()).ok()?;
+    let ws = WebSocket::try_from(raw.clone()).ok()?;
+    Some((raw, ws))
+}
+
+/// Whether the server has begun closing `raw`, its close not yet read from the stream.
+/// Nothing more is sent then: the browser would drop it and report an error, and
+/// whatever it was (a ping, a join or a leave) is moot, the next socket rejoining from
+/// the views' `seq`. The stream still yields the close and the frames before it.
+fn closing(raw: &web_sys::WebSocket) -> bool {
+    raw.ready_state() >= web_sys::WebSocket::CLOSING
+}
+
 /// Runs one socket until it closes.
-async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> Ended {
+async fn session(raw: web_sys::WebSocket, ws: WebSocket, state: RwSignal<ConnState>) -> Ended {
     let (mut sink, stream) = ws.split();
     let mut stream = stream.fuse();
     let (out, mut out_rx) = unbounded::<String>();
@@ -469,6 +485,9 @@ async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> Ended {
             },
             text = out_rx.next() => {
                 let Some(text) = text else { break };
+                if closing(&raw) {
+                    continue;
+                }
                 if sink.send(Message::Text(text)).await.is_err() {
                     break;
                 }
@@ -476,6 +495,9 @@ async fn session(ws: WebSocket, state: RwSignal<ConnState>) -> Ended {
             _ = ticker.next() => {
                 if js_sys::Date::now() - last_heard > DEAD_AFTER_MS {
                     break;
+                }
+                if closing(&raw) {
+                    continue;
                 }
                 nonce += 1;
                 let ping = ClientFrame::new(ClientMsg::Ping(Ping { nonce })).to_json();
