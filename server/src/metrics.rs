@@ -23,6 +23,7 @@
 //! | `taskwire_wal_pages_not_copied` | gauge | (SQLite: of those, pages the checkpoint could not copy yet) |
 //! | `taskwire_wal_checkpoint_failures_total` | counter | |
 //! | `taskwire_log_events_handed_over_total` | counter | (published as the writer handed them over, not read back from the log) |
+//! | `taskwire_log_reads_total` | counter | (reads of the log by the sequencer, each up to one batch of events) |
 //! | `taskwire_http_requests_total` | counter | `route`, `method`, `status` |
 //! | `taskwire_http_request_seconds` | histogram | `route`, `method` |
 //! | `taskwire_pipeline_jobs_total` | counter | `job`, `outcome` |

@@ -298,6 +298,7 @@ pub async fn run_sequencer(
             continue;
         }
         loop {
+            metrics::counter!("taskwire_log_reads_total").increment(1);
             let batch = match pool.acquire().await {
                 Ok(mut conn) => events::range(&mut conn, last, Seq::MAX >> 1, BATCH).await,
                 Err(e) => Err(e),

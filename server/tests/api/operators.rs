@@ -53,6 +53,7 @@ async fn metrics_are_served_only_with_the_token_and_name_what_happened() {
         "taskwire_log_writes_per_commit",
         "taskwire_commit_to_broadcast_seconds",
         "taskwire_log_events_handed_over_total",
+        "taskwire_log_reads_total",
         "taskwire_pipeline_jobs_total",
     ] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
