@@ -167,6 +167,11 @@ async fn a_create_with_a_first_step_commits_both_events_or_neither() {
 
 #[tokio::test]
 async fn writes_committed_together_fail_one_by_one() {
+    // The writer runs on this test's one thread, so its metrics come here: they show
+    // which writes shared a commit.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let _recording = metrics::set_default_local_recorder(&recorder);
     let (_dir, pool, service) = service_with_a_user().await;
     let id = service
         .create(new_task("First"), None)
@@ -203,4 +208,15 @@ async fn writes_committed_together_fail_one_by_one() {
     );
     assert_eq!(event_count(&pool).await, 3);
     assert_eq!(task_count(&pool).await, 2, "no task without its first step");
+
+    let text = metrics.render();
+    for line in [
+        "taskwire_log_writes_per_commit_count 2",
+        "taskwire_log_writes_per_commit_sum 5",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "the first create alone, then the four together: {line} not in\n{text}"
+        );
+    }
 }
