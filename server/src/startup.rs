@@ -214,10 +214,18 @@ impl Application {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         // Frames are small and written as soon as they are ready; Nagle's algorithm would
         // hold each one back until the peer acknowledges the last, which a receiving
-        // client delays by up to 40 ms.
-        let listener = listener.tap_io(|tcp| {
+        // client delays by up to 40 ms. A fixed send buffer bounds what a client that
+        // stops reading holds in the kernel (left alone, the kernel grows it to
+        // megabytes before the socket's queue fills and the client is cut).
+        let send_buffer = state.settings.send_buffer_bytes;
+        let listener = listener.tap_io(move |tcp| {
             if let Err(error) = tcp.set_nodelay(true) {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+            if let Some(bytes) = send_buffer {
+                if let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes) {
+                    tracing::debug!(%error, "could not set SO_SNDBUF");
+                }
             }
         });
         let server = axum::serve(listener, service).with_graceful_shutdown(async move {

@@ -70,6 +70,11 @@ pub struct SettingsArgs {
     /// server on the same Postgres may take the step over.
     #[arg(long, value_parser = trimmed::<u64>, env = "TASKWIRE_PIPELINE_LEASE_SECS", default_value_t = 15)]
     pub pipeline_lease_secs: u64,
+    /// Each TCP connection's kernel send buffer, in bytes (`SO_SNDBUF`): what a client
+    /// that stops reading can hold in the kernel before its frames back up and it is cut
+    /// as too slow. `0` leaves the size to the kernel, which grows it to megabytes.
+    #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_SEND_BUFFER_BYTES", default_value_t = 131_072)]
+    pub send_buffer_bytes: usize,
     /// Frames a socket may have queued before it counts as too slow.
     #[arg(long, value_parser = trimmed::<usize>, env = "TASKWIRE_WS_QUEUE", default_value_t = 512)]
     pub ws_queue: usize,

@@ -147,6 +147,9 @@ pub struct Settings {
     pub pipeline_lease: Duration,
     /// How often the sequencer reads the log unprompted.
     pub log_poll: Duration,
+    /// Each accepted connection's kernel send buffer (`SO_SNDBUF`); `None` leaves it to
+    /// the kernel.
+    pub send_buffer_bytes: Option<usize>,
     pub ws: WsSettings,
     /// HTTP actions (create, answer, report) per user per minute, and the burst above it.
     pub actions_per_minute: u32,
@@ -249,6 +252,7 @@ impl Settings {
             session_max_age: Duration::from_secs(30 * 24 * 3600),
             secure_cookies: a.secure_cookies,
             analysis_delay: Duration::from_millis(a.analysis_delay_ms),
+            send_buffer_bytes: (a.send_buffer_bytes > 0).then_some(a.send_buffer_bytes),
             log_poll: match a.log_poll_secs {
                 0 => {
                     return Err(ConfigError::new(
