@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::stream::SplitSink;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
@@ -438,12 +439,20 @@ fn open_socket() -> Option<(web_sys::WebSocket, WebSocket)> {
     Some((raw, ws))
 }
 
-/// Whether the server has begun closing `raw`, its close not yet read from the stream.
-/// Nothing more is sent then: the browser would drop it and report an error, and
-/// whatever it was (a ping, a join or a leave) is moot, the next socket rejoining from
-/// the views' `seq`. The stream still yields the close and the frames before it.
-fn closing(raw: &web_sys::WebSocket) -> bool {
-    raw.ready_state() >= web_sys::WebSocket::CLOSING
+/// Sends `text` on `raw`'s sink, unless the server has begun closing `raw` (its close
+/// not yet read from the stream). Nothing more is sent then: the browser would drop it
+/// and report an error, and whatever it was (a ping, a join or a leave) is moot, the
+/// next socket rejoining from the views' `seq`. The stream still yields the close and
+/// the frames before it.
+async fn send_while_open(
+    raw: &web_sys::WebSocket,
+    sink: &mut SplitSink<WebSocket, Message>,
+    text: String,
+) -> Result<(), WebSocketError> {
+    if raw.ready_state() >= web_sys::WebSocket::CLOSING {
+        return Ok(());
+    }
+    sink.send(Message::Text(text)).await
 }
 
 /// Runs one socket until it closes.
@@ -485,10 +494,7 @@ async fn session(raw: web_sys::WebSocket, ws: WebSocket, state: RwSignal<ConnSta
             },
             text = out_rx.next() => {
                 let Some(text) = text else { break };
-                if closing(&raw) {
-                    continue;
-                }
-                if sink.send(Message::Text(text)).await.is_err() {
+                if send_while_open(&raw, &mut sink, text).await.is_err() {
                     break;
                 }
             }
@@ -496,12 +502,9 @@ async fn session(raw: web_sys::WebSocket, ws: WebSocket, state: RwSignal<ConnSta
                 if js_sys::Date::now() - last_heard > DEAD_AFTER_MS {
                     break;
                 }
-                if closing(&raw) {
-                    continue;
-                }
                 nonce += 1;
                 let ping = ClientFrame::new(ClientMsg::Ping(Ping { nonce })).to_json();
-                if sink.send(Message::Text(ping)).await.is_err() {
+                if send_while_open(&raw, &mut sink, ping).await.is_err() {
                     break;
                 }
             }
