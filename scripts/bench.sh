@@ -88,10 +88,13 @@ run() {
   start "$target"
   say "$name on $target"
   "$LOAD" --target "$target" --url "$URL" --server-pid "$SERVER_PID" \
-    --label "$name" --json "$OUT/$name-$target.json" "$@" | tee "$OUT/$name-$target.txt"
+    --label "$name $BENCH_ID" --json "$OUT/$name-$target.json" "$@" | tee "$OUT/$name-$target.txt"
 }
 
 TARGETS="${BENCH_TARGETS:-taskwire bare socketio}"
+# Marks this invocation's reports (in their label): rounds are compared with each other
+# only when they ran together.
+BENCH_ID="bench-$(date +%s)"
 
 # The latency runs, in rounds: each round runs every server once, one after the other.
 # One run's tail moves by more than the differences between the servers from one minute
@@ -179,9 +182,14 @@ def median(t):
     runs = sorted(rounds(t), key=lambda x: x["latency_ms_p99"])
     return runs[(len(runs) - 1) // 2]
 def against_bare(t):
+    if t == "bare":
+        raise ValueError("the bare server is the yardstick")
     mine, bare = rounds(t), rounds("bare")
+    ratio = "{:.2f}×".format(median(t)["latency_ms_p99"] / median("bare")["latency_ms_p99"])
+    if any(a["args"]["label"] != b["args"]["label"] for a, b in zip(mine, bare)):
+        return ratio + " (not run in the same rounds)"
     each = ", ".join("{:.2f}".format(a["latency_ms_p99"] / b["latency_ms_p99"]) for a, b in zip(mine, bare))
-    return "{:.2f}× (rounds: {})".format(median(t)["latency_ms_p99"] / median("bare")["latency_ms_p99"], each)
+    return "{} (rounds: {})".format(ratio, each)
 line(f"{clients} sockets × 50 creates/s, {nrounds} interleaved rounds: create → every socket, p99 of each round", lambda t: ", ".join("{:.1f}".format(x["latency_ms_p99"]) for x in rounds(t)) + " ms")
 line("… the median round: p50 / p99 / max", lambda t: "{:.1f} / {:.1f} / {:.1f} ms".format(median(t)["latency_ms_p50"], median(t)["latency_ms_p99"], median(t)["latency_ms_max"]))
 line("… median p99 against the bare server's (each round against the bare server's in the same round)", against_bare)
