@@ -41,20 +41,23 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
-/// Takes the seq the next event gets. Only call inside a write transaction
-/// ([`super::begin_write`], which already holds the counter row on Postgres).
+/// Takes the seqs the next `count` events get (at least one); returns the first, the
+/// others follow it. Only call inside a write transaction ([`super::begin_write`],
+/// which already holds the counter row on Postgres).
 ///
 /// The log's head is one counter row, and taking a seq updates it: the row stays
 /// locked until the transaction ends, so writers on any number of processes take seqs
 /// one transaction at a time and commit them in order. Nothing is skipped (a rolled
-/// back transaction or savepoint gives its seq back) and nothing is seen out of order
+/// back transaction or savepoint gives its seqs back) and nothing is seen out of order
 /// (seq 6 cannot commit before seq 5).
-pub async fn next_seq(conn: &mut Conn) -> Result<Seq, sqlx::Error> {
-    let seq: i64 =
-        sqlx::query_scalar("UPDATE log_head SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+pub async fn next_seqs(conn: &mut Conn, count: u32) -> Result<Seq, sqlx::Error> {
+    let count = i64::from(count.max(1));
+    let last: i64 =
+        sqlx::query_scalar("UPDATE log_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+            .bind(count)
             .fetch_one(conn)
             .await?;
-    Ok(seq as Seq)
+    Ok((last - count + 1) as Seq)
 }
 
 /// The newest seq in the log (0 when empty).

@@ -72,7 +72,7 @@ impl Store {
 /// never sees two of them; task changes are also batched into group commits (see
 /// `tasks::writer`). Reads never wait for writes (WAL). On Postgres the same shape
 /// holds per process; several processes' writers are put in one order by the log's
-/// counter row (see `events::next_seq`).
+/// counter row (see `events::next_seqs`).
 #[derive(Clone, Debug)]
 pub struct Db {
     pub store: Store,

@@ -109,7 +109,6 @@ const SELECT: &str =
      t.created_at, t.updated_at, t.last_seq \
      FROM tasks t JOIN users u ON u.id = t.creator_id";
 
-/// Creates a task in `received`; returns its id.
 /// A task about to be created.
 #[derive(Debug, Clone, Copy)]
 pub struct NewTask<'a> {
@@ -120,15 +119,18 @@ pub struct NewTask<'a> {
     pub private: bool,
 }
 
+/// Creates a task in `received`, its last change at `seq`; returns it as stored (the
+/// creator's name read in the same statement), so nothing has to read it back.
 pub async fn insert(
     conn: &mut Conn,
     new: NewTask<'_>,
     now: i64,
     seq: u64,
-) -> Result<TaskId, sqlx::Error> {
-    let id: i64 = sqlx::query_scalar(
+) -> Result<Task, sqlx::Error> {
+    let (id, creator_name): (i64, String) = sqlx::query_as(
         "INSERT INTO tasks (title, description, creator_id, org_id, private, status, created_at, updated_at, last_seq) \
-         VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8) \
+         RETURNING id, (SELECT display_name FROM users WHERE id = $3)",
     )
     .bind(new.title)
     .bind(new.description)
@@ -140,7 +142,36 @@ pub async fn insert(
     .bind(seq as i64)
     .fetch_one(conn)
     .await?;
-    Ok(TaskId(id))
+    Ok(Task {
+        detail: TaskDetail {
+            summary: TaskSummary {
+                id: TaskId(id),
+                title: new.title.to_owned(),
+                status: TaskStatus::Received,
+                creator: UserRef {
+                    id: UserId(new.creator_id),
+                    name: creator_name,
+                },
+                created_at: now,
+                updated_at: now,
+                last_seq: seq,
+                private: new.private,
+            },
+            description: new.description.to_owned(),
+            questions: Vec::new(),
+            answers: Vec::new(),
+            issue_number: None,
+            issue_url: None,
+            github_branch: None,
+            pr_number: None,
+            pr_url: None,
+            pr_title: None,
+            merge_commit_sha: None,
+            error_message: None,
+        },
+        org_id: new.org_id,
+        private: new.private,
+    })
 }
 
 /// Writes every mutable field of `task` back.

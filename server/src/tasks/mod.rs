@@ -351,11 +351,17 @@ impl TaskService {
 }
 
 /// Inserts a task and its `task:created` event on `conn` (inside the writer's
-/// transaction); the result, and the event as the log holds it.
-async fn create_in(conn: &mut Conn, new: &NewTask) -> Result<(Applied, StoredEvent), ServiceError> {
+/// transaction), and with `first_step`, applies that command to it too: the task as
+/// created, and the events as the log holds them. The seqs of both are taken at once
+/// and the step works on the task as inserted, not on a second read of it.
+async fn create_in(
+    conn: &mut Conn,
+    new: &NewTask,
+    first_step: Option<(Actor, Command)>,
+) -> Result<(Applied, Vec<StoredEvent>), ServiceError> {
     let now = db::now_millis();
-    let seq = events::next_seq(conn).await?;
-    let id = db::tasks::insert(
+    let seq = events::next_seqs(conn, if first_step.is_some() { 2 } else { 1 }).await?;
+    let task = db::tasks::insert(
         conn,
         db::tasks::NewTask {
             title: &new.title,
@@ -368,20 +374,26 @@ async fn create_in(conn: &mut Conn, new: &NewTask) -> Result<(Applied, StoredEve
         seq,
     )
     .await?;
-    let task = db::tasks::get(conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
     let event = ServerMsg::TaskCreated(TaskCreated {
         meta: EventMeta {
-            task_id: id,
+            task_id: task.id(),
             at: now,
             actor: Some(new.creator_name.clone()),
             task: task.detail.summary.clone(),
         },
         description: new.description.clone(),
     });
-    events::append(conn, seq, id, &event, Some(new.creator_id), now).await?;
-    Ok(logged(task, seq, event))
+    events::append(conn, seq, task.id(), &event, Some(new.creator_id), now).await?;
+    let step = match first_step {
+        Some((actor, command)) => {
+            let to = check(&task, &command)?;
+            let (_, step) = apply_to(conn, task.clone(), &actor, command, to, seq + 1).await?;
+            Some(step)
+        }
+        None => None,
+    };
+    let (created, event) = logged(task, seq, event);
+    Ok((created, std::iter::once(event).chain(step).collect()))
 }
 
 /// Checks and applies one command to task `id` on `conn` (inside the writer's
@@ -393,12 +405,19 @@ async fn apply_in(
     command: Command,
     viewer: Option<Viewer>,
 ) -> Result<(Applied, StoredEvent), ServiceError> {
-    let mut task = db::tasks::get(conn, id)
+    let task = db::tasks::get(conn, id)
         .await?
         .filter(|task| viewer.is_none_or(|v| task.visibility().allows(v)))
         .ok_or(ServiceError::NotFound)?;
+    let to = check(&task, &command)?;
+    let seq = events::next_seqs(conn, 1).await?;
+    apply_to(conn, task, actor, command, to, seq).await
+}
+
+/// The status `command` takes `task` to, if it may be applied to it.
+fn check(task: &Task, command: &Command) -> Result<TaskStatus, ServiceError> {
     let to = next_status(task.status(), command.kind())?;
-    if let Command::Answer { answers } = &command {
+    if let Command::Answer { answers } = command {
         if answers.len() != task.detail.questions.len() {
             return Err(ServiceError::Invalid {
                 field: "answers",
@@ -410,8 +429,21 @@ async fn apply_in(
             });
         }
     }
+    Ok(to)
+}
+
+/// Applies a checked `command` to `task`, taking it `to` that status, as the change
+/// logged at `seq`.
+async fn apply_to(
+    conn: &mut Conn,
+    mut task: Task,
+    actor: &Actor,
+    command: Command,
+    to: TaskStatus,
+    seq: Seq,
+) -> Result<(Applied, StoredEvent), ServiceError> {
+    let id = task.id();
     let now = db::now_millis();
-    let seq = events::next_seq(conn).await?;
     let row = TaskSummary {
         status: to,
         updated_at: now,

@@ -13,7 +13,7 @@
 //! seq to the next one.
 //!
 //! On Postgres, writers of several processes share the log: the counter row that hands
-//! out seqs (see `events::next_seq`) orders their transactions, and each commit
+//! out seqs (see `events::next_seqs`) orders their transactions, and each commit
 //! notifies every process's sequencer.
 //!
 //! The actor ends when every handle is dropped (the channel closes).
@@ -176,15 +176,7 @@ async fn make(
     write: Write,
 ) -> Result<(Applied, Vec<StoredEvent>), ServiceError> {
     match write {
-        Write::Create { new, first_step } => {
-            let (created, event) = create_in(conn, &new).await?;
-            let mut events = vec![event];
-            if let Some((actor, command)) = first_step {
-                let (_, step) = apply_in(conn, created.task.id(), &actor, command, None).await?;
-                events.push(step);
-            }
-            Ok((created, events))
-        }
+        Write::Create { new, first_step } => create_in(conn, &new, first_step).await,
         Write::Apply {
             id,
             actor,

@@ -140,6 +140,8 @@ async fn a_create_with_a_first_step_commits_both_events_or_neither() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.status(), TaskStatus::Analyzing);
+    assert_eq!(stored.detail.summary.last_seq, 2);
+    assert_eq!(stored.detail.summary.creator.name, "Ada");
     let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["task:created", "task:analyzing"]);
     assert_eq!(seq, 2);
@@ -163,6 +165,10 @@ async fn a_create_with_a_first_step_commits_both_events_or_neither() {
     let next = service.create(new_task("Plain"), None).await.unwrap();
     assert_eq!(next.seq, 3);
     assert_eq!(next.task.status(), TaskStatus::Received);
+    // The answer is built as the row is inserted, not read back: it must be the task
+    // as the store now holds it, to the last field.
+    let read = service.get(next.task.id()).await.unwrap().unwrap();
+    assert_eq!(next.task, read);
 }
 
 #[tokio::test]
