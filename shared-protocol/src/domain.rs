@@ -162,6 +162,27 @@ pub struct TaskDetail {
     pub error_message: Option<String>,
 }
 
+impl TaskDetail {
+    /// A task as it is created: its row and description, and nothing the pipeline adds
+    /// later (no questions, answers, links or error).
+    pub fn new(summary: TaskSummary, description: String) -> Self {
+        TaskDetail {
+            summary,
+            description,
+            questions: Vec::new(),
+            answers: Vec::new(),
+            issue_number: None,
+            issue_url: None,
+            github_branch: None,
+            pr_number: None,
+            pr_url: None,
+            pr_title: None,
+            merge_commit_sha: None,
+            error_message: None,
+        }
+    }
+}
+
 /// One line of a task's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "schema"), derive(schemars::JsonSchema))]

@@ -41,20 +41,7 @@ fn list_updated(id: i64, status: TaskStatus, seq: Seq) -> ServerFrame {
 }
 
 fn detail(id: i64, status: TaskStatus, seq: Seq) -> TaskDetail {
-    TaskDetail {
-        summary: row(id, status, seq),
-        description: "d".into(),
-        questions: vec![],
-        answers: vec![],
-        issue_number: None,
-        issue_url: None,
-        github_branch: None,
-        pr_number: None,
-        pr_url: None,
-        pr_title: None,
-        merge_commit_sha: None,
-        error_message: None,
-    }
+    TaskDetail::new(row(id, status, seq), "d".into())
 }
 
 #[test]

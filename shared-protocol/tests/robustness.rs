@@ -55,8 +55,8 @@ proptest! {
     fn reducers_take_any_decodable_frame(texts in prop::collection::vec(framish(), 0..20)) {
         let mut dashboard = DashboardView::default();
         let mut task = TaskView::from_state(0, TaskState {
-            task: TaskDetail {
-                summary: TaskSummary {
+            task: TaskDetail::new(
+                TaskSummary {
                     id: TaskId(7),
                     title: "t".into(),
                     status: TaskStatus::Received,
@@ -66,18 +66,8 @@ proptest! {
                     last_seq: 0,
                     private: false,
                 },
-                description: String::new(),
-                questions: vec![],
-                answers: vec![],
-                issue_number: None,
-                issue_url: None,
-                github_branch: None,
-                pr_number: None,
-                pr_url: None,
-                pr_title: None,
-                merge_commit_sha: None,
-                error_message: None,
-            },
+                String::new(),
+            ),
             timeline: vec![],
         });
         for text in texts {

@@ -286,18 +286,11 @@ fn task_event_added_is_pinned() {
 #[test]
 fn task_state_is_pinned() {
     let detail = TaskDetail {
-        summary: row(TaskStatus::NeedsClarification, 5),
-        description: "Retries stop after one".into(),
         questions: vec!["Which endpoint?".into()],
-        answers: vec![],
-        issue_number: None,
-        issue_url: None,
-        github_branch: None,
-        pr_number: None,
-        pr_url: None,
-        pr_title: None,
-        merge_commit_sha: None,
-        error_message: None,
+        ..TaskDetail::new(
+            row(TaskStatus::NeedsClarification, 5),
+            "Retries stop after one".into(),
+        )
     };
     let timeline = vec![TimelineEntry {
         seq: 3,

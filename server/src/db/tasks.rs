@@ -143,8 +143,8 @@ pub async fn insert(
     .fetch_one(conn)
     .await?;
     Ok(Task {
-        detail: TaskDetail {
-            summary: TaskSummary {
+        detail: TaskDetail::new(
+            TaskSummary {
                 id: TaskId(id),
                 title: new.title.to_owned(),
                 status: TaskStatus::Received,
@@ -157,18 +157,8 @@ pub async fn insert(
                 last_seq: seq,
                 private: new.private,
             },
-            description: new.description.to_owned(),
-            questions: Vec::new(),
-            answers: Vec::new(),
-            issue_number: None,
-            issue_url: None,
-            github_branch: None,
-            pr_number: None,
-            pr_url: None,
-            pr_title: None,
-            merge_commit_sha: None,
-            error_message: None,
-        },
+            new.description.to_owned(),
+        ),
         org_id: new.org_id,
         private: new.private,
     })

@@ -161,10 +161,16 @@ async fn a_create_with_a_first_step_commits_both_events_or_neither() {
     assert_eq!(event_count(&pool).await, 2);
     assert_eq!(task_count(&pool).await, 1);
 
-    // The next create takes the seq the refused one gave back.
-    let next = service.create(new_task("Plain"), None).await.unwrap();
+    // The next create takes the seq the refused one gave back. Its creator was renamed
+    // since their session was read: the task carries the stored name.
+    let renamed = NewTask {
+        creator_name: "Ada, before a rename".into(),
+        ..new_task("Plain")
+    };
+    let next = service.create(renamed, None).await.unwrap();
     assert_eq!(next.seq, 3);
     assert_eq!(next.task.status(), TaskStatus::Received);
+    assert_eq!(next.task.detail.summary.creator.name, "Ada");
     // The answer is built as the row is inserted, not read back: it must be the task
     // as the store now holds it, to the last field.
     let read = service.get(next.task.id()).await.unwrap().unwrap();
