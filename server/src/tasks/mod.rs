@@ -26,6 +26,10 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 /// Longest answer or note, in characters.
 pub const MAX_TEXT_CHARS: usize = 5_000;
+/// Longest pull request title, in characters (GitHub's own limit).
+pub const MAX_PR_TITLE_CHARS: usize = 256;
+/// Longest link, in characters.
+pub const MAX_URL_CHARS: usize = 2_000;
 
 /// Something that happens to a task, with its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -494,6 +498,29 @@ fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result
     Ok(())
 }
 
+/// A pull request's or issue's number, when there is one.
+fn positive(field: &'static str, number: Option<i64>) -> Result<(), ServiceError> {
+    match number {
+        Some(n) if n < 1 => Err(ServiceError::Invalid {
+            field,
+            message: "must be a positive number".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A commit's id: 7 to 64 hexadecimal digits (an abbreviated or a full SHA-1 or SHA-256).
+fn commit_id(field: &'static str, sha: &str) -> Result<(), ServiceError> {
+    if (7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid {
+            field,
+            message: "must be a commit id: 7 to 64 hexadecimal digits".into(),
+        })
+    }
+}
+
 /// No store keeps the NUL character as text (Postgres refuses it), so none takes it.
 fn no_nul(field: &'static str, value: &str) -> Result<(), ServiceError> {
     if value.contains('\0') {
@@ -510,11 +537,30 @@ fn validate(command: &Command) -> Result<(), ServiceError> {
         no_nul("text", text)?;
     }
     match command {
-        // Pull request links come from outside (agents, webhooks) and are shown as links:
-        // only web addresses, whoever reports them.
+        // Pull requests are reported from outside (agents, webhooks), and every watcher
+        // is sent what is stored: a number, a web address and a title of sane sizes.
         Command::OpenPr {
-            pr_url: Some(url), ..
-        } if !is_web_url(url) => Err(ServiceError::BadUrl { field: "prUrl" }),
+            pr_number,
+            pr_url,
+            pr_title,
+        } => {
+            positive("prNumber", *pr_number)?;
+            if let Some(url) = pr_url {
+                check_len("prUrl", url, 1, MAX_URL_CHARS)?;
+                if !is_web_url(url) {
+                    return Err(ServiceError::BadUrl { field: "prUrl" });
+                }
+            }
+            match pr_title {
+                Some(title) => check_len("prTitle", title, 0, MAX_PR_TITLE_CHARS),
+                None => Ok(()),
+            }
+        }
+        Command::MergePr {
+            merge_commit_sha: Some(sha),
+            ..
+        } => commit_id("mergeCommitSha", sha),
+        Command::ClosePr { pr_number } => positive("prNumber", *pr_number),
         Command::Answer { answers } => {
             for a in answers {
                 check_len("answers", a.trim(), 1, MAX_TEXT_CHARS)?;

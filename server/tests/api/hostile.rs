@@ -378,3 +378,77 @@ async fn over_long_fields_are_refused_with_the_limit_named() {
         .unwrap()
         .contains("at most 5000"));
 }
+
+#[tokio::test]
+async fn a_reported_pull_request_must_have_a_sane_number_link_title_and_commit_id() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task(&ada, "Retry webhooks").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    let refused = [
+        (json!({ "status": "pr_open", "prNumber": -5 }), "prNumber"),
+        (json!({ "status": "pr_open", "prNumber": 0 }), "prNumber"),
+        (
+            json!({ "status": "pr_open", "prTitle": "T".repeat(257) }),
+            "prTitle",
+        ),
+        (
+            json!({ "status": "pr_open", "prUrl": format!("https://example.com/{}", "a".repeat(2_000)) }),
+            "prUrl",
+        ),
+        (
+            json!({ "status": "merged", "mergeCommitSha": "S".repeat(1_000_000) }),
+            "mergeCommitSha",
+        ),
+        (
+            json!({ "status": "merged", "mergeCommitSha": "c4295bd74fb0f4fda03689c3df3f2803b658fd85zz" }),
+            "mergeCommitSha",
+        ),
+        (
+            json!({ "status": "merged", "mergeCommitSha": "abc" }),
+            "mergeCommitSha",
+        ),
+    ];
+    for (body, field) in refused {
+        let res = app.report(&ada, id, body.clone()).await;
+        assert_eq!(res.status(), 422, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+    let task: Value = app
+        .get(&ada, &format!("/api/tasks/{}", id.0))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(task["task"]["status"], "dispatched", "nothing was applied");
+    assert!(task["task"]["prTitle"].is_null(), "{task}");
+
+    // At the limits, each is taken.
+    let title = "T".repeat(256);
+    let res = app
+        .report(
+            &ada,
+            id,
+            json!({ "status": "pr_open", "prNumber": 7, "prTitle": title, "prUrl": "https://github.example/acme/app/pull/7" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .report(
+            &ada,
+            id,
+            json!({ "status": "merged", "mergeCommitSha": "c4295bd" }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let task: Value = app
+        .get(&ada, &format!("/api/tasks/{}", id.0))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(task["task"]["status"], "merged");
+    assert_eq!(task["task"]["prTitle"], title);
+    assert_eq!(task["task"]["mergeCommitSha"], "c4295bd");
+}

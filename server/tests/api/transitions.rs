@@ -30,7 +30,7 @@ fn command() -> impl Strategy<Value = Command> {
             pr_title: None
         }),
         Just(Command::MergePr {
-            merge_commit_sha: Some("abc".into()),
+            merge_commit_sha: Some("c4295bd74fb0f4fda03689c3df3f2803b658fd85".into()),
             merged_at: None
         }),
         Just(Command::ClosePr { pr_number: Some(1) }),
