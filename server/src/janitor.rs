@@ -38,6 +38,8 @@ pub async fn sweep(state: &AppState) -> Result<Swept, sqlx::Error> {
     state.action_limits.shrink_to_fit();
     state.poll_limits.retain_recent();
     state.poll_limits.shrink_to_fit();
+    state.password_limits.retain_recent();
+    state.password_limits.shrink_to_fit();
     state.ip_limits.prune();
     Ok(Swept {
         idempotency_keys,

@@ -154,6 +154,7 @@ impl Application {
         let action_quota = action_quota(&settings);
         let poll_quota = crate::ws::connection::frame_quota(&settings.ws);
         let ip_limits = Arc::new(crate::limits::IpLimits::new(&settings.ip_limits));
+        let settings_sign_in = settings.ip_limits.sign_in;
         let state = AppState {
             settings: Arc::new(settings),
             db: database,
@@ -166,6 +167,9 @@ impl Application {
             revocations,
             action_limits: Arc::new(governor::RateLimiter::keyed(action_quota)),
             poll_limits: Arc::new(governor::RateLimiter::keyed(poll_quota)),
+            password_limits: Arc::new(governor::RateLimiter::keyed(crate::limits::quota(
+                settings_sign_in,
+            ))),
             ip_limits,
             socket_slots: Default::default(),
             connections: Arc::new(AtomicUsize::new(0)),

@@ -198,6 +198,10 @@ pub async fn change_password(
     user: &CurrentUser,
     body: PasswordChange,
 ) -> Result<(users::UserRow, String), ApiError> {
+    state
+        .password_limits
+        .check_key(&user.id)
+        .map_err(crate::limits::refused)?;
     let row = users::find_by_id(&state.db.read, user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;

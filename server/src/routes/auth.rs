@@ -125,7 +125,9 @@ async fn refresh(
     Ok(session_response(&state, jar, StatusCode::OK, &user, token))
 }
 
-/// Changes the password; every other session of the user ends, this one continues.
+/// Changes the password; every other session of the user ends, this one continues. A
+/// wrong current password is 422, not 401: the session is fine, the password typed is
+/// not, and a client ends its session on a 401.
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
 async fn change_password(
     State(state): State<AppState>,
@@ -133,6 +135,13 @@ async fn change_password(
     user: CurrentUser,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (user, token) = accounts::change_password(&state, &user, body).await?;
+    let (user, token) = accounts::change_password(&state, &user, body)
+        .await
+        .map_err(|e| match e {
+            ApiError::BadCredentials => {
+                ApiError::invalid("currentPassword", "the current password is not right")
+            }
+            e => e,
+        })?;
     Ok(session_response(&state, jar, StatusCode::OK, &user, token))
 }

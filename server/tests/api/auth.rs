@@ -300,7 +300,13 @@ async fn changing_the_password_ends_every_other_session() {
             json!({ "currentPassword": "nope nope", "newPassword": "a brand new secret" }),
         )
         .await;
-    assert_eq!(wrong.status(), 401);
+    assert_eq!(
+        wrong.status(),
+        422,
+        "the session is fine; the password typed is not"
+    );
+    let err: Value = wrong.json().await.unwrap();
+    assert_eq!(err["error"]["field"], "currentPassword", "{err}");
     let res = app.post(&ada, "/api/auth/password", json!({ "currentPassword": "correct horse battery", "newPassword": "a brand new secret" })).await;
     assert_eq!(res.status(), 200);
     let current = res.json::<Value>().await.unwrap()["token"]
@@ -319,4 +325,39 @@ async fn changing_the_password_ends_every_other_session() {
     );
     assert_eq!(login("correct horse battery").await.unwrap().status(), 401);
     assert_eq!(login("a brand new secret").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn password_changes_are_limited_per_user_like_sign_ins() {
+    let app = spawn_app_with(|s| {
+        s.ip_limits.sign_in = server::config::Rate {
+            per_minute: 1,
+            burst: 3,
+        }
+    })
+    .await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let guess = |n: usize| json!({ "currentPassword": format!("guess {n}"), "newPassword": "a brand new secret" });
+    for n in 0..3 {
+        let res = app.post(&ada, "/api/auth/password", guess(n)).await;
+        assert_eq!(res.status(), 422, "guess {n}");
+    }
+    let res = app.post(&ada, "/api/auth/password", guess(3)).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "rate_limited");
+    // Even the right password waits: the limit counts attempts, not failures.
+    let res = app
+        .post(
+            &ada,
+            "/api/auth/password",
+            json!({ "currentPassword": "correct horse battery", "newPassword": "a brand new secret" }),
+        )
+        .await;
+    assert_eq!(res.status(), 429);
+    // Another user is not held back.
+    let res = app.post(&bob, "/api/auth/password", guess(0)).await;
+    assert_eq!(res.status(), 422);
 }
