@@ -4,18 +4,28 @@
 //! The room keeps no copy of the task: a join reads the task (or the missed events) and
 //! the log's newest seq in one read, and the member is then sent only events after that
 //! seq. Events the sequencer has not published yet are therefore never sent twice.
+//!
+//! Who is viewing is sent to every member when the names change. A member's leaving is
+//! told only after [`LEAVE_GRACE`], and not at all if the same person is back by then:
+//! a long-poll leaves and joins again for every answer, and a socket reconnects after a
+//! blip, and neither should make the others' list flicker.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::db::Pool;
 use shared_protocol::*;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use super::member::{shared, MemberHandle};
+use super::member::{shared, MemberHandle, SharedFrame};
 use super::sequencer::Published;
 use super::{RoomError, Rooms};
 use crate::db::{self, events};
+
+/// How long a member who left still counts as viewing, in case it is back at once.
+pub const LEAVE_GRACE: Duration = Duration::from_secs(2);
 
 pub enum TaskRoomCommand {
     Join {
@@ -47,6 +57,8 @@ impl TaskRoomHandle {
             rooms,
             members: HashMap::new(),
             joined_once: false,
+            announced: Vec::new(),
+            announce_at: None,
         };
         tokio::spawn(run_task_room(room, rx));
         TaskRoomHandle { room_id, inbox }
@@ -91,11 +103,26 @@ struct TaskRoom {
     members: HashMap<u64, Member>,
     /// A room created for a join must not stop on an event that arrives first.
     joined_once: bool,
+    /// The viewers' names as the members were last told them.
+    announced: Vec<String>,
+    /// When to tell the members that someone left, unless they are back.
+    announce_at: Option<Instant>,
 }
 
 #[tracing::instrument(name = "task_room", skip_all, fields(task_id = %room.task_id))]
 async fn run_task_room(mut room: TaskRoom, mut rx: mpsc::Receiver<TaskRoomCommand>) {
-    while let Some(cmd) = rx.recv().await {
+    loop {
+        let cmd = match room.announce_at {
+            Some(at) => tokio::select! {
+                cmd = rx.recv() => cmd,
+                () = tokio::time::sleep_until(at) => {
+                    room.announce_viewers();
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(cmd) = cmd else { break };
         match cmd {
             TaskRoomCommand::Join {
                 member,
@@ -103,13 +130,17 @@ async fn run_task_room(mut room: TaskRoom, mut rx: mpsc::Receiver<TaskRoomComman
                 respond_to,
             } => {
                 room.joined_once = true;
+                let conn_id = member.conn_id;
                 let result = room.join(member, since).await;
+                let joined = result.is_ok();
                 let _ = respond_to.send(result);
-                room.announce_viewers();
+                if joined {
+                    room.welcome(conn_id);
+                }
             }
             TaskRoomCommand::Leave { conn_id } => {
                 if room.members.remove(&conn_id).is_some() {
-                    room.announce_viewers();
+                    room.left();
                 }
             }
             TaskRoomCommand::Publish(p) => room.publish(&p),
@@ -137,11 +168,12 @@ impl TaskRoom {
             m.handle.send(p.task_frame.clone())
         });
         if self.members.len() != before {
-            self.announce_viewers();
+            self.left();
         }
     }
 
-    fn announce_viewers(&mut self) {
+    /// The viewers' names, sorted, each once.
+    fn viewers(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .members
             .values()
@@ -149,11 +181,52 @@ impl TaskRoom {
             .collect();
         names.sort();
         names.dedup();
-        let frame = shared(&ServerFrame::new(ServerMsg::TaskViewers(TaskViewers {
+        names
+    }
+
+    fn viewers_frame(&self, names: Vec<String>) -> SharedFrame {
+        shared(&ServerFrame::new(ServerMsg::TaskViewers(TaskViewers {
             task_id: self.task_id,
             viewers: names,
-        })));
+        })))
+    }
+
+    /// A member joined: everyone hears of a new name; else only the newcomer is told
+    /// who is here.
+    fn welcome(&mut self, conn_id: u64) {
+        if self.viewers() != self.announced {
+            self.announce_viewers();
+            return;
+        }
+        let frame = self.viewers_frame(self.announced.clone());
+        if let Some(m) = self.members.get(&conn_id) {
+            if !m.handle.send(frame) {
+                self.members.remove(&conn_id);
+                self.left();
+            }
+        }
+    }
+
+    /// A member left: the others hear of it after the grace, if its name is gone then.
+    fn left(&mut self) {
+        self.announce_at
+            .get_or_insert_with(|| Instant::now() + LEAVE_GRACE);
+    }
+
+    /// Tells every member who is viewing, if that changed since they were last told.
+    fn announce_viewers(&mut self) {
+        self.announce_at = None;
+        let names = self.viewers();
+        if names == self.announced {
+            return;
+        }
+        let frame = self.viewers_frame(names.clone());
+        self.announced = names;
+        let before = self.members.len();
         self.members.retain(|_, m| m.handle.send(frame.clone()));
+        if self.members.len() != before {
+            self.left();
+        }
     }
 
     async fn join(&mut self, handle: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {

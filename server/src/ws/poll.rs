@@ -19,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shared_protocol::{Seq, TaskId};
+use shared_protocol::{Seq, ServerFrame, ServerMsg, TaskId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +52,11 @@ fn since(value: &str, field: &'static str) -> Result<Option<Seq>, ApiError> {
             .map(Some)
             .map_err(|_| ApiError::invalid(field, "a seq: a whole number")),
     }
+}
+
+/// Whether a queued frame is a task room's list of viewers.
+fn is_presence(frame: &SharedFrame) -> bool {
+    ServerFrame::decode(frame.as_str()).is_ok_and(|f| matches!(f.msg, ServerMsg::TaskViewers(_)))
 }
 
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
@@ -107,24 +112,40 @@ pub async fn poll(
     drop(member);
 
     let mut frames: Vec<SharedFrame> = Vec::new();
+    // Who is viewing the task is not news to wait for: the poll's own join changes it.
+    // The newest list goes along with whatever the answer holds.
+    let mut presence: Option<SharedFrame> = None;
     if joins.is_ok() {
         let stopping = state.shutdown.cancelled();
-        tokio::select! {
-            // Nothing pings a poll's queue: it carries frames only.
-            first = queued.recv() => frames.extend(first.and_then(Outgoing::frame)),
-            _ = tokio::time::sleep(wait) => {}
-            _ = lagged.cancelled() => {}
-            _ = stopping => {}
+        let timeout = tokio::time::sleep(wait);
+        tokio::pin!(stopping, timeout);
+        loop {
+            tokio::select! {
+                // Nothing pings a poll's queue: it carries frames only.
+                first = queued.recv() => match first.and_then(Outgoing::frame) {
+                    Some(frame) if is_presence(&frame) => presence = Some(frame),
+                    Some(frame) => {
+                        frames.push(frame);
+                        break;
+                    }
+                    None => break,
+                },
+                _ = &mut timeout => break,
+                _ = lagged.cancelled() => break,
+                _ = &mut stopping => break,
+            }
         }
         // What follows at once (a replay's rows and counts, a burst) goes in the same
         // answer.
         while !frames.is_empty() && frames.len() < state.settings.ws.queue_capacity {
             match tokio::time::timeout(GATHER, queued.recv()).await {
+                Ok(Some(Outgoing::Frame(frame))) if is_presence(&frame) => presence = Some(frame),
                 Ok(Some(Outgoing::Frame(frame))) => frames.push(frame),
                 _ => break,
             }
         }
     }
+    frames.extend(presence);
     if joined_dashboard {
         rooms.dashboard().leave(conn_id).await;
     }

@@ -142,6 +142,108 @@ async fn a_task_is_polled_like_its_room_is_joined_and_only_by_who_may_see_it() {
 }
 
 #[tokio::test]
+async fn a_task_poll_waits_for_news_not_for_its_own_arrival_and_others_see_no_flicker() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let bob = app.signup("bob").await;
+    let id = app.create_task(&ada, "Watched").await;
+    app.wait_for_status(&ada, id, "dispatched").await;
+    let mut bobs = app.ws(&bob).await;
+    bobs.join_task(id, None).await;
+    let alone = vec!["bob".to_owned()];
+    bobs.until(|f| matches!(&f.msg, ServerMsg::TaskViewers(v) if v.viewers == alone))
+        .await;
+    let now = list_seq(&app, &ada).await;
+
+    // Ada polls from the newest seq: her own joining is no news, so the poll is held
+    // until the note, and answers it with who is viewing.
+    let waiting = {
+        let url = app.url(&format!("/api/live?task={id}&taskSince={now}&wait=20000"));
+        let http = app.http.clone();
+        let token = ada.token.clone();
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    let both = vec!["ada".to_owned(), "bob".to_owned()];
+    let seen = bobs
+        .try_next(Duration::from_secs(5))
+        .await
+        .expect("bob hears of ada");
+    assert!(
+        matches!(&seen.msg, ServerMsg::TaskViewers(v) if v.viewers == both),
+        "{seen:?}"
+    );
+    // Well after the poll's own join, so an answer to that would be out already.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = app
+        .report(&ada, id, serde_json::json!({ "note": "Looking into it" }))
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = waiting.await.unwrap();
+    let frames: Vec<ServerFrame> = serde_json::from_str::<Vec<Value>>(&body)
+        .unwrap()
+        .iter()
+        .map(|f| ServerFrame::decode(&f.to_string()).unwrap())
+        .collect();
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(&f.msg, ServerMsg::EventAdded(n) if n.text == "Looking into it")),
+        "the poll was held until the note: {body}"
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(&f.msg, ServerMsg::TaskViewers(v) if v.viewers == both)),
+        "{body}"
+    );
+
+    // Ada polls again at once, as a client does after each answer: bob is told nothing
+    // of her leaving and coming back, only the note.
+    let (status, _, _) = poll(
+        &app,
+        &ada,
+        &format!("task={id}&taskSince={}&wait=300", now + 1),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut heard = Vec::new();
+    while let Some(frame) = bobs
+        .try_next(Duration::from_millis(LEAVE_GRACE_MS + 500))
+        .await
+    {
+        heard.push(frame);
+    }
+    let viewers: Vec<_> = heard
+        .iter()
+        .filter_map(|f| match &f.msg {
+            ServerMsg::TaskViewers(v) => Some(v.viewers.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        heard
+            .iter()
+            .any(|f| matches!(&f.msg, ServerMsg::EventAdded(_))),
+        "{heard:?}"
+    );
+    // Once ada's last poll is over and the grace has passed, bob is alone, and told so
+    // once; never a list that drops ada while she is still polling.
+    assert_eq!(viewers, vec![vec!["bob".to_owned()]], "{heard:?}");
+}
+
+/// `LEAVE_GRACE` of the task rooms, in milliseconds.
+const LEAVE_GRACE_MS: u64 = 2_000;
+
+#[tokio::test]
 async fn bad_polls_get_coded_errors() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
