@@ -47,9 +47,12 @@ enum Exit {
 /// What a read error from the WebSocket layer means for the connection: a close code
 /// and reason for a client that broke a rule, `None` for a connection that is gone.
 fn read_error_exit(error: axum::Error, max_read_bytes: usize) -> Exit {
-    use tungstenite::error::{CapacityError, Error as WsError};
+    use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
     let inner = error.into_inner();
     match inner.downcast_ref::<WsError>() {
+        // A tab closed, a laptop asleep, a network gone: no rule was broken, and there is
+        // nobody to send a close to.
+        Some(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => Exit::Dead,
         Some(WsError::Capacity(CapacityError::MessageTooLong { size, .. })) => Exit::Refused(
             close_code::MESSAGE_TOO_BIG,
             format!("message of {size} bytes; the server reads at most {max_read_bytes}"),
@@ -472,6 +475,11 @@ async fn goodbye(exit: Exit, writer: WriterParts<Sink>, mut stream: SplitStream<
         })
         .await;
     }
+    if let Exit::ClientClosed = exit {
+        // The peer's close is answered (the WebSocket layer queued the reply when it read
+        // it), completing the closing handshake.
+        let _ = sink.flush().await;
+    }
     if let Exit::Refused(code, reason) = exit {
         tracing::info!(code, %reason, "closing a connection that broke the protocol");
         // A close reason has room for 123 bytes.
@@ -649,6 +657,20 @@ mod tests {
 
     fn text(item: Outgoing) -> String {
         item.frame().expect("a frame").to_string()
+    }
+
+    #[test]
+    fn a_connection_dropped_without_a_close_is_gone_not_refused() {
+        use tungstenite::error::{Error as WsError, ProtocolError};
+        let reset = axum::Error::new(WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake,
+        ));
+        assert!(matches!(read_error_exit(reset, 1024), Exit::Dead));
+        let broken = axum::Error::new(WsError::Protocol(ProtocolError::UnmaskedFrameFromClient));
+        assert!(matches!(
+            read_error_exit(broken, 1024),
+            Exit::Refused(close_code::PROTOCOL_ERROR, _)
+        ));
     }
 
     #[tokio::test]

@@ -307,3 +307,35 @@ async fn a_user_may_hold_only_so_many_sockets_and_a_close_frees_one() {
     }
     assert!(reopened.is_some(), "the closed socket's slot was freed");
 }
+
+#[tokio::test]
+async fn a_clients_close_is_answered_and_its_socket_place_freed() {
+    use futures::{SinkExt, StreamExt};
+    let app = spawn_app_with(|s| s.ws.max_sockets_per_user = 1).await;
+    let ada = app.signup("ada").await;
+    let mut ws = app.ws(&ada).await;
+    ws.stream.close(None).await.expect("close sent");
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), ws.stream.next())
+        .await
+        .expect("an answer within 5 s");
+    assert!(
+        matches!(answer, Some(Ok(Message::Close(_)))),
+        "the server echoes the close: {answer:?}"
+    );
+
+    // A socket dropped without any close (a tab killed, a network gone) is not a
+    // broken protocol, and its place is free again for the next one.
+    let dropped = app.ws(&ada).await;
+    drop(dropped);
+    let mut again = None;
+    for _ in 0..50 {
+        let res = ws_request(app.port, &ada);
+        if let Ok((socket, _)) = tokio_tungstenite::connect_async(res).await {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "a place frees up");
+    let _ = again.unwrap().send(Message::Close(None)).await;
+}
