@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 404: no such thing, or one the user may not see.
     #[error("not found")]
     NotFound,
+    /// 405 with `method_not_allowed`: the path does not take that method.
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
     /// 409 with `username_taken`.
     #[error("that username is taken")]
     UsernameTaken,
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::BadSignature => ApiErrorCode::BadSignature,
             ApiError::OriginNotAllowed => ApiErrorCode::OriginNotAllowed,
             ApiError::NotFound => ApiErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ApiErrorCode::MethodNotAllowed,
             ApiError::UsernameTaken => ApiErrorCode::UsernameTaken,
             ApiError::TokenNameTaken => ApiErrorCode::TokenNameTaken,
             ApiError::Conflict(_) => ApiErrorCode::InvalidTransition,

@@ -44,6 +44,8 @@ pub enum ApiErrorCode {
     SignupClosed,
     /// 404: no such thing, or one the user may not see.
     NotFound,
+    /// 405: the path does not take that method.
+    MethodNotAllowed,
     /// 409: the username is taken.
     UsernameTaken,
     /// 409: a live service token has that name.
@@ -79,6 +81,7 @@ impl ApiErrorCode {
             Unauthorized | SessionExpired | BadCredentials | BadSignature => 401,
             OriginNotAllowed | Forbidden | SignupClosed => 403,
             NotFound => 404,
+            MethodNotAllowed => 405,
             UsernameTaken | TokenNameTaken | InvalidTransition | RequestInProgress => 409,
             PayloadTooLarge => 413,
             InvalidInput | IdempotencyKeyReused => 422,

@@ -18,6 +18,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::Router;
 use http_body::{Frame, SizeHint};
 use http_body_util::{LengthLimitError, Limited};
@@ -29,12 +30,16 @@ use crate::state::AppState;
 /// JSON or as a form, fit many times over.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The JSON API. Under `/api/`, a path it does not have is a JSON `404`, and a method a
+/// path does not take a JSON `405`, like every other refusal.
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(tasks::router())
         .merge(health::router())
         .merge(webhooks::router())
+        .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
 /// The body limit of a path, for the error that names it.

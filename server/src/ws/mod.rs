@@ -4,6 +4,8 @@
 pub mod connection;
 pub mod poll;
 
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
@@ -24,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ws", get(ws_handler))
         .route("/api/live", get(poll::poll))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
 #[derive(Deserialize)]
@@ -60,9 +63,23 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 pub async fn ws_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<WsQuery>,
-    upgrade: WebSocketUpgrade,
+    query: Result<Query<WsQuery>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(e) => {
+            return ApiError::invalid(
+                "upgrade",
+                format!("this path takes a WebSocket upgrade: {}", e.body_text()),
+            )
+            .into_response()
+        }
+    };
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(e) => return ApiError::invalid("query", e.body_text()).into_response(),
+    };
     if !origin_allowed(&headers, &state.settings.allowed_origins) {
         return ApiError::OriginNotAllowed.into_response();
     }

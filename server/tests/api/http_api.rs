@@ -155,6 +155,90 @@ async fn bad_input_gets_a_stable_json_error() {
 }
 
 #[tokio::test]
+async fn paths_methods_and_upgrades_the_api_does_not_take_get_the_json_error_too() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let ws_headers = [
+        ("connection", "upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    /// Method, path, headers, and the status and code expected.
+    type Case<'a> = (
+        reqwest::Method,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            reqwest::Method::DELETE,
+            "/api/tasks",
+            &[],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/auth/login",
+            &[],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/tasks/1",
+            &[],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/live",
+            &[],
+            405,
+            "method_not_allowed",
+        ),
+        (reqwest::Method::GET, "/api/nope", &[], 404, "not_found"),
+        (
+            reqwest::Method::POST,
+            "/api/tasks/1/nope",
+            &[],
+            404,
+            "not_found",
+        ),
+        (reqwest::Method::GET, "/ws", &[], 422, "invalid_input"),
+        (
+            reqwest::Method::GET,
+            "/ws?token=a&token=b",
+            &ws_headers,
+            422,
+            "invalid_input",
+        ),
+    ];
+    for (method, path, headers, status, code) in cases {
+        let mut req = app
+            .http
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&ada.token);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{method} {path}");
+        let json: Value = res.json().await.unwrap_or_default();
+        assert_eq!(json["error"]["code"], code, "{method} {path}: {json}");
+        assert!(json["error"]["requestId"].is_string(), "{json}");
+    }
+    // Pages are still pages, and a missing one the app's own page.
+    let res = app.http.get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("not-found"));
+}
+
+#[tokio::test]
 async fn reporting_a_pipeline_only_status_is_refused() {
     let app = spawn_app().await;
     let ada = app.signup("ada").await;
