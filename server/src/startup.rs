@@ -263,6 +263,26 @@ fn action_quota(settings: &Settings) -> governor::Quota {
 
 /// Every request's span names its method, path (never the query, which may hold a
 /// token) and request id, so each log line of a request can be found by its id.
+/// A caller's `X-Request-Id` is kept only if it is a plausible id: at most 128
+/// characters, each a letter, a digit or one of `-_.:`. Anything else is replaced by a
+/// fresh one, since the id is echoed in error bodies and written to every log line of
+/// the request.
+async fn plausible_request_id(
+    mut request: axum::http::Request<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    let unusable = request.headers().get("x-request-id").is_some_and(|id| {
+        id.len() > 128
+            || !id
+                .as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    if unusable {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
+}
+
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request
         .headers()
@@ -338,5 +358,6 @@ fn build_router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(plausible_request_id))
         .with_state(state)
 }

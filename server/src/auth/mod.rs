@@ -128,6 +128,24 @@ mod tests {
     }
 
     #[test]
+    fn the_bearer_scheme_is_read_whatever_its_case() {
+        for value in ["bearer abc", "BEARER abc", "Bearer   abc ", "bEaReR abc"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+            assert_eq!(
+                token_from_headers(&headers).as_deref(),
+                Some("abc"),
+                "{value}"
+            );
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+            assert_eq!(token_from_headers(&headers), None, "{value}");
+        }
+    }
+
+    #[test]
     fn usernames_and_passwords_are_checked() {
         assert!(validate_signup("ada", "correct horse", "Ada").is_ok());
         assert!(validate_signup("Ada!", "correct horse", "Ada").is_err());

@@ -71,8 +71,12 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        if let Some(token) = value.strip_prefix("Bearer ") {
-            return Some(token.trim().to_owned());
+        // The scheme's name is case-insensitive (RFC 9110).
+        if let Some((scheme, token)) = value.trim().split_once(' ') {
+            let token = token.trim();
+            if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
+                return Some(token.to_owned());
+            }
         }
     }
     CookieJar::from_headers(headers)

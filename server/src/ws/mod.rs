@@ -86,7 +86,10 @@ pub async fn ws_handler(
     // Listening before the session is checked: a sign-out between the check and the
     // socket's start is heard, not missed.
     let revocations = state.revocations.subscribe();
-    let token = query.token.or_else(|| auth::token_from_headers(&headers));
+    let token = query
+        .token
+        .filter(|t| !t.is_empty())
+        .or_else(|| auth::token_from_headers(&headers));
     let user = match token {
         Some(token) => auth::authenticate(&state.db.read, &state.keys, &token).await,
         None => Err(AuthFailure::Missing),

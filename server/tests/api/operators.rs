@@ -139,4 +139,21 @@ async fn every_response_has_a_request_id_and_every_json_error_names_it() {
     assert_eq!(res.headers()["x-request-id"], "proxy-42");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["requestId"], "proxy-42");
+
+    // One that is no plausible id (too long, or odd characters) is replaced by a fresh
+    // one: it would be echoed in the body and written to every log line.
+    for unusable in ["x".repeat(129), "a b<c>".to_owned(), "ünïcode".to_owned()] {
+        let res = app
+            .http
+            .get(app.url("/api/tasks/1"))
+            .header("x-request-id", unusable.as_str())
+            .send()
+            .await
+            .unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, unusable);
+        assert!(!id.is_empty() && id.len() <= 128, "{id}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["requestId"], id.as_str());
+    }
 }
