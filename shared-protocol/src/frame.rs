@@ -22,8 +22,9 @@ pub const PROTOCOL_VERSION: u64 = 1;
 pub enum DecodeError {
     #[error("the frame is not a JSON object with a string `type`: {0}")]
     Malformed(String),
+    /// The version as the frame wrote it (`3`, `-1`, `1.0`).
     #[error("protocol version {0} is not supported (this server speaks version 1)")]
-    UnsupportedVersion(u64),
+    UnsupportedVersion(String),
     #[error("`{0}` is not a message type")]
     UnknownType(String),
     #[error("`data` of `{kind}` is not valid: {detail}")]
@@ -154,7 +155,7 @@ fn decode_with<M>(
         serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     match envelope.v.map(number) {
         Some(Some(n)) if n.as_u64() == Some(PROTOCOL_VERSION) => {}
-        Some(Some(n)) => return Err(DecodeError::UnsupportedVersion(n.as_u64().unwrap_or(0))),
+        Some(Some(n)) => return Err(DecodeError::UnsupportedVersion(n.to_string())),
         Some(None) => return Err(DecodeError::Malformed("`v` must be a number".into())),
         None => return Err(DecodeError::Malformed("missing `v`".into())),
     }

@@ -602,18 +602,26 @@ fn an_envelope_is_read_whatever_the_order_spacing_and_escapes_of_its_fields() {
 
 #[test]
 fn a_bad_envelope_field_is_named_in_its_error() {
-    let cases: [(&str, DecodeError); 8] = [
+    let cases: [(&str, DecodeError); 10] = [
         (
             r#"{"v":null,"type":"ping"}"#,
             DecodeError::Malformed("`v` must be a number".into()),
         ),
         (
             r#"{"v":1.5,"type":"ping"}"#,
-            DecodeError::UnsupportedVersion(0),
+            DecodeError::UnsupportedVersion("1.5".into()),
+        ),
+        (
+            r#"{"v":1.0,"type":"ping"}"#,
+            DecodeError::UnsupportedVersion("1.0".into()),
+        ),
+        (
+            r#"{"v":-1,"type":"ping"}"#,
+            DecodeError::UnsupportedVersion("-1".into()),
         ),
         (
             r#"{"v":3,"type":"ping"}"#,
-            DecodeError::UnsupportedVersion(3),
+            DecodeError::UnsupportedVersion("3".into()),
         ),
         (
             r#"{"v":1,"type":null}"#,

@@ -244,6 +244,7 @@ impl TaskService {
             ..new
         };
         check_len("title", &new.title, 1, MAX_TITLE_CHARS)?;
+        one_line("title", &new.title)?;
         check_len("description", &new.description, 0, MAX_DESCRIPTION_CHARS)?;
         if let Some((_, command)) = &first_step {
             validate(command)?;
@@ -498,6 +499,18 @@ fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result
     Ok(())
 }
 
+/// A title is one line of text: no control characters (a line break, a tab, an escape
+/// sequence for a terminal) in it.
+fn one_line(field: &'static str, value: &str) -> Result<(), ServiceError> {
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::Invalid {
+            field,
+            message: "must not contain control characters (line breaks, tabs, escapes)".into(),
+        });
+    }
+    Ok(())
+}
+
 /// A pull request's or issue's number, when there is one.
 fn positive(field: &'static str, number: Option<i64>) -> Result<(), ServiceError> {
     match number {
@@ -552,7 +565,10 @@ fn validate(command: &Command) -> Result<(), ServiceError> {
                 }
             }
             match pr_title {
-                Some(title) => check_len("prTitle", title, 0, MAX_PR_TITLE_CHARS),
+                Some(title) => {
+                    check_len("prTitle", title, 0, MAX_PR_TITLE_CHARS)?;
+                    one_line("prTitle", title)
+                }
                 None => Ok(()),
             }
         }

@@ -279,11 +279,24 @@ async fn text_with_the_nul_character_is_refused_on_every_store_and_nothing_is_ke
         )
         .await;
     assert_eq!(res.status(), 201);
+    // A title is one line: no other control character either.
+    for title in ["\u{7}\u{1b}[31mred", "two\nlines", "tab\there", "del\u{7f}"] {
+        let res = app
+            .post(
+                &ada,
+                "/api/tasks",
+                json!({ "title": title, "description": ACTIONABLE }),
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{title:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "title", "{body}");
+    }
     let list: Value = app.get(&ada, "/api/tasks").await.json().await.unwrap();
     assert_eq!(
         list["tasks"].as_array().unwrap().len(),
         1,
-        "only the task without a NUL"
+        "only the task without a NUL or another control character"
     );
     assert_eq!(list["tasks"][0]["title"], "a \\u0000 b");
 
