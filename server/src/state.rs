@@ -54,10 +54,10 @@ pub struct AppState {
     /// Per-user limit on HTTP actions, keyed by `user:<id>` or `agent:<name>`.
     pub action_limits: Arc<governor::DefaultKeyedRateLimiter<String>>,
     /// Long-polls per user, at a socket's frame rate (a poll is a socket's join).
+    pub poll_limits: Arc<governor::DefaultKeyedRateLimiter<i64>>,
     /// Password changes per user, at the sign-in rate: each one checks the current
     /// password with an argon2 hash, and a wrong one is a guess.
     pub password_limits: Arc<governor::DefaultKeyedRateLimiter<i64>>,
-    pub poll_limits: Arc<governor::DefaultKeyedRateLimiter<i64>>,
     /// Per-client-IP limits on sign-in, sign-up, refresh and webhooks.
     pub ip_limits: Arc<IpLimits>,
     /// Open sockets per user, for the per-user cap.
