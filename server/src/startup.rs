@@ -263,7 +263,7 @@ fn action_quota(settings: &Settings) -> governor::Quota {
 
 /// Every request's span names its method, path (never the query, which may hold a
 /// token) and request id, so each log line of a request can be found by its id.
-/// A caller's `X-Request-Id` is kept only if it is a plausible id: at most 128
+/// A caller's `X-Request-Id` is kept only if it is a plausible id: 1 to 128
 /// characters, each a letter, a digit or one of `-_.:`. Anything else is replaced by a
 /// fresh one, since the id is echoed in error bodies and written to every log line of
 /// the request.
@@ -271,7 +271,8 @@ async fn plausible_request_id(
     mut request: axum::http::Request<axum::body::Body>,
 ) -> axum::http::Request<axum::body::Body> {
     let unusable = request.headers().get("x-request-id").is_some_and(|id| {
-        id.len() > 128
+        id.is_empty()
+            || id.len() > 128
             || !id
                 .as_bytes()
                 .iter()
@@ -348,6 +349,8 @@ fn build_router(state: AppState) -> Router {
         .merge(routes::router())
         .merge(ws::router())
         .route("/metrics", get(crate::metrics::serve_metrics))
+        // Every route's wrong method, the pages' server functions' included.
+        .method_not_allowed_fallback(|| async { crate::error::ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(routes::limit_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -8,7 +8,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::pipeline::webhook::{interpret, Intent, PrLink};
 use crate::state::AppState;
-use crate::tasks::{Actor, Command, ServiceError};
+use crate::tasks::{Actor, Command, ServiceError, MAX_PR_TITLE_CHARS};
 
 /// What a delivery came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,9 @@ async fn apply(state: &AppState, intent: Intent) -> Result<Outcome, ApiError> {
             Command::OpenPr {
                 pr_number: number,
                 pr_url: url,
-                pr_title: title,
+                // GitHub's title is taken as it is shown, on one line and no longer than
+                // GitHub allows: refusing it would refuse the pull request itself.
+                pr_title: title.map(|t| crate::tasks::one_line_title(&t, MAX_PR_TITLE_CHARS)),
             },
         ),
         Intent::PrMerged {

@@ -5,10 +5,11 @@
 //! the log's newest seq in one read, and the member is then sent only events after that
 //! seq. Events the sequencer has not published yet are therefore never sent twice.
 //!
-//! Who is viewing is sent to every member when the names change. A member's leaving is
-//! told only after [`LEAVE_GRACE`], and not at all if the same person is back by then:
-//! a long-poll leaves and joins again for every answer, and a socket reconnects after a
-//! blip, and neither should make the others' list flicker.
+//! Who is viewing is sent to every member when the names change. A name whose last
+//! member left still counts as viewing for [`LEAVE_GRACE`], so its leaving is told only
+//! then, and not at all if the person is back by then: a long-poll leaves and joins
+//! again for every answer, and a socket reconnects after a blip, and neither should make
+//! the others' list flicker.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,7 +59,7 @@ impl TaskRoomHandle {
             members: HashMap::new(),
             joined_once: false,
             announced: Vec::new(),
-            announce_at: None,
+            leaving: HashMap::new(),
         };
         tokio::spawn(run_task_room(room, rx));
         TaskRoomHandle { room_id, inbox }
@@ -105,18 +106,18 @@ struct TaskRoom {
     joined_once: bool,
     /// The viewers' names as the members were last told them.
     announced: Vec<String>,
-    /// When to tell the members that someone left, unless they are back.
-    announce_at: Option<Instant>,
+    /// Names whose last member left, and when: still viewing until [`LEAVE_GRACE`] later.
+    leaving: HashMap<String, Instant>,
 }
 
 #[tracing::instrument(name = "task_room", skip_all, fields(task_id = %room.task_id))]
 async fn run_task_room(mut room: TaskRoom, mut rx: mpsc::Receiver<TaskRoomCommand>) {
     loop {
-        let cmd = match room.announce_at {
-            Some(at) => tokio::select! {
+        let cmd = match room.leaving.values().min() {
+            Some(left) => tokio::select! {
                 cmd = rx.recv() => cmd,
-                () = tokio::time::sleep_until(at) => {
-                    room.announce_viewers();
+                () = tokio::time::sleep_until(*left + LEAVE_GRACE) => {
+                    room.expire();
                     continue;
                 }
             },
@@ -139,8 +140,8 @@ async fn run_task_room(mut room: TaskRoom, mut rx: mpsc::Receiver<TaskRoomComman
                 }
             }
             TaskRoomCommand::Leave { conn_id } => {
-                if room.members.remove(&conn_id).is_some() {
-                    room.left();
+                if let Some(m) = room.members.remove(&conn_id) {
+                    room.left(vec![m.handle.user.name]);
                 }
             }
             TaskRoomCommand::Publish(p) => room.publish(&p),
@@ -159,25 +160,29 @@ async fn run_task_room(mut room: TaskRoom, mut rx: mpsc::Receiver<TaskRoomComman
 
 impl TaskRoom {
     fn publish(&mut self, p: &Published) {
-        let before = self.members.len();
+        let mut gone = Vec::new();
         self.members.retain(|_, m| {
             if p.seq <= m.sent_upto {
                 return true;
             }
             m.sent_upto = p.seq;
-            m.handle.send(p.task_frame.clone())
+            let sent = m.handle.send(p.task_frame.clone());
+            if !sent {
+                gone.push(m.handle.user.name.clone());
+            }
+            sent
         });
-        if self.members.len() != before {
-            self.left();
-        }
+        self.left(gone);
     }
 
-    /// The viewers' names, sorted, each once.
+    /// The viewers' names, sorted, each once: the members', and those still in their
+    /// grace after leaving.
     fn viewers(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .members
             .values()
             .map(|m| m.handle.user.name.clone())
+            .chain(self.leaving.keys().cloned())
             .collect();
         names.sort();
         names.dedup();
@@ -191,42 +196,66 @@ impl TaskRoom {
         })))
     }
 
-    /// A member joined: everyone hears of a new name; else only the newcomer is told
-    /// who is here.
+    /// A member joined: a name back within its grace is no longer leaving; everyone
+    /// hears of a new name, else only the newcomer is told who is here.
     fn welcome(&mut self, conn_id: u64) {
+        let Some(name) = self
+            .members
+            .get(&conn_id)
+            .map(|m| m.handle.user.name.clone())
+        else {
+            return;
+        };
+        self.leaving.remove(&name);
         if self.viewers() != self.announced {
             self.announce_viewers();
             return;
         }
         let frame = self.viewers_frame(self.announced.clone());
-        if let Some(m) = self.members.get(&conn_id) {
-            if !m.handle.send(frame) {
-                self.members.remove(&conn_id);
-                self.left();
+        let sent = self
+            .members
+            .get(&conn_id)
+            .is_some_and(|m| m.handle.send(frame));
+        if !sent {
+            self.members.remove(&conn_id);
+            self.left(vec![name]);
+        }
+    }
+
+    /// Members with these names left: a name no member has any more starts its grace.
+    fn left(&mut self, names: Vec<String>) {
+        let now = Instant::now();
+        for name in names {
+            if !self.members.values().any(|m| m.handle.user.name == name) {
+                self.leaving.entry(name).or_insert(now);
             }
         }
     }
 
-    /// A member left: the others hear of it after the grace, if its name is gone then.
-    fn left(&mut self) {
-        self.announce_at
-            .get_or_insert_with(|| Instant::now() + LEAVE_GRACE);
+    /// Names whose grace is over are gone: the members are told.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        self.leaving.retain(|_, left| *left + LEAVE_GRACE > now);
+        self.announce_viewers();
     }
 
     /// Tells every member who is viewing, if that changed since they were last told.
     fn announce_viewers(&mut self) {
-        self.announce_at = None;
         let names = self.viewers();
         if names == self.announced {
             return;
         }
         let frame = self.viewers_frame(names.clone());
         self.announced = names;
-        let before = self.members.len();
-        self.members.retain(|_, m| m.handle.send(frame.clone()));
-        if self.members.len() != before {
-            self.left();
-        }
+        let mut gone = Vec::new();
+        self.members.retain(|_, m| {
+            let sent = m.handle.send(frame.clone());
+            if !sent {
+                gone.push(m.handle.user.name.clone());
+            }
+            sent
+        });
+        self.left(gone);
     }
 
     async fn join(&mut self, handle: MemberHandle, since: Option<Seq>) -> Result<(), RoomError> {

@@ -30,16 +30,18 @@ use crate::state::AppState;
 /// JSON or as a form, fit many times over.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// The JSON API. Under `/api/`, a path it does not have is a JSON `404`, and a method a
-/// path does not take a JSON `405`, like every other refusal.
+/// The JSON API. Under `/api/`, a path it does not have is a JSON `404`, like every
+/// other refusal (a method a path does not take is a JSON `405`: see `startup`).
 pub fn router() -> Router<AppState> {
+    let not_found = || async { ApiError::NotFound };
     Router::new()
         .merge(auth::router())
         .merge(tasks::router())
         .merge(health::router())
         .merge(webhooks::router())
-        .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
+        .route("/api/{*rest}", any(not_found))
 }
 
 /// The body limit of a path, for the error that names it.

@@ -499,6 +499,17 @@ fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result
     Ok(())
 }
 
+/// `title` as one line of at most `max` characters: each control character becomes a
+/// space, and the rest is cut off.
+pub fn one_line_title(title: &str, max: usize) -> String {
+    let line: String = title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    line.trim().to_owned()
+}
+
 /// A title is one line of text: no control characters (a line break, a tab, an escape
 /// sequence for a terminal) in it.
 fn one_line(field: &'static str, value: &str) -> Result<(), ServiceError> {

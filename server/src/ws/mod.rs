@@ -26,7 +26,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ws", get(ws_handler))
         .route("/api/live", get(poll::poll))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
 #[derive(Deserialize)]
@@ -69,11 +68,22 @@ pub async fn ws_handler(
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(e) => {
-            return ApiError::invalid(
+            let mut refused = ApiError::invalid(
                 "upgrade",
                 format!("this path takes a WebSocket upgrade: {}", e.body_text()),
             )
-            .into_response()
+            .into_response();
+            // The version this server speaks, as RFC 6455 asks of a refusal for it.
+            if matches!(
+                e,
+                WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_)
+            ) {
+                refused.headers_mut().insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    header::HeaderValue::from_static("13"),
+                );
+            }
+            return refused;
         }
     };
     let query = match query {

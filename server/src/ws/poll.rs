@@ -19,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shared_protocol::{Seq, ServerFrame, ServerMsg, TaskId};
+use shared_protocol::{Seq, TaskId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -54,9 +54,13 @@ fn since(value: &str, field: &'static str) -> Result<Option<Seq>, ApiError> {
     }
 }
 
+/// How a task room's list of viewers starts, as `ServerFrame::to_json` writes it (it has
+/// no `seq`); pinned by a test below.
+const PRESENCE_PREFIX: &str = r#"{"v":1,"type":"task:viewers","#;
+
 /// Whether a queued frame is a task room's list of viewers.
 fn is_presence(frame: &SharedFrame) -> bool {
-    ServerFrame::decode(frame.as_str()).is_ok_and(|f| matches!(f.msg, ServerMsg::TaskViewers(_)))
+    frame.as_str().starts_with(PRESENCE_PREFIX)
 }
 
 #[tracing::instrument(skip_all, fields(user_id = user.id))]
@@ -112,10 +116,12 @@ pub async fn poll(
     drop(member);
 
     let mut frames: Vec<SharedFrame> = Vec::new();
-    // Who is viewing the task is not news to wait for: the poll's own join changes it.
-    // The newest list goes along with whatever the answer holds.
-    let mut presence: Option<SharedFrame> = None;
+    // The list of viewers a task room sends every newcomer is not news to wait for (the
+    // poll's own join made it): it goes first in whatever the answer holds. A later one
+    // (someone else came or went) is news.
+    let mut welcome: Option<SharedFrame> = None;
     if joins.is_ok() {
+        let mut welcome_due = joined_task.is_some();
         let stopping = state.shutdown.cancelled();
         let timeout = tokio::time::sleep(wait);
         tokio::pin!(stopping, timeout);
@@ -123,7 +129,10 @@ pub async fn poll(
             tokio::select! {
                 // Nothing pings a poll's queue: it carries frames only.
                 first = queued.recv() => match first.and_then(Outgoing::frame) {
-                    Some(frame) if is_presence(&frame) => presence = Some(frame),
+                    Some(frame) if welcome_due && is_presence(&frame) => {
+                        welcome_due = false;
+                        welcome = Some(frame);
+                    }
                     Some(frame) => {
                         frames.push(frame);
                         break;
@@ -139,13 +148,14 @@ pub async fn poll(
         // answer.
         while !frames.is_empty() && frames.len() < state.settings.ws.queue_capacity {
             match tokio::time::timeout(GATHER, queued.recv()).await {
-                Ok(Some(Outgoing::Frame(frame))) if is_presence(&frame) => presence = Some(frame),
                 Ok(Some(Outgoing::Frame(frame))) => frames.push(frame),
                 _ => break,
             }
         }
     }
-    frames.extend(presence);
+    if let Some(welcome) = welcome {
+        frames.insert(0, welcome);
+    }
     if joined_dashboard {
         rooms.dashboard().leave(conn_id).await;
     }
@@ -182,4 +192,36 @@ pub async fn poll(
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::extract::ws::Utf8Bytes;
+    use shared_protocol::*;
+
+    use super::*;
+
+    fn queued(frame: ServerFrame) -> SharedFrame {
+        Arc::new(Utf8Bytes::from(frame.to_json()))
+    }
+
+    #[test]
+    fn presence_is_told_from_other_frames_by_how_it_is_written() {
+        let viewers = ServerFrame::new(ServerMsg::TaskViewers(TaskViewers {
+            task_id: TaskId(7),
+            viewers: vec!["ada".into()],
+        }));
+        assert!(is_presence(&queued(viewers)));
+        let counts = ServerFrame::at(
+            3,
+            ServerMsg::TaskCountChanged(TaskCountChanged {
+                counts: StatusCounts::default(),
+            }),
+        );
+        assert!(!is_presence(&queued(counts)));
+        let pong = ServerFrame::new(ServerMsg::Pong(Ping { nonce: 1 }));
+        assert!(!is_presence(&queued(pong)));
+    }
 }

@@ -226,6 +226,23 @@ async fn webhook_app() -> TestApp {
 }
 
 #[tokio::test]
+async fn a_pull_request_with_an_unruly_title_still_opens_and_its_title_is_one_line() {
+    let app = webhook_app().await;
+    let (ada, id) = dispatched_task(&app).await;
+    let mut opened = pr("pull_request.opened.json", &format!("task-{id}"));
+    let long = format!("Fix\tthe\nretry {}", "é".repeat(400));
+    opened["pull_request"]["title"] = json!(long);
+    let res = deliver(&app, "pull_request", "d-unruly", &opened, WEBHOOK_SECRET).await;
+    assert_eq!(res.status(), 200);
+    let task = task_json(&app, &ada, id).await;
+    assert_eq!(task["task"]["status"], "pr_open", "{task}");
+    let title = task["task"]["prTitle"].as_str().unwrap();
+    assert!(title.starts_with("Fix the retry é"), "{title}");
+    assert_eq!(title.chars().count(), 256);
+    assert!(!title.chars().any(char::is_control));
+}
+
+#[tokio::test]
 async fn a_pull_request_on_the_tasks_branch_opens_then_merges_it() {
     let app = webhook_app().await;
     let (ada, id) = dispatched_task(&app).await;

@@ -201,7 +201,17 @@ async fn paths_methods_and_upgrades_the_api_does_not_take_get_the_json_error_too
             405,
             "method_not_allowed",
         ),
+        // A page's server function.
+        (
+            reqwest::Method::GET,
+            "/api/account/password",
+            &[],
+            405,
+            "method_not_allowed",
+        ),
         (reqwest::Method::GET, "/api/nope", &[], 404, "not_found"),
+        (reqwest::Method::GET, "/api", &[], 404, "not_found"),
+        (reqwest::Method::GET, "/api/", &[], 404, "not_found"),
         (
             reqwest::Method::POST,
             "/api/tasks/1/nope",
@@ -232,6 +242,21 @@ async fn paths_methods_and_upgrades_the_api_does_not_take_get_the_json_error_too
         assert_eq!(json["error"]["code"], code, "{method} {path}: {json}");
         assert!(json["error"]["requestId"].is_string(), "{json}");
     }
+    // An upgrade in a version the server does not speak is told the one it does.
+    let res = app
+        .http
+        .get(app.url("/ws"))
+        .bearer_auth(&ada.token)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.headers()["sec-websocket-version"], "13");
+
     // Pages are still pages, and a missing one the app's own page.
     let res = app.http.get(app.url("/no/such/page")).send().await.unwrap();
     assert_eq!(res.status(), 404);

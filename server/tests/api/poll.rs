@@ -238,6 +238,47 @@ async fn a_task_poll_waits_for_news_not_for_its_own_arrival_and_others_see_no_fl
     // Once ada's last poll is over and the grace has passed, bob is alone, and told so
     // once; never a list that drops ada while she is still polling.
     assert_eq!(viewers, vec![vec!["bob".to_owned()]], "{heard:?}");
+
+    // Someone else arriving is news: a waiting poll answers with the new list.
+    let waiting = {
+        let url = app.url(&format!(
+            "/api/live?task={id}&taskSince={}&wait=25000",
+            now + 1
+        ));
+        let http = app.http.clone();
+        let token = ada.token.clone();
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cyd = app.signup("cyd").await;
+    let mut cyds = app.ws(&cyd).await;
+    cyds.join_task(id, None).await;
+    let body = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the poll answers when cyd arrives, not when its wait runs out")
+        .unwrap();
+    let lists: Vec<Vec<String>> = serde_json::from_str::<Vec<Value>>(&body)
+        .unwrap()
+        .iter()
+        .filter_map(|f| match ServerFrame::decode(&f.to_string()).unwrap().msg {
+            ServerMsg::TaskViewers(v) => Some(v.viewers),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lists.last().map(Vec::as_slice),
+        Some(&["ada".to_owned(), "bob".to_owned(), "cyd".to_owned()][..]),
+        "{body}"
+    );
 }
 
 /// `LEAVE_GRACE` of the task rooms, in milliseconds.
