@@ -32,6 +32,32 @@ async fn list_seq(app: &TestApp, user: &TestUser) -> Seq {
     list["seq"].as_u64().unwrap()
 }
 
+/// A poll held in the background; the text of its answer.
+fn poll_later(app: &TestApp, user: &TestUser, query: &str) -> tokio::task::JoinHandle<String> {
+    let url = app.url(&format!("/api/live?{query}"));
+    let http = app.http.clone();
+    let token = user.token.clone();
+    tokio::spawn(async move {
+        http.get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    })
+}
+
+/// The frames of a poll's answer.
+fn decoded(body: &str) -> Vec<ServerFrame> {
+    serde_json::from_str::<Vec<Value>>(body)
+        .unwrap()
+        .iter()
+        .map(|f| ServerFrame::decode(&f.to_string()).unwrap())
+        .collect()
+}
+
 fn row_seqs(frames: &[ServerFrame]) -> Vec<Seq> {
     frames
         .iter()
@@ -53,29 +79,11 @@ async fn a_poll_is_held_until_something_happens_and_answers_what_the_socket_woul
     assert_eq!((status, frames.len()), (200, 0));
 
     // Held while a task is created; answered with its rows, in order, after `since`.
-    let waiting = {
-        let app_url = app.url(&format!("/api/live?dashboard={since}&wait=10000"));
-        let http = app.http.clone();
-        let token = ada.token.clone();
-        tokio::spawn(async move {
-            http.get(app_url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        })
-    };
+    let waiting = poll_later(&app, &ada, &format!("dashboard={since}&wait=10000"));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let second = app.create_task(&ada, "Second").await;
     let body = waiting.await.unwrap();
-    let frames: Vec<ServerFrame> = serde_json::from_str::<Vec<Value>>(&body)
-        .unwrap()
-        .iter()
-        .map(|f| ServerFrame::decode(&f.to_string()).unwrap())
-        .collect();
+    let frames = decoded(&body);
     let seqs = row_seqs(&frames);
     assert!(!seqs.is_empty(), "{body}");
     assert!(seqs.iter().all(|s| *s > since));
@@ -157,21 +165,7 @@ async fn a_task_poll_waits_for_news_not_for_its_own_arrival_and_others_see_no_fl
 
     // Ada polls from the newest seq: her own joining is no news, so the poll is held
     // until the note, and answers it with who is viewing.
-    let waiting = {
-        let url = app.url(&format!("/api/live?task={id}&taskSince={now}&wait=20000"));
-        let http = app.http.clone();
-        let token = ada.token.clone();
-        tokio::spawn(async move {
-            http.get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        })
-    };
+    let waiting = poll_later(&app, &ada, &format!("task={id}&taskSince={now}&wait=20000"));
     let both = vec!["ada".to_owned(), "bob".to_owned()];
     let seen = bobs
         .try_next(Duration::from_secs(5))
@@ -188,11 +182,7 @@ async fn a_task_poll_waits_for_news_not_for_its_own_arrival_and_others_see_no_fl
         .await;
     assert_eq!(res.status(), 200);
     let body = waiting.await.unwrap();
-    let frames: Vec<ServerFrame> = serde_json::from_str::<Vec<Value>>(&body)
-        .unwrap()
-        .iter()
-        .map(|f| ServerFrame::decode(&f.to_string()).unwrap())
-        .collect();
+    let frames = decoded(&body);
     assert!(
         frames
             .iter()
@@ -240,24 +230,11 @@ async fn a_task_poll_waits_for_news_not_for_its_own_arrival_and_others_see_no_fl
     assert_eq!(viewers, vec![vec!["bob".to_owned()]], "{heard:?}");
 
     // Someone else arriving is news: a waiting poll answers with the new list.
-    let waiting = {
-        let url = app.url(&format!(
-            "/api/live?task={id}&taskSince={}&wait=25000",
-            now + 1
-        ));
-        let http = app.http.clone();
-        let token = ada.token.clone();
-        tokio::spawn(async move {
-            http.get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        })
-    };
+    let waiting = poll_later(
+        &app,
+        &ada,
+        &format!("task={id}&taskSince={}&wait=25000", now + 1),
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cyd = app.signup("cyd").await;
     let mut cyds = app.ws(&cyd).await;
@@ -266,10 +243,9 @@ async fn a_task_poll_waits_for_news_not_for_its_own_arrival_and_others_see_no_fl
         .await
         .expect("the poll answers when cyd arrives, not when its wait runs out")
         .unwrap();
-    let lists: Vec<Vec<String>> = serde_json::from_str::<Vec<Value>>(&body)
-        .unwrap()
-        .iter()
-        .filter_map(|f| match ServerFrame::decode(&f.to_string()).unwrap().msg {
+    let lists: Vec<Vec<String>> = decoded(&body)
+        .into_iter()
+        .filter_map(|f| match f.msg {
             ServerMsg::TaskViewers(v) => Some(v.viewers),
             _ => None,
         })
