@@ -33,6 +33,29 @@ use routes::new_task::NewTask;
 use routes::task::TaskDetailPage;
 use routes::team::TeamPage;
 
+/// A page's title for `<Title>`. The server writes the title into the page's `<head>` as
+/// it is given, so there text from users (a task's title) is escaped, or it could close
+/// the `<title>` element and run a script; in the browser the title is set as text.
+pub fn title_text(text: String) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let mut escaped = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => escaped.push_str("&amp;"),
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                c => escaped.push(c),
+            }
+        }
+        escaped
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        text
+    }
+}
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

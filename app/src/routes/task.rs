@@ -46,7 +46,7 @@ fn LiveTask(page: TaskPage) -> impl IntoView {
     let loaded_at = page.seq;
 
     view! {
-        <Title text=format!("{title} · taskwire")/>
+        <Title text=crate::title_text(format!("{title} · taskwire"))/>
         <article class="task" data-seq=loaded_at>
             <header class="task-head">
                 <h1 dir="auto" data-testid="task-title">{move || view.with(|v| v.task.summary.title.clone())}</h1>

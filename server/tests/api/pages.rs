@@ -451,3 +451,17 @@ async fn pages_rendered_side_by_side_each_carry_their_own_waiting_count() {
         done.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_task_title_that_closes_the_title_element_stays_text_in_the_head() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let title = "Fix login </title><script>alert(1)</script> & more";
+    let id = app.create_task(&ada, title).await;
+    let html = app.page_html(&ada, &format!("/tasks/{id}")).await;
+    assert_eq!(
+        title_of(&html),
+        "Fix login &lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; more · taskwire"
+    );
+    assert!(!html.contains("<script>alert(1)</script>"), "{html}");
+}
