@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{middleware, Router};
@@ -263,6 +264,59 @@ fn action_quota(settings: &Settings) -> governor::Quota {
 
 /// Every request's span names its method, path (never the query, which may hold a
 /// token) and request id, so each log line of a request can be found by its id.
+/// A browser's write (any method but `GET`, `HEAD` and `OPTIONS`) must come from a page of
+/// this server or of an allowed origin, as a socket must: with the session cookie, a
+/// form on another site could otherwise sign a visitor in as someone else, or act for
+/// them. Clients that are not browsers send no `Origin` and are not affected.
+async fn same_origin_writes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let safe = matches!(
+        *request.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    );
+    if !safe && !crate::ws::origin_allowed(request.headers(), &state.settings.allowed_origins) {
+        return crate::error::ApiError::OriginNotAllowed.into_response();
+    }
+    next.run(request).await
+}
+
+/// What every response tells the browser: not to guess content types, not to be framed
+/// by another site, to send no more than its origin to other sites; and a page (HTML),
+/// which may show a user's private tasks, is kept by no shared cache.
+async fn browser_headers(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if is_page {
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("private, no-cache"));
+    }
+    response
+}
+
 /// A caller's `X-Request-Id` is kept only if it is a plausible id: 1 to 128
 /// characters, each a letter, a digit or one of `-_.:`. Anything else is replaced by a
 /// fresh one, since the id is echoed in error bodies and written to every log line of
@@ -312,6 +366,11 @@ fn site_pkg(options: &LeptosOptions) -> Router {
                 header::CACHE_CONTROL,
                 move |res: &http::Response<_>| res.status().is_success().then(|| cache.clone()),
             ))
+            // The same name is sent brotli, gzip or plain: a cache keeps one per encoding.
+            .layer(SetResponseHeaderLayer::appending(
+                header::VARY,
+                HeaderValue::from_static("accept-encoding"),
+            ))
             .service(files),
     )
 }
@@ -356,6 +415,11 @@ fn build_router(state: AppState) -> Router {
             state.clone(),
             routes::client_limits::limit_per_client_ip,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_writes,
+        ))
+        .layer(middleware::from_fn(browser_headers))
         .layer(middleware::from_fn(crate::metrics::record_http))
         .layer(middleware::from_fn(crate::error::with_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -38,7 +38,7 @@ pub struct WsQuery {
 /// `Host` the request was sent to) or from an origin on the configured allow list; this
 /// stops other sites from opening sockets with a visitor's cookie. Clients that are not
 /// browsers send no `Origin`.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

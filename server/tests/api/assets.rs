@@ -52,6 +52,8 @@ async fn hashed_files_go_out_precompressed_and_cached_for_a_year() {
         header(&res, "cache-control"),
         Some("public, max-age=31536000, immutable")
     );
+    assert_eq!(header(&res, "vary"), Some("accept-encoding"));
+    assert_eq!(header(&res, "x-content-type-options"), Some("nosniff"));
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"brotli bytes");
 
     let res = get(&app, "/pkg/taskwire.abc123.wasm", Some("gzip")).await;

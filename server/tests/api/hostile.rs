@@ -465,3 +465,70 @@ async fn a_reported_pull_request_must_have_a_sane_number_link_title_and_commit_i
     assert_eq!(task["task"]["prTitle"], title);
     assert_eq!(task["task"]["mergeCommitSha"], "c4295bd");
 }
+
+#[tokio::test]
+async fn a_write_from_a_page_of_another_origin_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let post = |origin: Option<String>| {
+        let mut req = app
+            .http
+            .post(app.url("/api/tasks"))
+            .bearer_auth(&ada.token)
+            .json(&json!({ "title": "From a form", "description": ACTIONABLE }));
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        req.send()
+    };
+    for evil in ["http://evil.example", "null", "http://127.0.0.1:1"] {
+        let res = post(Some(evil.to_owned())).await.unwrap();
+        assert_eq!(res.status(), 403, "{evil}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "origin_not_allowed", "{evil}");
+    }
+    // A sign-in form posted from another site is refused too.
+    let res = app
+        .http
+        .post(app.url("/api/auth/login"))
+        .header("origin", "http://evil.example")
+        .json(&json!({ "username": "ada", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let list: Value = app.get(&ada, "/api/tasks").await.json().await.unwrap();
+    assert_eq!(
+        list["tasks"].as_array().unwrap().len(),
+        0,
+        "nothing was made"
+    );
+
+    // The server's own pages, and clients that send no origin, write as before.
+    let own = format!("http://127.0.0.1:{}", app.port);
+    assert_eq!(post(Some(own)).await.unwrap().status(), 201);
+    assert_eq!(post(None).await.unwrap().status(), 201);
+}
+
+#[tokio::test]
+async fn pages_are_not_framed_sniffed_or_kept_by_a_shared_cache() {
+    let app = spawn_app().await;
+    let ada = app.signup("ada").await;
+    let id = app.create_task_with(&ada, "Private", true).await;
+    let res = app
+        .http
+        .get(app.url(&format!("/tasks/{id}")))
+        .header("cookie", format!("taskwire_session={}", ada.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("cache-control"), Some("private, no-cache"));
+    assert_eq!(
+        header("content-security-policy"),
+        Some("frame-ancestors 'none'")
+    );
+    assert_eq!(header("x-frame-options"), Some("DENY"));
+    assert_eq!(header("x-content-type-options"), Some("nosniff"));
+}
