@@ -55,10 +55,18 @@ fn NewTaskForm(user_id: i64) -> impl IntoView {
     let kept = RwSignal::new(None::<String>);
 
     // `autofocus` acts on a page load only; brought here by the router, the title
-    // takes focus too, once it is on screen.
+    // takes focus too, once it is on screen, unless the visitor is already in a field
+    // (typing, or a password manager filling it): focus moved then would send the rest
+    // of what is typed into the title.
     Effect::new(move |_| {
         if let Some(t) = title.get() {
             request_animation_frame(move || {
+                #[cfg(feature = "hydrate")]
+                if document().active_element().is_some_and(|el| {
+                    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                }) {
+                    return;
+                }
                 let _ = t.focus();
             });
         }
