@@ -262,8 +262,6 @@ fn action_quota(settings: &Settings) -> governor::Quota {
     })
 }
 
-/// Every request's span names its method, path (never the query, which may hold a
-/// token) and request id, so each log line of a request can be found by its id.
 /// A browser's write (any method but `GET`, `HEAD` and `OPTIONS`) must come from a page of
 /// this server or of an allowed origin, as a socket must: with the session cookie, a
 /// form on another site could otherwise sign a visitor in as someone else, or act for
@@ -338,6 +336,8 @@ async fn plausible_request_id(
     request
 }
 
+/// Every request's span names its method, path (never the query, which may hold a
+/// token) and request id, so each log line of a request can be found by its id.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request
         .headers()

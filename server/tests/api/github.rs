@@ -82,14 +82,6 @@ async fn app_with_github(api_url: &str) -> TestApp {
     .await
 }
 
-async fn task_json(app: &TestApp, user: &TestUser, id: TaskId) -> Value {
-    app.get(user, &format!("/api/tasks/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn dispatching_opens_a_github_issue_and_links_it() {
     let (gh, url) = stand_in(vec![]).await;

@@ -546,6 +546,15 @@ pub fn without_request_id(mut body: Value) -> Value {
     body
 }
 
+/// `GET /api/tasks/{id}` as `user` sees it.
+pub async fn task_json(app: &TestApp, user: &TestUser, id: TaskId) -> Value {
+    app.get(user, &format!("/api/tasks/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Long enough for the rules analyser to dispatch without questions.
 pub const ACTIONABLE: &str =
     "When a payment webhook fails, retry it three times with exponential backoff and log each attempt.";

@@ -213,13 +213,7 @@ async fn sql_and_html_shaped_titles_and_odd_unicode_are_kept_as_text() {
     ];
     let mut ids = Vec::new();
     for title in titles {
-        let res = app
-            .post(
-                &ada,
-                "/api/tasks",
-                json!({ "title": title, "description": ACTIONABLE }),
-            )
-            .await;
+        let res = post_titled(&app, &ada, title).await;
         assert_eq!(res.status(), 201, "{title:?}");
         ids.push(
             res.json::<Value>().await.unwrap()["task"]["id"]
@@ -249,6 +243,16 @@ async fn sql_and_html_shaped_titles_and_odd_unicode_are_kept_as_text() {
     );
     assert!(!html.contains("<img src=x onerror"), "markup is escaped");
     assert!(html.contains("&lt;script&gt;"));
+}
+
+/// Asks for a task titled `title`, with a description the analyser acts on.
+async fn post_titled(app: &TestApp, user: &TestUser, title: &str) -> reqwest::Response {
+    app.post(
+        user,
+        "/api/tasks",
+        json!({ "title": title, "description": ACTIONABLE }),
+    )
+    .await
 }
 
 /// No store keeps the NUL character as text, so every store refuses it, the same way,
@@ -281,13 +285,7 @@ async fn text_with_the_nul_character_is_refused_on_every_store_and_nothing_is_ke
     assert_eq!(res.status(), 201);
     // A title is one line: no other control character either.
     for title in ["\u{7}\u{1b}[31mred", "two\nlines", "tab\there", "del\u{7f}"] {
-        let res = app
-            .post(
-                &ada,
-                "/api/tasks",
-                json!({ "title": title, "description": ACTIONABLE }),
-            )
-            .await;
+        let res = post_titled(&app, &ada, title).await;
         assert_eq!(res.status(), 422, "{title:?}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"]["field"], "title", "{body}");
@@ -428,12 +426,7 @@ async fn a_reported_pull_request_must_have_a_sane_number_link_title_and_commit_i
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["field"], field, "{err}");
     }
-    let task: Value = app
-        .get(&ada, &format!("/api/tasks/{}", id.0))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let task = task_json(&app, &ada, id).await;
     assert_eq!(task["task"]["status"], "dispatched", "nothing was applied");
     assert!(task["task"]["prTitle"].is_null(), "{task}");
 
@@ -455,12 +448,7 @@ async fn a_reported_pull_request_must_have_a_sane_number_link_title_and_commit_i
         )
         .await;
     assert_eq!(res.status(), 200);
-    let task: Value = app
-        .get(&ada, &format!("/api/tasks/{}", id.0))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let task = task_json(&app, &ada, id).await;
     assert_eq!(task["task"]["status"], "merged");
     assert_eq!(task["task"]["prTitle"], title);
     assert_eq!(task["task"]["mergeCommitSha"], "c4295bd");
